@@ -1,0 +1,29 @@
+"""Run simlab's benchmarks: ``python -m benchmarks [pki merkle engine compare]``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+ALL = ["pki", "merkle", "engine", "compare"]
+
+
+def main(argv: list[str]) -> int:
+    names = argv or ALL
+    unknown = sorted(set(names) - set(ALL))
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {ALL}", file=sys.stderr)
+        return 2
+    for name in names:
+        try:
+            module = importlib.import_module(f"benchmarks.bench_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"benchmarks.bench_{name}":
+                raise
+            continue
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+
+import pytest
+
+from simlab.clock import SimTime
+from simlab.keys import derive_key
+from simlab.pki import CertificateAuthority, Chain, TrustStore
+
+
+@dataclass
+class Owners:
+    """A minimal domain-control oracle: a dict of name -> controller (subdomains inherit)."""
+
+    controllers: dict[str, str] = field(default_factory=dict)
+
+    def controls(self, requester: str, name: str, at: SimTime) -> bool:
+        labels = name.split(".")
+        for i in range(len(labels) - 1):
+            owner = self.controllers.get(".".join(labels[i:]))
+            if owner is not None:
+                return owner == requester
+        return False
+
+
+@dataclass
+class SmallPKI:
+    owners: Owners
+    root: CertificateAuthority
+    inter: CertificateAuthority
+    store: TrustStore
+    chain: Chain
+
+
+@pytest.fixture
+def small_pki() -> SmallPKI:
+    owners = Owners({"example.com": "owner"})
+    root = CertificateAuthority.root("Sim Root CA", domain_control=owners)
+    inter = root.create_intermediate("Sim Issuing CA")
+    key = derive_key(0, "server:example.com")
+    chain = inter.issue("owner", ["example.com", "*.example.com"], key.public_key(), at=0.0)
+    return SmallPKI(owners, root, inter, TrustStore([root.certificate]), chain)
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed; .ci/run installs it")
+    return path
