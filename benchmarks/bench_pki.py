@@ -45,7 +45,13 @@ def main() -> None:
 
     bare = rate(bare_issue, n=2000)
     report("bare cryptography CertificateBuilder.sign", bare, "certs/s")
-    report("simlab CA.issue (DV, full extension set)", rate(simlab_issue, n=2000), "certs/s", bare, "bare")
+    report(
+        "simlab CA.issue (DV, full extension set)",
+        rate(simlab_issue, n=2000),
+        "certs/s",
+        bare,
+        "bare",
+    )
 
     chain = inter.issue("o", ["example.com"], key, at=0)
     store = TrustStore([root.certificate])
@@ -63,9 +69,18 @@ def main() -> None:
     raw, memo = Validator(memoise=False), Validator()
     bare_v = rate(bare_verify, n=3000)
     report("bare cryptography ServerVerifier.verify", bare_v, "validations/s")
-    report("simlab Validator (raw)", rate(lambda: raw.validate(chain, store, "example.com", DAY), n=3000),
-           "validations/s", bare_v, "bare")
+    report(
+        "simlab Validator (raw)",
+        rate(lambda: raw.validate(chain, store, "example.com", DAY), n=3000),
+        "validations/s",
+        bare_v,
+        "bare",
+    )
     seconds = itertools.count()
-    report("simlab Validator (memoised, varying time)",
-           rate(lambda: memo.validate(chain, store, "example.com", float(next(seconds))), n=200_000),
-           "validations/s", bare_v, "bare")
+    report(
+        "simlab Validator (memoised, varying time)",
+        rate(lambda: memo.validate(chain, store, "example.com", float(next(seconds))), n=200_000),
+        "validations/s",
+        bare_v,
+        "bare",
+    )

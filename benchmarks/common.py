@@ -13,7 +13,9 @@ def rate(fn: Callable[[], object], *, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def report(label: str, value: float, unit: str, baseline: float | None = None, base_label: str = "") -> None:
+def report(
+    label: str, value: float, unit: str, baseline: float | None = None, base_label: str = ""
+) -> None:
     line = f"  {label:<44} {value:>14,.0f} {unit}"
     if baseline:
         line += f"   ({value / baseline:5.2f}x {base_label})"

@@ -1,0 +1,84 @@
+"""simlab's Merkle tree beside pymerkle's InmemoryTree and raw hashlib, on the same leaves.
+
+Both trees are RFC 6962-compatible, so their roots must be equal (asserted). Memory per
+leaf is measured with tracemalloc while each tree is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import tracemalloc
+from collections.abc import Callable
+
+from benchmarks.common import report
+from simlab.ct import MerkleTree
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _build(
+    factory: Callable[[], object], append: Callable[[object, bytes], object], leaves: list[bytes]
+) -> tuple[object, float, float]:
+    """Build once for speed, then again under tracemalloc for memory (it slows allocation)."""
+    tree = factory()
+    seconds = _timed(lambda: [append(tree, leaf) for leaf in leaves])
+    del tree
+    tracemalloc.start()
+    measured = factory()
+    for leaf in leaves:
+        append(measured, leaf)
+    memory = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return measured, len(leaves) / seconds, memory / len(leaves)
+
+
+def run(n: int, *, proofs: int = 20_000) -> None:
+    import pymerkle
+
+    print(f"merkle: {n:,} leaves")
+    leaves = [i.to_bytes(8, "big") * 4 for i in range(n)]
+    sha = hashlib.sha256
+    floor = n / _timed(lambda: [sha(b"\x00" + leaf).digest() for leaf in leaves])
+    report("hashlib SHA-256 of each leaf (floor)", floor, "hashes/s")
+
+    # Built one after the other (not both alive) so tracemalloc sees each tree alone.
+    ref, ref_rate, ref_mem = _build(
+        lambda: pymerkle.InmemoryTree(algorithm="sha256"),
+        lambda t, leaf: t.append_entry(leaf),
+        leaves,
+    )
+    ref_root = ref.get_root(n)  # type: ignore[attr-defined]
+    rng = random.Random(1)
+    queries = [(rng.randrange(1, n), n) for _ in range(proofs)]
+    ref_incl = proofs / _timed(lambda: [ref.prove_inclusion(i + 1, s) for i, s in queries])  # type: ignore[attr-defined]
+    cons = [(rng.randrange(1, n), n) for _ in range(proofs // 4)]
+    ref_cons = len(cons) / _timed(lambda: [ref.prove_consistency(a, b) for a, b in cons])  # type: ignore[attr-defined]
+    del ref
+
+    ours, our_rate, our_mem = _build(MerkleTree, lambda t, leaf: t.append(leaf), leaves)  # type: ignore[attr-defined]
+    assert isinstance(ours, MerkleTree)
+    assert ours.root(n) == ref_root, "simlab and pymerkle disagree on the root"
+    our_incl = proofs / _timed(lambda: [ours.inclusion_proof(i, s) for i, s in queries])
+    our_cons = len(cons) / _timed(lambda: [ours.consistency_proof(a, b) for a, b in cons])
+
+    report("pymerkle InmemoryTree appends", ref_rate, "leaves/s", floor, "floor")
+    report("simlab MerkleTree appends", our_rate, "leaves/s", ref_rate, "pymerkle")
+    report("  (simlab vs the hashlib floor)", our_rate, "leaves/s", floor, "floor")
+    report("pymerkle inclusion proofs", ref_incl, "proofs/s")
+    report("simlab inclusion proofs", our_incl, "proofs/s", ref_incl, "pymerkle")
+    report("pymerkle consistency proofs", ref_cons, "proofs/s")
+    report("simlab consistency proofs", our_cons, "proofs/s", ref_cons, "pymerkle")
+    report("pymerkle memory", ref_mem, "bytes/leaf")
+    report("simlab memory", our_mem, "bytes/leaf", ref_mem, "pymerkle")
+    print("  roots equal: yes")
+
+
+def main() -> None:
+    for n in (100_000, 1_000_000):
+        run(n)

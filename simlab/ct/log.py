@@ -1,0 +1,273 @@
+"""A CT log (RFC 6962 sections 3-4): SCTs now, a merge within the MMD, signed tree heads.
+
+A log promises with an SCT that an entry will be in its tree within its Maximum Merge
+Delay. Two misbehaviours are modelled, because both were the reason CT needs auditors:
+a log that issues an SCT but never merges the entry, and a log that shows one view of its
+tree to a victim and another to everyone else (a split view, which only gossip between
+the two audiences can expose).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.x509.certificate_transparency import LogEntryType
+
+from simlab.clock import DAY, DEFAULT_EPOCH, SimTime, to_datetime
+from simlab.ct.merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
+from simlab.ct.sct import (
+    SCT,
+    encode_sct_list,
+    log_id_of,
+    merkle_tree_leaf,
+    sign,
+    signature_input,
+    signed_entry,
+    timestamp_ms,
+    verify_signature,
+)
+from simlab.keys import PrivateKey, PublicKey, derive_key
+from simlab.pki import Chain
+
+__all__ = ["CTLog", "LogEntry", "SignedTreeHead", "precert_hook"]
+
+PUBLIC_VIEW = "public"
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One submission: the certificate (or precertificate), its issuer and its SCT."""
+
+    certificate: x509.Certificate
+    issuer: x509.Certificate | None
+    entry_type: LogEntryType
+    sct: SCT
+    leaf: bytes  # the MerkleTreeLeaf bytes (section 3.4)
+    submitted_at: SimTime
+    names: tuple[str, ...]
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(self.leaf)
+
+
+@dataclass(frozen=True)
+class SignedTreeHead:
+    """An STH (section 3.5) with a real signature over its TreeHeadSignature."""
+
+    log_id: bytes
+    tree_size: int
+    timestamp_ms: int
+    root_hash: bytes
+    signature: bytes
+    view: str = PUBLIC_VIEW
+
+    def signed_bytes(self) -> bytes:
+        return sth_signature_input(self.timestamp_ms, self.tree_size, self.root_hash)
+
+    def verify(self, log_public_key: PublicKey) -> bool:
+        return log_id_of(log_public_key) == self.log_id and verify_signature(
+            log_public_key, self.signature, self.signed_bytes()
+        )
+
+    def to_json(self) -> dict[str, object]:
+        import base64
+
+        return {
+            "tree_size": self.tree_size,
+            "timestamp": self.timestamp_ms,
+            "sha256_root_hash": base64.b64encode(self.root_hash).decode(),
+            "tree_head_signature": base64.b64encode(
+                struct.pack(">BBH", 4, 3, len(self.signature)) + self.signature
+            ).decode(),
+        }
+
+
+def sth_signature_input(ts_ms: int, tree_size: int, root: bytes) -> bytes:
+    """version(0) signature_type(tree_hash=1) timestamp(8) tree_size(8) root(32)."""
+    return struct.pack(">BBQQ", 0, 1, ts_ms, tree_size) + root
+
+
+@dataclass
+class _View:
+    tree: MerkleTree = field(default_factory=MerkleTree)
+    entries: list[LogEntry] = field(default_factory=list)
+    index_of: dict[bytes, int] = field(default_factory=dict)
+
+
+class CTLog:
+    """An RFC 6962 log with an ECDSA P-256 key, an operator and a Maximum Merge Delay.
+
+    ``merge_delay`` is how long this log actually takes to merge (at most ``mmd`` for an
+    honest log). Misbehaviour is switched on per entry: :meth:`withhold` (never merge an
+    entry the log issued an SCT for) and :meth:`show_only_to` (merge an entry only into a
+    victim's view).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        operator: str,
+        *,
+        seed: int | str = 0,
+        mmd: SimTime = DAY,
+        merge_delay: SimTime | None = None,
+        epoch: dt.datetime = DEFAULT_EPOCH,
+    ) -> None:
+        self.name = name
+        self.operator = operator
+        self.mmd = mmd
+        self.merge_delay = mmd / 2 if merge_delay is None else merge_delay
+        self.epoch = epoch
+        self._key: PrivateKey = derive_key(seed, f"ctlog:{name}")
+        self.public_key: PublicKey = self._key.public_key()
+        self.log_id = log_id_of(self.public_key)
+        self._views: dict[str, _View] = {PUBLIC_VIEW: _View()}
+        self._pending: list[tuple[SimTime, LogEntry, str | None]] = []
+        self._withheld: set[bytes] = set()
+        self._private: dict[bytes, str] = {}
+        self.submissions: list[LogEntry] = []
+
+    # -- submissions (section 4.1, 4.2) -----------------------------------------------
+
+    def add_chain(self, chain: Chain, *, at: SimTime) -> SCT:
+        """``add-chain``: log a final certificate; return its SCT (an x509_entry)."""
+        issuer = chain.certificates[1] if len(chain.certificates) > 1 else None
+        return self._submit(chain.leaf, issuer, LogEntryType.X509_CERTIFICATE, at)
+
+    def add_pre_chain(
+        self, precert: x509.Certificate, issuer: x509.Certificate, *, at: SimTime
+    ) -> SCT:
+        """``add-pre-chain``: log a precertificate; return its SCT (a precert_entry)."""
+        return self._submit(precert, issuer, LogEntryType.PRE_CERTIFICATE, at)
+
+    def _submit(
+        self,
+        cert: x509.Certificate,
+        issuer: x509.Certificate | None,
+        kind: LogEntryType,
+        at: SimTime,
+    ) -> SCT:
+        ts = timestamp_ms(to_datetime(at, self.epoch))
+        entry_bytes = signed_entry(kind, cert, issuer)
+        signature = sign(self._key, signature_input(ts, kind, entry_bytes))
+        sct = SCT(self.log_id, ts, kind, signature)
+        names = _dns_names(cert)
+        entry = LogEntry(
+            cert, issuer, kind, sct, merkle_tree_leaf(ts, kind, entry_bytes), at, names
+        )
+        self.submissions.append(entry)
+        self._pending.append((at + self.merge_delay, entry, None))
+        return sct
+
+    # -- misbehaviour ------------------------------------------------------------------
+
+    def withhold(self, sct: SCT) -> None:
+        """Never merge the entry behind ``sct``: the SCT becomes a broken promise."""
+        self._withheld.update(e.leaf_hash for e in self.submissions if e.sct == sct)
+
+    def show_only_to(self, sct: SCT, view: str) -> None:
+        """Merge the entry behind ``sct`` only into ``view`` (a split view for its victims)."""
+        for e in self.submissions:
+            if e.sct == sct:
+                self._private[e.leaf_hash] = view
+        if view not in self._views:
+            public = self._views[PUBLIC_VIEW]
+            forked = _View()
+            for e in public.entries:
+                self._append(forked, e)
+            self._views[view] = forked
+
+    # -- the tree ----------------------------------------------------------------------
+
+    def merge(self, at: SimTime) -> int:
+        """Merge every pending entry due by ``at``; return how many were merged."""
+        due = [p for p in self._pending if p[0] <= at]
+        if not due:
+            return 0
+        self._pending = [p for p in self._pending if p[0] > at]
+        for _, entry, _ in sorted(due, key=lambda p: p[0]):
+            h = entry.leaf_hash
+            if h in self._withheld:
+                continue
+            private = self._private.get(h)
+            for name, view in self._views.items():
+                if private is None or private == name:
+                    self._append(view, entry)
+        return len(due)
+
+    @staticmethod
+    def _append(view: _View, entry: LogEntry) -> None:
+        view.index_of.setdefault(entry.leaf_hash, len(view.entries))
+        view.entries.append(entry)
+        view.tree.append(entry.leaf)
+
+    def sth(self, at: SimTime, *, view: str = PUBLIC_VIEW) -> SignedTreeHead:
+        """The signed tree head of ``view`` after merging everything due by ``at``."""
+        self.merge(at)
+        tree = self._view(view).tree
+        ts = timestamp_ms(to_datetime(at, self.epoch))
+        root = tree.root()
+        signature = sign(self._key, sth_signature_input(ts, tree.size, root))
+        return SignedTreeHead(self.log_id, tree.size, ts, root, signature, view)
+
+    def entries(self, start: int, end: int, *, view: str = PUBLIC_VIEW) -> list[LogEntry]:
+        """``get-entries``: merged entries ``start`` to ``end - 1``."""
+        return self._view(view).entries[start:end]
+
+    def inclusion_proof_by_hash(
+        self, leaf_hash_: bytes, tree_size: int, *, view: str = PUBLIC_VIEW
+    ) -> tuple[int, list[bytes]] | None:
+        """``get-proof-by-hash``: (index, audit path), or None if the leaf is not merged."""
+        v = self._view(view)
+        index = v.index_of.get(leaf_hash_)
+        if index is None or index >= tree_size:
+            return None
+        return index, v.tree.inclusion_proof(index, tree_size)
+
+    def consistency_proof(self, size1: int, size2: int, *, view: str = PUBLIC_VIEW) -> list[bytes]:
+        """``get-sth-consistency`` between two sizes of ``view``."""
+        return self._view(view).tree.consistency_proof(size1, size2)
+
+    def _view(self, view: str) -> _View:
+        try:
+            return self._views[view]
+        except KeyError:
+            raise ValueError(f"log {self.name!r} has no view {view!r}") from None
+
+    def __repr__(self) -> str:
+        return f"CTLog({self.name!r}, operator={self.operator!r})"
+
+
+def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(san.get_values_for_type(x509.DNSName))
+
+
+def precert_hook(
+    logs: Sequence[CTLog], at: SimTime
+) -> Callable[[x509.Certificate, x509.Certificate], bytes]:
+    """The CA side of RFC 6962 section 3.1: submit a precertificate to each log, return the
+    TLS-encoded SCT list to embed. Pass it to ``CertificateAuthority.issue(precert_hook=...)``.
+    """
+
+    def hook(precert: x509.Certificate, issuer: x509.Certificate) -> bytes:
+        return encode_sct_list([log.add_pre_chain(precert, issuer, at=at) for log in logs])
+
+    return hook
+
+
+def proves_inclusion(entry: LogEntry, index: int, proof: list[bytes], sth: SignedTreeHead) -> bool:
+    """Check an inclusion proof of ``entry`` against a signed tree head."""
+    return verify_inclusion(entry.leaf, index, sth.tree_size, proof, sth.root_hash)
+
+
+def proves_consistency(old: SignedTreeHead, new: SignedTreeHead, proof: list[bytes]) -> bool:
+    return verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)

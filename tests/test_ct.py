@@ -1,0 +1,283 @@
+"""SCTs, logs, monitors, auditors and client CT policy on real artefacts."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from simlab.clock import DAY, HOUR
+from simlab.ct import (
+    POLICIES,
+    Auditor,
+    CTLog,
+    KnownLog,
+    Monitor,
+    decode_sct_list,
+    embedded_scts,
+    encode_sct_list,
+    precert_hook,
+    verify_sct,
+)
+from simlab.ct.log import proves_consistency, proves_inclusion
+from simlab.ct.policy import CTFailure, CTPolicy
+from simlab.ct.sct import precert_tbs
+from simlab.keys import derive_key
+from simlab.pki import CT_POISON_OID, AnchorOrigin, spki_pin
+from tests.conftest import SmallPKI, require_tool
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def logs() -> list[CTLog]:
+    return [CTLog("argon", "Google"), CTLog("nimbus", "Cloudflare"), CTLog("yeti", "DigiCert")]
+
+
+def _known(logs: list[CTLog]) -> dict[bytes, KnownLog]:
+    return {log.log_id: KnownLog(log.public_key, log.operator, log.name) for log in logs}
+
+
+def _issue(
+    small_pki: SmallPKI, logs: list[CTLog], at: float = 0.0, label: str = "s"
+) -> x509.Certificate:
+    key = derive_key(0, label).public_key()
+    chain = small_pki.inter.issue(
+        "owner", ["example.com"], key, at=at, precert_hook=precert_hook(logs, at)
+    )
+    return chain.leaf
+
+
+def test_precert_flow_embeds_scts_that_verify(small_pki: SmallPKI, logs: list[CTLog]) -> None:
+    leaf = _issue(small_pki, logs)
+    scts = embedded_scts(leaf)
+    assert [s.log_id for s in scts] == [log.log_id for log in logs]
+    issuer = small_pki.inter.certificate
+    assert all(
+        verify_sct(s, leaf, issuer, log.public_key) for s, log in zip(scts, logs, strict=True)
+    )
+    # The log saw a poisoned precertificate whose TBS, minus the poison, is the final TBS.
+    precert = logs[0].submissions[0].certificate
+    assert precert.extensions.get_extension_for_oid(CT_POISON_OID).critical
+    assert precert_tbs(precert) == leaf.tbs_precertificate_bytes
+
+
+def test_openssl_prints_the_embedded_scts(small_pki: SmallPKI, logs: list[CTLog]) -> None:
+    openssl = require_tool("openssl")
+    pem = _issue(small_pki, logs).public_bytes(serialization.Encoding.PEM)
+    text = subprocess.run(
+        [openssl, "x509", "-noout", "-text"], input=pem, capture_output=True, check=True
+    ).stdout.decode()
+    assert "CT Precertificate SCTs" in text
+    assert text.count("Signed Certificate Timestamp:") == 3
+
+
+def test_tampered_unknown_and_misdirected_scts_fail(small_pki: SmallPKI, logs: list[CTLog]) -> None:
+    leaf = _issue(small_pki, logs)
+    other = _issue(small_pki, logs, label="other")
+    sct = embedded_scts(leaf)[0]
+    issuer = small_pki.inter.certificate
+    key = logs[0].public_key
+    assert verify_sct(sct, leaf, issuer, key)
+    assert not verify_sct(sct, leaf, issuer, logs[1].public_key)  # another log's key
+    assert not verify_sct(sct, leaf, issuer, CTLog("rogue", "Nobody").public_key)
+    assert not verify_sct(sct, other, issuer, key)  # an SCT for a different certificate
+    assert not verify_sct(sct, leaf, small_pki.root.certificate, key)  # wrong issuer key hash
+    assert not verify_sct(sct, leaf, None, key)
+    ours = logs[0].submissions[0].sct
+    flipped = bytearray(ours.signature)
+    flipped[-1] ^= 1
+    assert not verify_sct(dataclasses.replace(ours, signature=bytes(flipped)), leaf, issuer, key)
+    assert not verify_sct(
+        dataclasses.replace(ours, timestamp_ms=ours.timestamp_ms + 1), leaf, issuer, key
+    )
+
+
+def test_a_precertificate_whose_tbs_differs_does_not_verify(
+    small_pki: SmallPKI, logs: list[CTLog]
+) -> None:
+    # The CA logs one precertificate, then embeds the same SCTs in a final certificate
+    # for another key: the signature covers the TBS, so the SCTs do not transfer.
+    _issue(small_pki, logs[:1], label="logged")
+    sct_list = encode_sct_list([logs[0].submissions[0].sct])
+    final = small_pki.inter.issue(
+        "owner",
+        ["example.com"],
+        derive_key(0, "swapped").public_key(),
+        at=0,
+        precert_hook=lambda precert, issuer: sct_list,
+    ).leaf
+    (sct,) = embedded_scts(final)
+    assert sct.log_id == logs[0].log_id
+    assert not verify_sct(sct, final, small_pki.inter.certificate, logs[0].public_key)
+
+
+def test_x509_entry_sct_delivered_in_tls_verifies(small_pki: SmallPKI, logs: list[CTLog]) -> None:
+    sct = logs[1].add_chain(small_pki.chain, at=0)
+    decoded = decode_sct_list(encode_sct_list([sct]), sct.entry_type)
+    assert decoded == [sct]
+    assert verify_sct(sct, small_pki.chain.leaf, None, logs[1].public_key)
+    assert sct.to_json()["sct_version"] == 0
+
+
+def test_accepts_a_real_world_sct_from_another_ca_and_log() -> None:
+    leaf = x509.load_pem_x509_certificate((DATA / "sigstore-staging-leaf.pem").read_bytes())
+    issuer = x509.load_pem_x509_certificate(
+        (DATA / "sigstore-staging-intermediate.pem").read_bytes()
+    )
+    key = serialization.load_pem_public_key(
+        (DATA / "sigstore-staging-ctfe-2022-2.pub.pem").read_bytes()
+    )
+    (sct,) = embedded_scts(leaf)
+    assert verify_sct(sct, leaf, issuer, key)  # type: ignore[arg-type]
+    assert not verify_sct(sct, leaf, leaf, key)  # type: ignore[arg-type]
+
+
+# -- logs ---------------------------------------------------------------------------------
+
+
+def test_entries_merge_within_the_mmd_with_real_sth_and_proofs(small_pki: SmallPKI) -> None:
+    log = CTLog("argon", "Google", mmd=DAY, merge_delay=2 * HOUR)
+    leaf = _issue(small_pki, [log], at=0)
+    before = log.sth(2 * HOUR - 1)
+    assert before.tree_size == 0 and before.verify(log.public_key)
+    after = log.sth(2 * HOUR)
+    assert after.tree_size == 1 and after.verify(log.public_key)
+    entry = log.submissions[0]
+    found = log.inclusion_proof_by_hash(entry.leaf_hash, after.tree_size)
+    assert found is not None and proves_inclusion(entry, *found, after)
+    assert entry.names == ("example.com",)
+    _issue(small_pki, [log], at=HOUR, label="second")
+    later = log.sth(DAY)
+    assert proves_consistency(after, later, log.consistency_proof(1, later.tree_size))
+    forged = dataclasses.replace(later, tree_size=later.tree_size + 1)
+    assert not forged.verify(log.public_key)
+    assert leaf.serial_number
+
+
+def test_a_log_that_never_merges_is_caught_by_the_auditor_after_the_mmd(
+    small_pki: SmallPKI,
+) -> None:
+    honest, broken = CTLog("honest", "A", mmd=DAY), CTLog("broken", "B", mmd=DAY)
+    _issue(small_pki, [honest, broken])
+    auditor = Auditor([honest, broken])
+    for log in (honest, broken):
+        entry = log.submissions[0]
+        auditor.remember(entry.sct, entry.leaf, seen_at=0)
+    broken.withhold(broken.submissions[0].sct)
+    assert auditor.audit(DAY - 1) == []
+    findings = auditor.audit(DAY)
+    assert [(f.log, f.kind) for f in findings] == [("broken", "unmerged")]
+
+
+def test_a_split_view_is_exposed_by_a_consistency_check(small_pki: SmallPKI) -> None:
+    log = CTLog("twofaced", "Evil", merge_delay=HOUR)
+    _issue(small_pki, [log], at=0, label="benign")
+    log.merge(HOUR)
+    _issue(small_pki, [log], at=2 * HOUR, label="rogue")
+    log.show_only_to(log.submissions[-1].sct, "victim")
+    _issue(small_pki, [log], at=3 * HOUR, label="later")
+    victim = log.sth(5 * HOUR, view="victim")
+    public = log.sth(5 * HOUR)
+    assert victim.verify(log.public_key) and public.verify(log.public_key)
+    assert victim.tree_size == 3 and public.tree_size == 2
+    auditor = Auditor([log])
+    early = log.sth(HOUR)
+    assert auditor.compare(log, early, public, at=5 * HOUR) is None
+    finding = auditor.compare(log, victim, public, at=5 * HOUR)
+    assert finding is not None and finding.kind == "split view"
+
+
+# -- monitors -------------------------------------------------------------------------------
+
+
+def test_monitor_alerts_on_an_unexpected_key_after_merge_and_poll(small_pki: SmallPKI) -> None:
+    log = CTLog("argon", "Google", merge_delay=3 * HOUR)
+    owner_key = derive_key(0, "owner-key")
+    monitor = Monitor(
+        frozenset({"example.com"}), {spki_pin(owner_key.public_key())}, [log], poll_interval=HOUR
+    )
+    small_pki.inter.issue(
+        "owner",
+        ["www.example.com"],
+        owner_key.public_key(),
+        at=0,
+        precert_hook=precert_hook([log], 0),
+    )
+    rogue = small_pki.inter.compromise().issue(
+        ["*.example.com"],
+        derive_key(0, "attacker").public_key(),
+        at=HOUR,
+        precert_hook=precert_hook([log], HOUR),
+    )
+    small_pki.inter.issue("owner", ["example.com"], owner_key.public_key(), at=HOUR)  # unlogged
+    assert monitor.poll(3 * HOUR) == []  # the owner's own certificate; the rogue is not merged
+    alerts = monitor.poll(4 * HOUR)
+    assert len(alerts) == 1
+    assert alerts[0].names == ("*.example.com",)
+    assert alerts[0].detection_delay == 3 * HOUR
+    assert spki_pin(alerts[0].certificate) == spki_pin(rogue.leaf)
+    assert monitor.poll(5 * HOUR) == []  # nothing new
+
+
+# -- client policy -----------------------------------------------------------------------------
+
+
+def test_chrome_2022_policy_counts_valid_scts_and_operators(small_pki: SmallPKI) -> None:
+    argon, argon2, nimbus = (
+        CTLog("argon", "Google"),
+        CTLog("xenon", "Google"),
+        CTLog("nimbus", "CF"),
+    )
+    known = _known([argon, argon2, nimbus])
+    policy = POLICIES["chrome-2022"]
+    issuer = small_pki.inter.certificate
+    public = AnchorOrigin.PUBLIC
+
+    two_ops = _issue(small_pki, [argon, nimbus], label="a")
+    assert policy.evaluate(two_ops, issuer, known, anchor_origin=public).ok
+
+    one = _issue(small_pki, [argon], label="b")
+    verdict = policy.evaluate(one, issuer, known, anchor_origin=public)
+    assert verdict.failure is CTFailure.TOO_FEW_SCTS and "1 valid SCT(s)" in verdict.detail
+
+    same_operator = _issue(small_pki, [argon, argon2], label="c")
+    verdict = policy.evaluate(same_operator, issuer, known, anchor_origin=public)
+    assert verdict.failure is CTFailure.TOO_FEW_OPERATORS
+
+    unknown = _issue(small_pki, [argon, CTLog("unknown", "Nobody")], label="d")
+    assert policy.evaluate(unknown, issuer, known, anchor_origin=public).failure is (
+        CTFailure.TOO_FEW_SCTS
+    )
+    tls = nimbus.add_chain(small_pki.chain, at=0)
+    assert not policy.evaluate(small_pki.chain.leaf, issuer, known, anchor_origin=public).ok
+    assert policy.evaluate(
+        small_pki.chain.leaf,
+        issuer,
+        known,
+        anchor_origin=public,
+        tls_scts=[tls, argon.add_chain(small_pki.chain, at=0)],
+    ).ok
+
+
+def test_user_roots_are_exempt_and_none_policy_accepts(small_pki: SmallPKI) -> None:
+    bare = small_pki.chain.leaf
+    verdict = POLICIES["chrome-2022"].evaluate(bare, None, {}, anchor_origin=AnchorOrigin.USER)
+    assert verdict.ok and "user-installed root" in verdict.exempt
+    strict = CTPolicy("strict", ((float("inf"), 1),), exempt_user_roots=False)
+    assert not strict.evaluate(bare, None, {}, anchor_origin=AnchorOrigin.USER).ok
+    assert POLICIES["none"].evaluate(bare, None, {}, anchor_origin=AnchorOrigin.PUBLIC).ok
+
+
+def test_era_rules_by_lifetime_and_issuance_date(small_pki: SmallPKI) -> None:
+    chrome18, chrome22, apple = POLICIES["chrome-2018"], POLICIES["chrome-2022"], POLICIES["apple"]
+    assert [chrome18.required_scts(d) for d in (90, 456, 457, 821, 822, 1187)] == [2, 2, 3, 3, 4, 5]
+    assert [chrome22.required_scts(d) for d in (90, 180, 181, 398)] == [2, 2, 3, 3]
+    assert [apple.required_scts(d) for d in (180, 181)] == [2, 3]
+    # simlab's default epoch is January 2016: before Chrome's April 2018 CT deadline.
+    verdict = chrome18.evaluate(small_pki.chain.leaf, None, {}, anchor_origin=AnchorOrigin.PUBLIC)
+    assert verdict.ok and "issued before 2018-04-30" in verdict.exempt
