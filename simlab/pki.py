@@ -14,6 +14,7 @@ import base64
 import bisect
 import datetime as dt
 import enum
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -594,7 +595,7 @@ class Validation:
     reason: FailureReason | None = None
     detail: str = ""
 
-    @property
+    @functools.cached_property
     def pins(self) -> frozenset[str]:
         """SPKI pins of the validated chain: what RFC 7469 section 2.6 matches against."""
         return frozenset(spki_pin(c) for c in self.chain)

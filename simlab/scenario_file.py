@@ -1,0 +1,171 @@
+"""Scenario files: a small, validated TOML format for teachers' own scenarios.
+
+A file names one of the built-in stories and overrides its parameters::
+
+    [scenario]
+    name = "cafe-wifi"                    # letters, digits and hyphens
+    story = "mitm"                        # one of simlab's stories
+    title = "A hostile café Wi-Fi"
+    description = "..."                   # optional
+    sources = ["https://..."]             # optional: where the dates and counts come from
+
+    [params]                              # optional: any World setting, with its type
+    click_through = 0.6
+    attack_days = 3
+
+The built-in scenarios are themselves such files (``simlab/scenarios/*.toml``). A bad file
+raises :class:`~simlab.errors.ScenarioError` naming the file, the key and what was expected,
+before anything runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from simlab.errors import ScenarioError
+from simlab.stories import STORIES
+from simlab.world import Settings
+
+__all__ = ["ScenarioSpec", "builtin_scenarios", "load_scenario", "parse_scenario", "settable"]
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_DEFENCE_OWNED = {"preload", "app_pins", "hpkp", "ct"}
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    name: str
+    story: str
+    title: str
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    source_file: str = ""
+
+    def to_toml(self) -> str:
+        lines = [
+            "[scenario]",
+            f"name = {_toml(self.name)}",
+            f"story = {_toml(self.story)}",
+            f"title = {_toml(self.title)}",
+        ]
+        if self.description:
+            lines.append(f"description = {_toml(self.description)}")
+        if self.sources:
+            lines.append("sources = [" + ", ".join(_toml(s) for s in self.sources) + "]")
+        if self.params:
+            lines += ["", "[params]"] + [f"{k} = {_toml(v)}" for k, v in self.params.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return repr(value)
+
+
+def settable() -> dict[str, type]:
+    """The parameters a scenario may set, with their types (the defence owns the rest)."""
+    return {
+        f.name: type(f.default)
+        for f in dataclasses.fields(Settings)
+        if f.name not in _DEFENCE_OWNED
+    }
+
+
+def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
+    """Validate parameter names and types; ints are accepted where floats are expected."""
+    known = settable()
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key not in known:
+            raise ScenarioError(
+                f"{where}: unknown parameter {key!r}; valid: {', '.join(sorted(known))}"
+            )
+        expected = known[key]
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ScenarioError(
+                f"{where}: parameter {key!r} must be {expected.__name__}, "
+                f"got {type(value).__name__} {value!r}"
+            )
+        out[key] = value
+    return out
+
+
+def parse_scenario(text: str, *, source: str = "<scenario>") -> ScenarioSpec:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    extra = sorted(set(data) - {"scenario", "params"})
+    if extra:
+        raise ScenarioError(
+            f"{source}: unknown table [{extra[0]}]; expected [scenario] and [params]"
+        )
+    head = data.get("scenario")
+    if not isinstance(head, dict):
+        raise ScenarioError(f"{source}: missing [scenario] table")
+    allowed = {"name", "story", "title", "description", "sources"}
+    unknown = sorted(set(head) - allowed)
+    if unknown:
+        raise ScenarioError(
+            f"{source}: [scenario] has unknown key {unknown[0]!r}; expected {sorted(allowed)}"
+        )
+    for key in ("name", "story", "title"):
+        if not isinstance(head.get(key), str) or not head[key]:
+            raise ScenarioError(f"{source}: [scenario] {key} must be a non-empty string")
+    if not _NAME.match(head["name"]):
+        raise ScenarioError(
+            f"{source}: [scenario] name {head['name']!r} must be lower-case letters, "
+            "digits and hyphens"
+        )
+    if head["story"] not in STORIES:
+        raise ScenarioError(
+            f"{source}: [scenario] story {head['story']!r} is not one of "
+            f"{', '.join(sorted(STORIES))}"
+        )
+    description = head.get("description", "")
+    if not isinstance(description, str):
+        raise ScenarioError(f"{source}: [scenario] description must be a string")
+    sources = head.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise ScenarioError(f"{source}: [scenario] sources must be a list of strings")
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise ScenarioError(f"{source}: [params] must be a table")
+    checked = check_params(params, f"{source}: [params]")
+    return ScenarioSpec(
+        head["name"], head["story"], head["title"], description, tuple(sources), checked, source
+    )
+
+
+def load_scenario(path: str | Path) -> ScenarioSpec:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario file {p}: {exc.strerror}") from None
+    return parse_scenario(text, source=str(p))
+
+
+def builtin_scenarios() -> dict[str, ScenarioSpec]:
+    """The scenarios shipped with simlab, by name, in a stable order."""
+    folder = resources.files("simlab") / "scenarios"
+    specs = [
+        parse_scenario(f.read_text(encoding="utf-8"), source=f"simlab/scenarios/{f.name}")
+        for f in sorted(folder.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".toml")
+    ]
+    order = list(STORIES)
+    specs.sort(key=lambda s: (order.index(s.story) if s.story in order else 99, s.name))
+    return {s.name: s for s in specs}

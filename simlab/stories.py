@@ -1,0 +1,202 @@
+"""The seven attack stories. Each is a generator over a :class:`~simlab.world.World`.
+
+A story only *acts* (the attacker takes a position, the owner re-keys, a registrar is
+taken over); what clients then see comes out of the decision pipeline. Nothing here
+writes an outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from simlab.clock import DAY, SimTime
+from simlab.engine import Story
+from simlab.keys import derive_key
+from simlab.pki import CertificateAuthority, Chain, self_signed, spki_pin
+from simlab.world import Endpoint, World
+
+__all__ = ["STORIES"]
+
+
+def _attacker_key(world: World, label: str = "attacker"):  # type: ignore[no-untyped-def]
+    return derive_key(world.seed, f"{label}:{world.host}")
+
+
+def _end_attack(world: World) -> None:
+    world.attacker_position = None
+    world.attack_end = world.engine.now
+    world.events.append((world.engine.now, "attack ends"))
+
+
+def mitm(world: World) -> Story:
+    """An on-path attacker (a hostile Wi-Fi or ISP) serves a certificate no public CA signed."""
+    s = world.s
+    yield world.attack_start
+    key = _attacker_key(world)
+    cert = self_signed(
+        world.host,
+        key,
+        ca=False,
+        names=[world.host, f"*.{world.host}"],
+        not_before=world.attack_start - DAY,
+        epoch=world.epoch,
+    )
+    world.attacker = Endpoint("attacker", Chain((cert,)), key, legit=False)
+    world.attacker_position = s.attacker_network
+    world.events.append((world.engine.now, "attacker goes on-path with a self-signed certificate"))
+    yield s.attack_days * DAY
+    _end_attack(world)
+
+
+def mitm_local_root(world: World) -> Story:
+    """The same on-path attacker, whose root the victims (or their employer) installed."""
+    s = world.s
+    proxy = CertificateAuthority.root("Inspection Proxy CA", seed=world.seed, epoch=world.epoch)
+    for client in world.clients:
+        if client.access == s.attacker_network:
+            client.store = client.store.with_user_root(proxy.certificate)
+    yield world.attack_start
+    key = _attacker_key(world)
+    chain = proxy.compromise().issue(
+        [world.host, f"*.{world.host}"], key.public_key(), at=world.attack_start, requester="proxy"
+    )
+    world.attacker = Endpoint("attacker", chain, key, legit=False)
+    world.attacker_position = s.attacker_network
+    world.events.append((world.engine.now, "proxy intercepts with its user-installed root"))
+    yield s.attack_days * DAY
+    _end_attack(world)
+
+
+def ca_compromise(world: World) -> Story:
+    """An attacker with a trusted CA's key (DigiNotar 2011) intercepts on-path clients."""
+    s = world.s
+    yield world.attack_start
+    key = _attacker_key(world)
+    rogue = world.issue(
+        world.other_ca,
+        "attacker",
+        key,
+        world.attack_start,
+        logged=s.ct and s.rogue_logged,
+        validated=False,
+    )
+    world.attacker_rogue = rogue
+    world.attacker = Endpoint("attacker", rogue, key, legit=False)
+    world.attacker_position = s.attacker_network
+    world.events.append((world.engine.now, "rogue certificate from a compromised public CA in use"))
+    world.on_detect.append(lambda at: _revoke(world, world.other_ca, rogue, at))
+    yield s.attack_days * DAY
+    _end_attack(world)
+
+
+def _revoke(world: World, ca: CertificateAuthority, chain: Chain, at: SimTime) -> None:
+    ca.revoke(chain.leaf.serial_number, at=at)
+    world.events.append((at, f"{ca.name} revokes the certificate"))
+
+
+def key_loss(world: World) -> Story:
+    """The server's private key is destroyed; the owner must re-key (Smashing Magazine 2016)."""
+    yield world.attack_start
+    world.events.append((world.engine.now, "server key lost"))
+    world.rekey(world.engine.now, use_backup=world.s.backup_key_survives)
+
+
+def key_theft(world: World) -> Story:
+    """An attacker holds the server's current key and serves the genuine chain on-path."""
+    s = world.s
+    yield world.attack_start
+    stolen = world.owner
+    world.attacker = Endpoint("attacker", stolen.chain, stolen.key, legit=False)
+    world.attacker_position = s.attacker_network
+    world.events.append((world.engine.now, "stolen key and genuine certificate in use on-path"))
+    yield s.theft_noticed_days * DAY
+    world.events.append((world.engine.now, "owner notices the theft"))
+    _revoke(world, world.issuing, stolen.chain, world.engine.now)
+    world.rekey(world.engine.now, use_backup=True)
+    remaining = s.attack_days - s.theft_noticed_days
+    if remaining > 0:
+        yield remaining * DAY
+    _end_attack(world)
+
+
+def domain_hijack(world: World) -> Story:
+    """A registrar takeover, a DV certificate, DNS to the attacker (Sea Turtle, 2019)."""
+    s = world.s
+    yield world.attack_start
+    registry = world.registry
+    registry.controller[world.host] = "attacker"
+    key = _attacker_key(world)
+    backup = _attacker_key(world, "attacker-backup")
+    chain = world.issue(world.other_ca, "attacker", key, world.engine.now)  # DV passes
+    header = None
+    if s.hijacker_pins:
+        header = world.pkp_header({spki_pin(key.public_key()), spki_pin(backup.public_key())})
+    world.attacker = Endpoint("attacker", chain, key, legit=False, pkp_header=header)
+    world.serving["dc-attacker"] = world.attacker
+    registry.address[world.host] = "dc-attacker"
+    world.events.append((world.engine.now, "registrar taken over; DNS points to the attacker"))
+    recovered = False
+
+    def recover(at: SimTime) -> None:
+        nonlocal recovered
+        if recovered:
+            return
+        recovered = True
+        registry.controller[world.host] = "owner"
+        registry.address[world.host] = "dc-owner"
+        world.attack_end = at
+        world.events.append((at, "owner recovers the domain"))
+
+    def respond(at: SimTime) -> None:
+        _revoke(world, world.other_ca, chain, at)
+        recover(at)
+
+    world.on_detect.append(respond)
+    yield s.attack_days * DAY
+    recover(world.engine.now)
+
+
+def hpkp_ransom(world: World) -> Story:
+    """RansomPKP (Black Hat 2016): control of the web server, pins only the attacker holds."""
+    s = world.s
+    yield world.attack_start
+    world.registry.web_operator["dc-owner"] = "attacker"
+    key = _attacker_key(world)
+    backup = _attacker_key(world, "attacker-backup")
+    chain = world.issue(world.other_ca, "attacker", key, world.engine.now)  # HTTP-01 passes
+    header = world.pkp_header({spki_pin(key.public_key()), spki_pin(backup.public_key())})
+    world.attacker = Endpoint("attacker", chain, key, legit=False, pkp_header=header)
+    world.serving["dc-owner"] = world.attacker
+    world.events.append(
+        (world.engine.now, "attacker controls the web server and pins its own keys")
+    )
+    restored = False
+
+    def restore(at: SimTime) -> None:
+        nonlocal restored
+        if restored:
+            return
+        restored = True
+        world.registry.web_operator["dc-owner"] = "owner"
+        world.serving["dc-owner"] = world.owner
+        world.attack_end = at
+        world.events.append((at, "owner restores the server; the attacker deletes its keys"))
+
+    def respond(at: SimTime) -> None:
+        _revoke(world, world.other_ca, chain, at)
+        restore(at)
+
+    world.on_detect.append(respond)
+    yield s.attack_days * DAY
+    restore(world.engine.now)
+
+
+STORIES: dict[str, Callable[[World], Story]] = {
+    "mitm": mitm,
+    "mitm-local-root": mitm_local_root,
+    "ca-compromise": ca_compromise,
+    "key-loss": key_loss,
+    "key-theft": key_theft,
+    "domain-hijack": domain_hijack,
+    "hpkp-ransom": hpkp_ransom,
+}
