@@ -268,10 +268,9 @@ class World:
         self.detections.append((at, by))
         if first:
             self.events.append((at, f"first detection ({by})"))
+            respond_at = at + self.s.response_hours * HOUR
             for react in self.on_detect:
-                self.engine.at(
-                    at + self.s.response_hours * HOUR, lambda react=react: react(self.engine.now)
-                )
+                self.engine.at(respond_at, functools.partial(react, respond_at))
 
     def poll_monitor(self) -> None:
         if self.monitor is None:
