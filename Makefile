@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/simlab compare --out figures
 
 test: $(STAMP)
-	$(BIN)/ruff check simlab tests benchmarks
-	$(BIN)/ruff format --check simlab tests benchmarks
+	$(BIN)/ruff check simlab tests benchmarks examples
+	$(BIN)/ruff format --check simlab tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

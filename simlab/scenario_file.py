@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -74,10 +75,9 @@ def _toml(value: Any) -> str:
 
 def settable() -> dict[str, type]:
     """The parameters a scenario may set, with their types (the defence owns the rest)."""
+    hints = typing.get_type_hints(Settings)
     return {
-        f.name: type(f.default)
-        for f in dataclasses.fields(Settings)
-        if f.name not in _DEFENCE_OWNED
+        f.name: hints[f.name] for f in dataclasses.fields(Settings) if f.name not in _DEFENCE_OWNED
     }
 
 
