@@ -32,6 +32,189 @@ def _cmd_pin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_value(text: str) -> object:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _params(pairs: list[str] | None) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SimlabError(f"--param expects key=value, got {pair!r}")
+        out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def _fmt(metric: str, value: object) -> str:
+    if value is None:
+        return "never"
+    if metric.endswith("_rate") and isinstance(value, float):
+        return f"{value:.1%}"
+    if metric in ("detection_time", "exposure_window", "lockout_duration") and isinstance(
+        value, float
+    ):
+        return f"{value / 86400:.2f} d" if value >= 86400 else f"{value / 3600:.1f} h"
+    return str(value)
+
+
+def _print_metrics(results: list[tuple[str, dict[str, object]]]) -> None:
+    from simlab.runner import METRICS
+
+    width = max(len(name) for name, _ in results) + 2
+    print("metric".ljust(22) + "".join(name.rjust(width) for name, _ in results))
+    for metric in METRICS:
+        print(metric.ljust(22) + "".join(_fmt(metric, m[metric]).rjust(width) for _, m in results))
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from simlab.replays import REPLAYS
+    from simlab.runner import DEFENCES
+    from simlab.scenario_file import builtin_scenarios
+
+    print("scenarios:")
+    for spec in builtin_scenarios().values():
+        print(f"  {spec.name:<18} {spec.title}")
+    print("defences:")
+    for name, settings in DEFENCES.items():
+        print(f"  {name:<18} {', '.join(settings) or 'no pinning, no CT'}")
+    print("replays:")
+    for replay in REPLAYS.values():
+        print(f"  {replay.name:<24} {replay.title}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from simlab.runner import resolve_scenario
+    from simlab.scenario_file import settable
+    from simlab.world import Settings
+
+    spec = resolve_scenario(args.scenario)
+    if args.toml:
+        print(spec.to_toml(), end="")
+        return 0
+    print(f"{spec.name}: {spec.title}\n")
+    print(spec.description.strip() + "\n")
+    for src in spec.sources:
+        print(f"source: {src}")
+    print("\nparameters (scenario values marked *):")
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    for key in settable():
+        value = spec.params.get(key, defaults[key])
+        print(f"  {key:<24} {value!r}{' *' if key in spec.params else ''}")
+    return 0
+
+
+def _run_script(path: Path) -> int:
+    import runpy
+
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except FileNotFoundError:
+        raise SimlabError(f"cannot read scenario script {path}") from None
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from simlab.runner import DEFENCES, run
+
+    if str(args.scenario).endswith(".py"):
+        return _run_script(Path(args.scenario))
+    params = _params(args.param)
+    defences = args.defence or list(DEFENCES)
+    results = []
+    for defence in defences:
+        result = run(args.scenario, defence, seed=args.seed, **params)
+        results.append((defence, result.metrics))
+        if args.out:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            result.table.to_csv(
+                out / f"{result.scenario}-{defence}-seed{args.seed}.csv", index=False
+            )
+    print(f"scenario {args.scenario} (seed {args.seed})")
+    _print_metrics(results)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from simlab import charts
+    from simlab.runner import run
+    from simlab.sweep import compare
+
+    out = Path(args.out)
+    metrics, daily = compare(
+        seeds=args.seeds, workers=args.workers, progress=None if not args.quiet else False
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    metrics.to_csv(out / "compare-metrics.csv", index=False)
+    daily.to_csv(out / "compare-daily.csv", index=False)
+    written = []
+    for metric in (
+        "interception_rate",
+        "legit_failure_rate",
+        "detection_time",
+        "exposure_window",
+        "lockout_duration",
+        "clients_affected",
+    ):
+        written += charts.save(charts.heatmap(metrics, metric), out, f"heatmap-{metric}")
+    for scenario in dict.fromkeys(metrics["scenario"]):
+        written += charts.save(charts.timeline(daily, scenario), out, f"timeline-{scenario}")
+    example = run("ca-compromise", "ct", seed=0, rogue_logged=True)
+    written += charts.save(charts.network_graph(example.world), out, "network-graph")
+    written += charts.save(charts.trust_graph(example.world), out, "trust-graph")
+    title = "CT: a logged rogue certificate works until the monitor alerts and it is revoked"
+    written += charts.save(charts.ct_timeline(example.events, title), out, "ct-detection-timeline")
+    if not args.quiet:
+        print(f"{len(metrics)} runs; wrote {len(written)} figures and 2 tables to {out}/")
+        table = metrics.groupby(["scenario", "defence"], sort=False)["interception_rate"].mean()
+        print("\nmean interception rate (scenario x defence):")
+        print(table.unstack().round(2).to_string())
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from simlab.replays import REPLAYS
+    from simlab.runner import DEFENCES, run
+
+    replay = REPLAYS.get(args.incident)
+    if replay is None:
+        raise SimlabError(f"unknown incident {args.incident!r}; valid: {', '.join(REPLAYS)}")
+    print(f"{replay.title} ({replay.scenario})\n{replay.story}\n")
+    for src in replay.sources:
+        print(f"source: {src}")
+    results = [
+        (
+            d + (" (historical)" if d in replay.historical else ""),
+            run(replay.scenario, d, seed=args.seed, **replay.params).metrics,
+        )
+        for d in DEFENCES
+    ]
+    print()
+    _print_metrics(results)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from simlab.export import export
+
+    paths = export(args.scenario, Path(args.out), seed=args.seed, defence=args.defence)
+    for path in paths:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simlab",
@@ -44,12 +227,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE.pem")
     p.set_defaults(handler=_cmd_pin)
 
-    for extend in _EXTENSIONS:
-        extend(sub)
+    p = sub.add_parser("list", help="list scenarios, defences and historical replays")
+    p.set_defaults(handler=_cmd_list)
+
+    p = sub.add_parser("show", help="show a scenario's story, parameters and defaults")
+    p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
+    p.add_argument("--toml", action="store_true", help="print it as a scenario file")
+    p.set_defaults(handler=_cmd_show)
+
+    p = sub.add_parser("run", help="run a scenario (built-in, .toml or .py) and print its metrics")
+    p.add_argument("scenario", metavar="SCENARIO|FILE.toml|FILE.py")
+    p.add_argument("--defence", action="append", help="a defence (repeatable; default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a parameter")
+    p.add_argument("--out", metavar="DIR", help="also write each run's table as CSV")
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("compare", help="every scenario x every defence x N seeds, with charts")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--out", default="figures", metavar="DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser("replay", help="replay a historical incident under every defence")
+    p.add_argument("incident")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_replay)
+
+    p = sub.add_parser("export", help="write a scenario's PEM chains, headers, SCTs and STHs")
+    p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--defence", default="hpkp+ct")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_export)
     return parser
-
-
-_EXTENSIONS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

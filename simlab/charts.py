@@ -1,0 +1,207 @@
+"""Charts for teaching. They read only results tables (and, for the two graphs, a world).
+
+Palette: matplotlib's colour-blind-safe ``cividis`` for heatmaps and the Okabe-Ito
+colours for categories. Titles state the take-away, computed from the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import networkx as nx
+import pandas as pd
+from matplotlib.figure import Figure
+
+__all__ = ["ct_timeline", "heatmap", "network_graph", "save", "timeline", "trust_graph"]
+
+OKABE_ITO = {
+    "connected": "#009E73",
+    "intercepted": "#D55E00",
+    "clicked_through": "#E69F00",
+    "blocked": "#0072B2",
+}
+LABELS = {
+    "interception_rate": ("share of the attacker's connections that clients accepted", "{:.0%}"),
+    "legit_failure_rate": (
+        "share of connections to the real site that failed (self-inflicted)",
+        "{:.1%}",
+    ),
+    "detection_time": ("hours from attack start to first detection", "{:.0f} h"),
+    "exposure_window": ("days from attack start to the last interception", "{:.1f} d"),
+    "lockout_duration": ("longest lock-out of one client (days)", "{:.0f} d"),
+    "clients_affected": ("clients intercepted or locked out", "{:.0f}"),
+}
+SCALE = {"detection_time": 3600.0, "exposure_window": 86400.0, "lockout_duration": 86400.0}
+
+
+def _takeaway(metric: str, table: pd.DataFrame) -> str:
+    by_defence = table.mean(axis=0, skipna=True)
+    if metric in ("interception_rate", "exposure_window", "clients_affected"):
+        best = by_defence.idxmin()
+        return f"{best} lets the attacker in least, but no defence wins every row"
+    if metric in ("legit_failure_rate", "lockout_duration"):
+        worst = by_defence.idxmax()
+        return f"{worst} hurts its own users most: pinning's self-inflicted outages"
+    if metric == "detection_time":
+        best = by_defence.idxmin()
+        return f"{best} tells the owner soonest; blank cells were never detected"
+    return metric.replace("_", " ")
+
+
+def heatmap(metrics: pd.DataFrame, metric: str) -> Figure:
+    """Scenario x defence heatmap of one metric, averaged over seeds."""
+    values = metrics.copy()
+    values[metric] = pd.to_numeric(values[metric], errors="coerce") / SCALE.get(metric, 1.0)
+    table = values.pivot_table(index="scenario", columns="defence", values=metric, aggfunc="mean")
+    table = table.reindex(
+        index=list(dict.fromkeys(metrics["scenario"])),
+        columns=list(dict.fromkeys(metrics["defence"])),
+    )
+    label, fmt = LABELS[metric]
+    fig, ax = plt.subplots(figsize=(8.5, 5.2), layout="constrained")
+    image = ax.imshow(table.to_numpy(dtype=float), cmap="cividis", aspect="auto")
+    ax.set_xticks(range(len(table.columns)), table.columns)
+    ax.set_yticks(range(len(table.index)), table.index)
+    finite = table.to_numpy(dtype=float)
+    top = pd.Series(finite.ravel()).max()
+    for i in range(table.shape[0]):
+        for j in range(table.shape[1]):
+            v = finite[i, j]
+            text = "never" if pd.isna(v) else fmt.format(v)
+            light = pd.isna(v) or (top and v < 0.55 * top)
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if light else "black",
+            )
+    fig.colorbar(image, ax=ax, label=label)
+    ax.set_title(f"{metric.replace('_', ' ')}: {_takeaway(metric, table)}", fontsize=11)
+    ax.set_xlabel("defence")
+    return fig
+
+
+def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
+    """Connections per day by outcome, one panel per defence, for one scenario."""
+    rows = daily[daily["scenario"] == scenario]
+    defences = list(dict.fromkeys(rows["defence"]))
+    fig, axes = plt.subplots(
+        1,
+        len(defences),
+        figsize=(3.2 * len(defences), 3.4),
+        sharey=True,
+        layout="constrained",
+        squeeze=False,
+    )
+    for ax, defence in zip(axes[0], defences, strict=True):
+        part = rows[rows["defence"] == defence].groupby("day")[list(OKABE_ITO)].mean()
+        ax.stackplot(
+            part.index,
+            *[part[c] for c in OKABE_ITO],
+            colors=list(OKABE_ITO.values()),
+            labels=[c.replace("_", " ") for c in OKABE_ITO],
+        )
+        ax.set_title(defence)
+        ax.set_xlabel("day")
+    axes[0][0].set_ylabel("connections per day")
+    axes[0][-1].legend(loc="upper right", fontsize=7)
+    bad = rows.groupby("defence")[["intercepted", "blocked"]].sum()
+    worst = bad["intercepted"].idxmax() if bad["intercepted"].any() else defences[0]
+    fig.suptitle(f"{scenario}: most interceptions under '{worst}'", fontsize=11)
+    return fig
+
+
+def network_graph(world: Any) -> Figure:
+    """The network, the attacker's position and how many clients sit behind each access node."""
+    graph: nx.Graph = world.network.graph.copy()
+    counts: dict[str, int] = {}
+    for c in world.clients:
+        counts[c.access] = counts.get(c.access, 0) + 1
+    position = world.s.attacker_network
+    pos = nx.shell_layout(graph, [["ix"], [n for n in graph if n != "ix"]])  # no scipy needed
+    fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
+    colours = [
+        "#D55E00" if n == position else "#56B4E9" if n.startswith("isp") else "#999999"
+        for n in graph.nodes
+    ]
+    nx.draw_networkx(
+        graph,
+        pos,
+        ax=ax,
+        node_color=colours,
+        node_size=1300,
+        font_size=8,
+        labels={n: f"{n}\n{counts[n]} clients" if n in counts else n for n in graph},
+    )
+    ax.set_title(
+        f"An attacker at {position} is on-path for its {counts.get(position, 0)} clients only",
+        fontsize=11,
+    )
+    ax.axis("off")
+    return fig
+
+
+def trust_graph(world: Any) -> Figure:
+    """Roots, intermediates and issued certificates; unvalidated (rogue) issuance in red."""
+    graph = nx.DiGraph()
+    colours: dict[str, str] = {}
+    for ca in (world.root, world.issuing, world.other_root, world.other_ca):
+        colours[ca.name] = "#0072B2"
+        if ca.parent is not None:
+            graph.add_edge(ca.parent.name, ca.name)
+        for record in ca.issued:
+            if record.names and record.names[0] in (world.host, f"*.{world.host}"):
+                label = f"{record.requester}\n#{record.serial % 10000:04d}"
+                graph.add_edge(ca.name, label)
+                colours[label] = (
+                    "#D55E00" if not record.validated or record.requester != "owner" else "#009E73"
+                )
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
+    pos = nx.bfs_layout(graph, [world.root.name, world.other_root.name]) if graph else {}
+    nx.draw_networkx(
+        graph,
+        pos,
+        ax=ax,
+        node_color=[colours.get(n, "#999999") for n in graph],
+        node_size=1500,
+        font_size=7,
+        arrows=True,
+    )
+    rogue = sum(c == "#D55E00" for c in colours.values())
+    ax.set_title(
+        f"Who vouches for {world.host}: {rogue} certificate(s) the owner never asked for",
+        fontsize=11,
+    )
+    ax.axis("off")
+    return fig
+
+
+def ct_timeline(events: list[tuple[float, str]], title: str) -> Figure:
+    """The story of one run on a time axis (issuance, merge, alert, revocation...)."""
+    fig, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
+    for i, (at, label) in enumerate(events):
+        hours = at / 3600.0
+        ax.plot([hours, hours], [0, 1 + i % 3], color="#0072B2")
+        ax.text(hours, 1.05 + i % 3, label, rotation=0, fontsize=8, ha="left")
+    ax.set_yticks([])
+    ax.set_xlabel("hours since the scenario began")
+    ax.set_title(title, fontsize=11)
+    return fig
+
+
+def save(fig: Figure, out: Path, name: str) -> list[Path]:
+    """Write ``name``.png and ``name``.svg; return the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.png", out / f"{name}.svg"]
+    for path in paths:
+        fig.savefig(path, dpi=130, metadata={"Date": None} if path.suffix == ".svg" else None)
+    plt.close(fig)
+    return paths

@@ -1,0 +1,103 @@
+"""Many runs -> one tidy table. Any ``concurrent.futures.Executor`` will do.
+
+The default is a process pool sized to the machine; a Dask ``distributed.Client`` works
+the same way through ``client.get_executor()``. Each run is independent and seeded, so the
+table is identical whichever executor computed it (rows are sorted before returning).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from simlab.runner import DEFENCES, run
+from simlab.scenario_file import builtin_scenarios
+
+__all__ = ["Job", "compare", "sweep"]
+
+
+@dataclass(frozen=True)
+class Job:
+    scenario: str
+    defence: str
+    seed: int
+    params: tuple[tuple[str, Any], ...] = ()
+
+
+def _execute(job: Job) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    result = run(job.scenario, job.defence, seed=job.seed, **dict(job.params))
+    row = {
+        "scenario": job.scenario,
+        "defence": job.defence,
+        "seed": job.seed,
+        **dict(job.params),
+        **result.metrics,
+    }
+    daily = result.daily().reset_index()
+    days = [
+        {
+            "scenario": job.scenario,
+            "defence": job.defence,
+            "seed": job.seed,
+            **dict(job.params),
+            **{str(k): v for k, v in rec.items()},
+        }
+        for rec in daily.to_dict("records")
+    ]
+    return row, days
+
+
+def sweep(
+    jobs: Sequence[Job],
+    *,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run every job; return (metrics: one row per run, daily: one row per run and day)."""
+    show = sys.stderr.isatty() if progress is None else progress
+    own = executor is None
+    if executor is None:
+        executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    try:
+        futures = [executor.submit(_execute, job) for job in jobs]
+        rows: list[dict[str, Any]] = []
+        days: list[dict[str, Any]] = []
+        for future in tqdm(
+            as_completed(futures), total=len(futures), disable=not show, desc="runs", unit="run"
+        ):
+            row, daily = future.result()
+            rows.append(row)
+            days.extend(daily)
+    finally:
+        if own:
+            executor.shutdown()
+    order = {(j.scenario, j.defence, j.seed): i for i, j in enumerate(jobs)}
+    rows.sort(key=lambda r: order[(r["scenario"], r["defence"], r["seed"])])
+    days.sort(key=lambda r: (order[(r["scenario"], r["defence"], r["seed"])], r["day"]))
+    return pd.DataFrame(rows), pd.DataFrame(days)
+
+
+def compare(
+    *,
+    scenarios: Iterable[str] | None = None,
+    defences: Iterable[str] | None = None,
+    seeds: int = 3,
+    params: dict[str, Any] | None = None,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every scenario x every defence x ``seeds`` seeds."""
+    names = list(scenarios or builtin_scenarios())
+    chosen = list(defences or DEFENCES)
+    extra = tuple(sorted((params or {}).items()))
+    jobs = [Job(s, d, seed, extra) for s in names for d in chosen for seed in range(seeds)]
+    return sweep(jobs, executor=executor, workers=workers, progress=progress)

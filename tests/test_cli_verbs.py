@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simlab.cli import main
+from simlab.sweep import Job, sweep
+from tests.conftest import require_tool
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+def test_list_names_every_scenario_defence_and_replay(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("mitm-local-root", "hpkp-ransom", "hpkp+ct", "diginotar-2011", "ransompkp-2016"):
+        assert name in out
+
+
+def test_show_prints_story_parameters_and_toml(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "key-loss"]) == 0
+    out = capsys.readouterr().out
+    assert "The server's key is lost" in out and "days" in out and "90.0 *" in out
+    assert main(["show", "key-loss", "--toml"]) == 0
+    assert capsys.readouterr().out.startswith('[scenario]\nname = "key-loss"')
+
+
+def test_run_a_toml_file_prints_a_metrics_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert (
+        main(
+            [
+                "run",
+                str(EXAMPLES / "cafe-wifi.toml"),
+                "--defence",
+                "none",
+                "--defence",
+                "static",
+                "--param",
+                "n_clients=60",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "interception_rate" in out and "static" in out
+    table = pd.read_csv(tmp_path / "cafe-wifi-none-seed0.csv")
+    assert table["client"].max() < 60
+
+
+def test_run_a_python_scenario_script(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(EXAMPLES / "slow_response.py")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all("attacker serves the site" in line for line in lines)
+    windows = [float(line.split("for")[1].split("days")[0]) for line in lines]
+    assert windows == sorted(windows)  # a slower response means a longer window
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "nope"], "unknown scenario 'nope'"),
+        (["run", "mitm", "--param", "oops"], "--param expects key=value"),
+        (["run", "mitm", "--param", "colour=red"], "unknown parameter 'colour'"),
+        (["replay", "titanic"], "unknown incident 'titanic'"),
+        (["show", "/no/such.toml"], "cannot read scenario file"),
+    ],
+)
+def test_errors_are_one_line_on_stderr(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_export_writes_artefacts_openssl_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openssl = require_tool("openssl")
+    assert main(["export", "ca-compromise", "--out", str(tmp_path), "--defence", "hpkp+ct"]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {
+        "owner-chain.pem",
+        "attacker-chain.pem",
+        "owner-public-key-pins.txt",
+        "scts.json",
+        "sths.json",
+        "public-root.pem",
+    } <= names
+    text = subprocess.run(
+        [openssl, "x509", "-noout", "-text", "-in", tmp_path / "owner-chain.pem"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "CT Precertificate SCTs" in text
+    readme = (tmp_path / "README.txt").read_text()
+    attime = readme.split("-attime ")[1].split()[0]
+    ok = subprocess.run(
+        [
+            openssl,
+            "verify",
+            "-attime",
+            attime,
+            "-CAfile",
+            tmp_path / "public-root.pem",
+            "-untrusted",
+            tmp_path / "owner-chain.pem",
+            tmp_path / "owner-chain.pem",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_replay_marks_the_historical_defences(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "smashing-magazine-2016"]) == 0
+    out = capsys.readouterr().out
+    assert "hpkp (historical)" in out and "smashingmagazine.com" in out
+
+
+def test_compare_writes_tables_and_figures(tmp_path: Path) -> None:
+    assert (
+        main(["compare", "--seeds", "1", "--workers", "2", "--out", str(tmp_path), "--quiet"]) == 0
+    )
+    metrics = pd.read_csv(tmp_path / "compare-metrics.csv")
+    assert len(metrics) == 7 * 5
+    for name in (
+        "heatmap-interception_rate",
+        "heatmap-legit_failure_rate",
+        "timeline-key-loss",
+        "network-graph",
+        "trust-graph",
+        "ct-detection-timeline",
+    ):
+        assert (tmp_path / f"{name}.png").stat().st_size > 5000
+        assert (tmp_path / f"{name}.svg").exists()
+
+
+def test_sweeps_are_identical_under_any_executor() -> None:
+    jobs = [Job("mitm", d, seed, (("n_clients", 60),)) for d in ("none", "hpkp") for seed in (0, 1)]
+    serial, _ = sweep(jobs, executor=ThreadPoolExecutor(max_workers=1), progress=False)
+    pooled, _ = sweep(jobs, workers=2, progress=False)
+    pd.testing.assert_frame_equal(serial, pooled)
+
+
+@pytest.mark.timeout(120)
+def test_sweeps_run_on_a_dask_local_cluster() -> None:
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    jobs = [Job("key-loss", "hpkp", seed, (("n_clients", 50),)) for seed in (0, 1)]
+    serial, _ = sweep(jobs, executor=ThreadPoolExecutor(max_workers=1), progress=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask, _ = sweep(jobs, executor=client.get_executor(), progress=False)
+    pd.testing.assert_frame_equal(serial, on_dask)
