@@ -26,7 +26,12 @@ def main() -> None:
     bare = Validator(memoise=False)
     bare_rate = rate(lambda: bare.validate(chain, world.public_store, world.host, DAY), n=2000)
     report("bare cryptography chain verifications", bare_rate, "verifications/s")
-    report(f"simlab connections ({connections:,} in {seconds:.1f} s)", connections / seconds,
-           "connections/s", bare_rate, "bare")
+    report(
+        f"simlab connections ({connections:,} in {seconds:.1f} s)",
+        connections / seconds,
+        "connections/s",
+        bare_rate,
+        "bare",
+    )
     v = world.validator
     print(f"  real validations (memo misses): {v.misses:,}; memo hits: {v.hits:,}")
