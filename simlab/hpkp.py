@@ -34,7 +34,15 @@ from cryptography.hazmat.primitives import serialization
 
 from simlab.clock import DAY, DEFAULT_EPOCH, SimTime, to_datetime
 from simlab.errors import SimlabError
-from simlab.pins import PinCheck, PinSource, PinVerdict, covers, is_valid_pin, parent_domains
+from simlab.pins import (
+    PinCheck,
+    PinSource,
+    PinVerdict,
+    covers,
+    is_valid_pin,
+    matches,
+    parent_domains,
+)
 from simlab.pki import AnchorOrigin
 
 __all__ = [
@@ -398,7 +406,7 @@ class KnownPinnedHosts:
         chain = frozenset(validated_pins)
         if len(policy.pins) < self.profile.min_pins:
             return self._reject(host, f"fewer than {self.profile.min_pins} pins")
-        if policy.pins.isdisjoint(chain):
+        if not matches(policy.pins, chain):
             return self._reject(host, "no pin matches the validated chain")
         if policy.pins <= chain:
             return self._reject(host, "no backup pin outside the validated chain")
@@ -428,13 +436,10 @@ class KnownPinnedHosts:
             return PinCheck(PinVerdict.NOT_PINNED)
         if anchor_origin is AnchorOrigin.USER:
             return PinCheck(PinVerdict.BYPASSED_LOCAL_ROOT, PinSource.DYNAMIC, entry.host)
-        if entry.pins.isdisjoint(validated_pins):
+        if not matches(entry.pins, validated_pins):
             self._apply(entry.host, PinEvent.PIN_FAILURE)
             return PinCheck(PinVerdict.MISMATCH, PinSource.DYNAMIC, entry.host)
         return PinCheck(PinVerdict.MATCH, PinSource.DYNAMIC, entry.host)
-
-    def hosts(self) -> list[str]:
-        return sorted(self._entries)
 
     # -- the table drives every change ----------------------------------------------------
 
@@ -464,7 +469,7 @@ class KnownPinnedHosts:
 
 def evaluate_report_only(policy: Policy, validated_pins: Iterable[str]) -> bool:
     """True if a Report-Only policy is violated by this connection (it reports, never blocks)."""
-    return policy.pins.isdisjoint(validated_pins)
+    return not matches(policy.pins, validated_pins)
 
 
 # -- violation reports (RFC 7469 section 3) ---------------------------------------------

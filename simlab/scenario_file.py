@@ -47,7 +47,6 @@ class ScenarioSpec:
     description: str = ""
     sources: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
-    source_file: str = ""
 
     def to_toml(self) -> str:
         lines = [
@@ -145,7 +144,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> ScenarioSpec:
         raise ScenarioError(f"{source}: [params] must be a table")
     checked = check_params(params, f"{source}: [params]")
     return ScenarioSpec(
-        head["name"], head["story"], head["title"], description, tuple(sources), checked, source
+        head["name"], head["story"], head["title"], description, tuple(sources), checked
     )
 
 

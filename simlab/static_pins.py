@@ -20,7 +20,15 @@ from typing import Any
 
 from simlab.clock import DAY, SimTime
 from simlab.errors import SimlabError
-from simlab.pins import PinCheck, PinSource, PinVerdict, covers, is_valid_pin, parent_domains
+from simlab.pins import (
+    PinCheck,
+    PinSource,
+    PinVerdict,
+    covers,
+    is_valid_pin,
+    matches,
+    parent_domains,
+)
 from simlab.pki import AnchorOrigin
 
 __all__ = [
@@ -121,7 +129,7 @@ class PreloadList:
             return PinCheck(PinVerdict.FAILED_OPEN, PinSource.PRELOAD, entry.domain)
         if anchor_origin is AnchorOrigin.USER:
             return PinCheck(PinVerdict.BYPASSED_LOCAL_ROOT, PinSource.PRELOAD, entry.domain)
-        if self.pinsets[entry.pinset].isdisjoint(validated_pins):
+        if not matches(self.pinsets[entry.pinset], validated_pins):
             return PinCheck(PinVerdict.MISMATCH, PinSource.PRELOAD, entry.domain)
         return PinCheck(PinVerdict.MATCH, PinSource.PRELOAD, entry.domain)
 
@@ -161,7 +169,7 @@ class AppPinConfig:
             return PinCheck(PinVerdict.FAILED_OPEN, PinSource.APP, self.domain)
         if anchor_origin is AnchorOrigin.USER and self.override_for_user_roots:
             return PinCheck(PinVerdict.BYPASSED_LOCAL_ROOT, PinSource.APP, self.domain)
-        if self.pins.isdisjoint(validated_pins):
+        if not matches(self.pins, validated_pins):
             verdict = PinVerdict.MISMATCH if self.enforce else PinVerdict.REPORT_ONLY_MISMATCH
             return PinCheck(verdict, PinSource.APP, self.domain)
         return PinCheck(PinVerdict.MATCH, PinSource.APP, self.domain)

@@ -72,10 +72,6 @@ class MerkleTree:
             position >>= 1
         return index
 
-    def leaf_hash_at(self, index: int) -> bytes:
-        self._check_index(index, self._size)
-        return bytes(self._levels[0][32 * index : 32 * index + 32])
-
     def root(self, size: int | None = None) -> bytes:
         """MTH of the first ``size`` leaves (default: all of them)."""
         size = self._size if size is None else size
