@@ -162,6 +162,7 @@ class World:
         self.known_logs = {
             log.log_id: KnownLog(log.public_key, log.operator, log.name) for log in self.logs
         }
+        self.revocation_mode = RevocationMode(settings.revocation)
         self.ct_policy = CTPolicy("enforced", ((180, 2), (float("inf"), 3)), min_operators=2)
 
         self.registry.register(self.host, "owner", "dc-owner")
@@ -370,18 +371,17 @@ class World:
             return
         host = self.host
         validation = self.validator.validate(endpoint.chain, client.store, host, at)
-        pin_state = self._pins_known(client, at)
         if not validation.ok:
             # Chromium: any certificate error is fatal on a host with pins (ShouldSSLErrorsBeFatal);
             # apps have no interstitial at all.
-            fatal = client.kind == "app" or pin_state
+            fatal = client.kind == "app" or self._pins_known(client, at)
             if not fatal and self.rng.random() < client.click_through:
                 self._record(at, client, endpoint, Outcome.CLICKED_THROUGH, str(validation.reason))
             else:
                 self._record(at, client, endpoint, Outcome.BLOCKED, str(validation.reason))
             return
         on_path = endpoint is self.attacker and self.attacker_position is not None
-        mode = RevocationMode(self.s.revocation) if client.kind != "legacy" else RevocationMode.NONE
+        mode = self.revocation_mode if client.kind != "legacy" else RevocationMode.NONE
         revoked = self.responder.check(
             validation.chain, at, mode, reachable=not (on_path and self.s.ocsp_blockable)
         )
