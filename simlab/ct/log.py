@@ -9,7 +9,9 @@ the two audiences can expose).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,8 +52,9 @@ class LogEntry:
     submitted_at: SimTime
     names: tuple[str, ...]
 
-    @property
+    @functools.cached_property
     def leaf_hash(self) -> bytes:
+        """SHA-256(0x00 || leaf), computed once: merges, audits and proofs all key on it."""
         return leaf_hash(self.leaf)
 
 
@@ -75,8 +78,6 @@ class SignedTreeHead:
         )
 
     def to_json(self) -> dict[str, object]:
-        import base64
-
         return {
             "tree_size": self.tree_size,
             "timestamp": self.timestamp_ms,
@@ -204,7 +205,7 @@ class CTLog:
     def _append(view: _View, entry: LogEntry) -> None:
         view.index_of.setdefault(entry.leaf_hash, len(view.entries))
         view.entries.append(entry)
-        view.tree.append(entry.leaf)
+        view.tree.append_hash(entry.leaf_hash)
 
     def sth(self, at: SimTime, *, view: str = PUBLIC_VIEW) -> SignedTreeHead:
         """The signed tree head of ``view`` after merging everything due by ``at``."""

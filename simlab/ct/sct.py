@@ -7,6 +7,7 @@ list embedded in a certificate), and :func:`verify_sct` checks real-world SCTs t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import struct
@@ -218,8 +219,6 @@ class SCT:
 
     def to_json(self) -> dict[str, object]:
         """The add-chain response shape of section 4.1 (base64 fields)."""
-        import base64
-
         return {
             "sct_version": 0,
             "id": base64.b64encode(self.log_id).decode(),
