@@ -119,76 +119,77 @@ def key_theft(world: World) -> Story:
     _end_attack(world)
 
 
-def domain_hijack(world: World) -> Story:
-    """A registrar takeover, a DV certificate, DNS to the attacker (Sea Turtle, 2019)."""
-    s = world.s
-    yield world.attack_start
-    registry = world.registry
-    registry.controller[world.host] = "attacker"
+def _self_pinning_attacker(world: World, *, pins: bool) -> Endpoint:
+    """The attacker's DV certificate from another public CA and, if ``pins``, an HPKP header
+    pinning only keys it holds (its key and its own backup)."""
     key = _attacker_key(world)
     backup = _attacker_key(world, "attacker-backup")
     chain = world.issue(world.other_ca, "attacker", key, world.engine.now)  # DV passes
     header = None
-    if s.hijacker_pins:
+    if pins:
         header = world.pkp_header({spki_pin(key.public_key()), spki_pin(backup.public_key())})
-    world.attacker = Endpoint("attacker", chain, key, legit=False, pkp_header=header)
+    return Endpoint("attacker", chain, key, legit=False, pkp_header=header)
+
+
+def _until_recovery(
+    world: World, attacker: Endpoint, recover: Callable[[], None], what: str
+) -> Story:
+    """The owner recovers exactly once: when it responds to the first detection signal
+    (also revoking the attacker's certificate), or when the attack window ends."""
+    done = False
+
+    def recover_once(at: SimTime) -> None:
+        nonlocal done
+        if done:
+            return
+        done = True
+        recover()
+        world.attack_end = at
+        world.events.append((at, what))
+
+    def respond(at: SimTime) -> None:
+        _revoke(world, world.other_ca, attacker.chain, at)
+        recover_once(at)
+
+    world.on_detect.append(respond)
+    yield world.s.attack_days * DAY
+    recover_once(world.engine.now)
+
+
+def domain_hijack(world: World) -> Story:
+    """A registrar takeover, a DV certificate, DNS to the attacker (Sea Turtle, 2019)."""
+    yield world.attack_start
+    registry = world.registry
+    registry.controller[world.host] = "attacker"
+    world.attacker = _self_pinning_attacker(world, pins=world.s.hijacker_pins)
     world.serving["dc-attacker"] = world.attacker
     registry.address[world.host] = "dc-attacker"
     world.events.append((world.engine.now, "registrar taken over; DNS points to the attacker"))
-    recovered = False
 
-    def recover(at: SimTime) -> None:
-        nonlocal recovered
-        if recovered:
-            return
-        recovered = True
+    def recover() -> None:
         registry.controller[world.host] = "owner"
         registry.address[world.host] = "dc-owner"
-        world.attack_end = at
-        world.events.append((at, "owner recovers the domain"))
 
-    def respond(at: SimTime) -> None:
-        _revoke(world, world.other_ca, chain, at)
-        recover(at)
-
-    world.on_detect.append(respond)
-    yield s.attack_days * DAY
-    recover(world.engine.now)
+    yield from _until_recovery(world, world.attacker, recover, "owner recovers the domain")
 
 
 def hpkp_ransom(world: World) -> Story:
     """RansomPKP (Black Hat 2016): control of the web server, pins only the attacker holds."""
-    s = world.s
     yield world.attack_start
-    world.registry.web_operator["dc-owner"] = "attacker"
-    key = _attacker_key(world)
-    backup = _attacker_key(world, "attacker-backup")
-    chain = world.issue(world.other_ca, "attacker", key, world.engine.now)  # HTTP-01 passes
-    header = world.pkp_header({spki_pin(key.public_key()), spki_pin(backup.public_key())})
-    world.attacker = Endpoint("attacker", chain, key, legit=False, pkp_header=header)
+    world.registry.web_operator["dc-owner"] = "attacker"  # so HTTP-01 validation passes
+    world.attacker = _self_pinning_attacker(world, pins=True)
     world.serving["dc-owner"] = world.attacker
     world.events.append(
         (world.engine.now, "attacker controls the web server and pins its own keys")
     )
-    restored = False
 
-    def restore(at: SimTime) -> None:
-        nonlocal restored
-        if restored:
-            return
-        restored = True
+    def restore() -> None:
         world.registry.web_operator["dc-owner"] = "owner"
         world.serving["dc-owner"] = world.owner
-        world.attack_end = at
-        world.events.append((at, "owner restores the server; the attacker deletes its keys"))
 
-    def respond(at: SimTime) -> None:
-        _revoke(world, world.other_ca, chain, at)
-        restore(at)
-
-    world.on_detect.append(respond)
-    yield s.attack_days * DAY
-    restore(world.engine.now)
+    yield from _until_recovery(
+        world, world.attacker, restore, "owner restores the server; the attacker deletes its keys"
+    )
 
 
 STORIES: dict[str, Callable[[World], Story]] = {
