@@ -15,13 +15,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s) {unknown}; choose from {ALL}", file=sys.stderr)
         return 2
     for name in names:
-        try:
-            module = importlib.import_module(f"benchmarks.bench_{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"benchmarks.bench_{name}":
-                raise
-            continue
-        module.main()
+        importlib.import_module(f"benchmarks.bench_{name}").main()
     return 0
 
 
