@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,26 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.skip(f"{name} is not installed; .ci/run installs it")
     return path
+
+
+def openssl_verify(
+    attime: str | int, ca_file: Path, untrusted: Path, leaf: Path
+) -> subprocess.CompletedProcess[str]:
+    """``openssl verify`` at a given moment: simulated time starts in 2016, so openssl must be
+    told when to verify (``-attime``, Unix seconds)."""
+    openssl = require_tool("openssl")
+    return subprocess.run(
+        [
+            openssl,
+            "verify",
+            "-attime",
+            str(attime),
+            "-CAfile",
+            ca_file,
+            "-untrusted",
+            untrusted,
+            leaf,
+        ],
+        capture_output=True,
+        text=True,
+    )

@@ -9,7 +9,7 @@ import pytest
 
 from simlab.cli import main
 from simlab.sweep import Job, sweep
-from tests.conftest import require_tool
+from tests.conftest import openssl_verify, require_tool
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
@@ -104,20 +104,11 @@ def test_export_writes_artefacts_openssl_accepts(
     assert "CT Precertificate SCTs" in text
     readme = (tmp_path / "README.txt").read_text()
     attime = readme.split("-attime ")[1].split()[0]
-    ok = subprocess.run(
-        [
-            openssl,
-            "verify",
-            "-attime",
-            attime,
-            "-CAfile",
-            tmp_path / "public-root.pem",
-            "-untrusted",
-            tmp_path / "owner-chain.pem",
-            tmp_path / "owner-chain.pem",
-        ],
-        capture_output=True,
-        text=True,
+    ok = openssl_verify(
+        attime,
+        tmp_path / "public-root.pem",
+        tmp_path / "owner-chain.pem",
+        tmp_path / "owner-chain.pem",
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
 

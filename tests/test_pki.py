@@ -25,7 +25,7 @@ from simlab.pki import (
     self_signed,
     spki_pin,
 )
-from tests.conftest import SmallPKI, require_tool
+from tests.conftest import SmallPKI, openssl_verify, require_tool
 
 
 def test_issued_leaf_is_a_real_server_certificate(small_pki: SmallPKI) -> None:
@@ -240,38 +240,10 @@ def test_exported_chain_is_accepted_by_openssl(small_pki: SmallPKI, tmp_path: ob
     assert "TLS Web Server Authentication" in text
     # Simulated time starts in 2016: openssl must be told the moment to verify at.
     attime = str(int((DEFAULT_EPOCH + dt.timedelta(days=1)).timestamp()))
-    ok = subprocess.run(
-        [
-            openssl,
-            "verify",
-            "-attime",
-            attime,
-            "-CAfile",
-            d / "root.pem",
-            "-untrusted",
-            d / "inter.pem",
-            d / "leaf.pem",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    ok = openssl_verify(attime, d / "root.pem", d / "inter.pem", d / "leaf.pem")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.strip().endswith(": OK")
     other = CertificateAuthority.root("Other Root")
     _write(d / "other.pem", other.certificate.public_bytes(pem))
-    refused = subprocess.run(
-        [
-            openssl,
-            "verify",
-            "-attime",
-            attime,
-            "-CAfile",
-            d / "other.pem",
-            "-untrusted",
-            d / "inter.pem",
-            d / "leaf.pem",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    refused = openssl_verify(attime, d / "other.pem", d / "inter.pem", d / "leaf.pem")
     assert refused.returncode != 0
