@@ -28,9 +28,17 @@ def _end_attack(world: World) -> None:
     world.events.append((world.engine.now, "attack ends"))
 
 
+def _on_path(world: World, attacker: Endpoint, what: str) -> Story:
+    """Hold the on-path position with ``attacker`` for the attack window, then leave."""
+    world.attacker = attacker
+    world.attacker_position = world.s.attacker_network
+    world.events.append((world.engine.now, what))
+    yield world.s.attack_days * DAY
+    _end_attack(world)
+
+
 def mitm(world: World) -> Story:
     """An on-path attacker (a hostile Wi-Fi or ISP) serves a certificate no public CA signed."""
-    s = world.s
     yield world.attack_start
     key = _attacker_key(world)
     cert = self_signed(
@@ -41,11 +49,8 @@ def mitm(world: World) -> Story:
         not_before=world.attack_start - DAY,
         epoch=world.epoch,
     )
-    world.attacker = Endpoint("attacker", Chain((cert,)), key, legit=False)
-    world.attacker_position = s.attacker_network
-    world.events.append((world.engine.now, "attacker goes on-path with a self-signed certificate"))
-    yield s.attack_days * DAY
-    _end_attack(world)
+    attacker = Endpoint("attacker", Chain((cert,)), key, legit=False)
+    yield from _on_path(world, attacker, "attacker goes on-path with a self-signed certificate")
 
 
 def mitm_local_root(world: World) -> Story:
@@ -60,11 +65,8 @@ def mitm_local_root(world: World) -> Story:
     chain = proxy.compromise().issue(
         [world.host, f"*.{world.host}"], key.public_key(), at=world.attack_start, requester="proxy"
     )
-    world.attacker = Endpoint("attacker", chain, key, legit=False)
-    world.attacker_position = s.attacker_network
-    world.events.append((world.engine.now, "proxy intercepts with its user-installed root"))
-    yield s.attack_days * DAY
-    _end_attack(world)
+    attacker = Endpoint("attacker", chain, key, legit=False)
+    yield from _on_path(world, attacker, "proxy intercepts with its user-installed root")
 
 
 def ca_compromise(world: World) -> Story:
@@ -80,13 +82,9 @@ def ca_compromise(world: World) -> Story:
         logged=s.ct and s.rogue_logged,
         validated=False,
     )
-    world.attacker_rogue = rogue
-    world.attacker = Endpoint("attacker", rogue, key, legit=False)
-    world.attacker_position = s.attacker_network
-    world.events.append((world.engine.now, "rogue certificate from a compromised public CA in use"))
     world.on_detect.append(lambda at: _revoke(world, world.other_ca, rogue, at))
-    yield s.attack_days * DAY
-    _end_attack(world)
+    attacker = Endpoint("attacker", rogue, key, legit=False)
+    yield from _on_path(world, attacker, "rogue certificate from a compromised public CA in use")
 
 
 def _revoke(world: World, ca: CertificateAuthority, chain: Chain, at: SimTime) -> None:

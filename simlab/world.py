@@ -172,7 +172,6 @@ class World:
         self.owner = self._owner_endpoint(self.owner_key, at=-DAY)
         self.attacker: Endpoint | None = None
         self.attacker_position: str | None = None  # on-path node while intercepting
-        self.attacker_rogue: Chain | None = None
         self.serving: dict[str, Endpoint] = {"dc-owner": self.owner}
 
         backup_ca_pin = spki_pin(derive_key(seed, "ca:Backup CA").public_key())
