@@ -17,7 +17,15 @@ import networkx as nx
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["ct_timeline", "heatmap", "network_graph", "save", "timeline", "trust_graph"]
+__all__ = [
+    "ct_timeline",
+    "heatmap",
+    "network_graph",
+    "parameter_chart",
+    "save",
+    "timeline",
+    "trust_graph",
+]
 
 OKABE_ITO = {
     "connected": "#009E73",
@@ -119,12 +127,27 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
     return fig
 
 
-def network_graph(world: Any) -> Figure:
-    """The network, the attacker's position and how many clients sit behind each access node."""
+def network_graph(world: Any, table: pd.DataFrame | None = None) -> Figure:
+    """The network, the attacker's position, and per access network how many clients sit
+    behind it and (given a run's table) how many of them the attacker intercepted."""
     graph: nx.Graph = world.network.graph.copy()
     counts: dict[str, int] = {}
     for c in world.clients:
         counts[c.access] = counts.get(c.access, 0) + 1
+    hit: dict[str, int] = {}
+    if table is not None:
+        accepted = table[
+            (table["responder"] == "attacker")
+            & table["outcome"].isin(["intercepted", "clicked_through"])
+        ]
+        hit = {str(k): int(v) for k, v in accepted.groupby("access")["client"].nunique().items()}
+
+    def label(node: str) -> str:
+        if node not in counts:
+            return node
+        extra = f"\n{hit[node]} intercepted" if hit.get(node) else ""
+        return f"{node}\n{counts[node]} clients{extra}"
+
     position = world.s.attacker_network
     pos = nx.shell_layout(graph, [["ix"], [n for n in graph if n != "ix"]])  # no scipy needed
     fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
@@ -139,10 +162,11 @@ def network_graph(world: Any) -> Figure:
         node_color=colours,
         node_size=1300,
         font_size=8,
-        labels={n: f"{n}\n{counts[n]} clients" if n in counts else n for n in graph},
+        labels={n: label(n) for n in graph},
     )
     ax.set_title(
-        f"An attacker at {position} is on-path for its {counts.get(position, 0)} clients only",
+        f"An attacker at {position} is on-path for its {counts.get(position, 0)} clients only"
+        + (f": {sum(hit.values())} intercepted" if table is not None else ""),
         fontsize=11,
     )
     ax.axis("off")
@@ -184,15 +208,54 @@ def trust_graph(world: Any) -> Figure:
     return fig
 
 
-def ct_timeline(events: list[tuple[float, str]], title: str) -> Figure:
-    """The story of one run on a time axis (issuance, merge, alert, revocation...)."""
-    fig, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
-    for i, (at, label) in enumerate(events):
-        hours = at / 3600.0
-        ax.plot([hours, hours], [0, 1 + i % 3], color="#0072B2")
-        ax.text(hours, 1.05 + i % 3, label, rotation=0, fontsize=8, ha="left")
+def parameter_chart(metrics: pd.DataFrame, param: str, metric: str) -> Figure:
+    """One metric against one swept parameter: a line per defence (mean over seeds) with the
+    seeds' range shaded."""
+    values = metrics.copy()
+    values[metric] = pd.to_numeric(values[metric], errors="coerce") / SCALE.get(metric, 1.0)
+    label, _ = LABELS[metric]
+    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+    spread: dict[str, float] = {}
+    for colour, (defence, part) in zip(
+        palette, values.groupby("defence", sort=False), strict=False
+    ):
+        stats = part.groupby(param)[metric].agg(["mean", "min", "max"]).sort_index()
+        ax.plot(stats.index, stats["mean"], "o-", color=colour, label=defence)
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=colour, alpha=0.15)
+        spread[str(defence)] = float(stats["mean"].max() - stats["mean"].min())
+    ax.set_xlabel(param.replace("_", " "))
+    ax.set_ylabel(label)
+    ax.legend(title="defence", fontsize=8)
+    most = max(spread, key=lambda d: spread[d]) if spread else ""
+    sensitive = f"{most} is the most sensitive" if spread and spread[most] > 0 else "no effect"
+    ax.set_title(
+        f"{metric.replace('_', ' ')} against {param.replace('_', ' ')}: {sensitive}", fontsize=11
+    )
+    return fig
+
+
+def ct_timeline(events: list[tuple[float, str]], title: str, *, start: float = 0.0) -> Figure:
+    """One run's story as a list of steps in time order (issuance, SCTs, merge, monitor
+    alert, revocation...), placed by hours since ``start`` (the attack's beginning)."""
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(events) + 1.6), layout="constrained")
+    hours = [(at - start) / 3600.0 for at, _ in events]
+    rows = list(range(len(events)))[::-1]
+    ax.hlines(rows, 0, hours, color="#BBBBBB", linewidth=1)
+    ax.plot(hours, rows, "o", color="#0072B2")
+    for h, y, (_, label) in zip(hours, rows, events, strict=True):
+        ax.annotate(
+            f"{label}  (+{h:.0f} h)",
+            (h, y),
+            xytext=(7, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+        )
+    right = max([*hours, 1.0])
+    ax.set_xlim(min([*hours, 0.0]) - 0.02 * right, right * 1.9)
     ax.set_yticks([])
-    ax.set_xlabel("hours since the scenario began")
+    ax.set_xlabel("hours since the attack began")
     ax.set_title(title, fontsize=11)
     return fig
 

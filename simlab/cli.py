@@ -172,15 +172,55 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     for scenario in dict.fromkeys(metrics["scenario"]):
         written += charts.save(charts.timeline(daily, scenario), out, f"timeline-{scenario}")
     example = run("ca-compromise", "ct", seed=0, rogue_logged=True)
-    written += charts.save(charts.network_graph(example.world), out, "network-graph")
+    written += charts.save(charts.network_graph(example.world, example.table), out, "network-graph")
     written += charts.save(charts.trust_graph(example.world), out, "trust-graph")
     title = "CT: a logged rogue certificate works until the monitor alerts and it is revoked"
-    written += charts.save(charts.ct_timeline(example.events, title), out, "ct-detection-timeline")
+    written += charts.save(
+        charts.ct_timeline(example.events, title, start=example.world.attack_start),
+        out,
+        "ct-detection-timeline",
+    )
     if not args.quiet:
         print(f"{len(metrics)} runs; wrote {len(written)} figures and 2 tables to {out}/")
         table = metrics.groupby(["scenario", "defence"], sort=False)["interception_rate"].mean()
         print("\nmean interception rate (scenario x defence):")
         print(table.unstack().round(2).to_string())
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from simlab import charts
+    from simlab.runner import METRICS
+    from simlab.sweep import parameter_sweep
+
+    if args.metric not in METRICS or args.metric == "detected_by":
+        raise SimlabError(
+            f"--metric {args.metric!r} is not a numeric metric; valid: "
+            f"{', '.join(m for m in METRICS if m != 'detected_by')}"
+        )
+    values = [_parse_value(v.strip()) for v in args.values.split(",") if v.strip()]
+    if not values:
+        raise SimlabError(f"no values to sweep in {args.values!r}; give them comma-separated")
+    metrics = parameter_sweep(
+        args.scenario,
+        args.param,
+        values,
+        defences=args.defence,
+        seeds=args.seeds,
+        params=_params(args.set),
+        workers=args.workers,
+        progress=None if not args.quiet else False,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = f"sweep-{Path(args.scenario).stem}-{args.param}-{args.metric}"
+    metrics.to_csv(out / f"{name}.csv", index=False)
+    charts.save(charts.parameter_chart(metrics, args.param, args.metric), out, name)
+    table = metrics.groupby([args.param, "defence"], sort=False)[args.metric].mean().unstack()
+    unit = {86400.0: "days", 3600.0: "hours"}.get(charts.SCALE.get(args.metric, 1.0), "")
+    print(f"{args.metric}{f' ({unit})' if unit else ''}, mean over {args.seeds} seed(s):")
+    print((table / charts.SCALE.get(args.metric, 1.0)).round(3).to_string())
+    print(f"wrote {out / name}.csv, .png and .svg")
     return 0
 
 
@@ -249,6 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="figures", metavar="DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser("sweep", help="sweep one parameter of a scenario and chart one metric")
+    p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
+    p.add_argument("param", help="the parameter to vary, e.g. max_age_days")
+    p.add_argument("values", help="comma-separated values, e.g. 1,7,30,60")
+    p.add_argument("--metric", default="interception_rate")
+    p.add_argument("--defence", action="append", help="a defence (repeatable; default: all)")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="fix another parameter")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--out", default="figures", metavar="DIR")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_sweep)
 
     p = sub.add_parser("replay", help="replay a historical incident under every defence")
     p.add_argument("incident")

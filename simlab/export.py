@@ -17,7 +17,6 @@ def export(scenario: str, out: Path, *, seed: int = 0, defence: str = "hpkp+ct")
     """Run ``scenario`` and write its chains, roots, headers, SCTs and STHs to ``out``."""
     result = run(scenario, defence, seed=seed)
     world = result.world
-    assert world is not None
     out.mkdir(parents=True, exist_ok=True)
     pem = serialization.Encoding.PEM
     written: list[Path] = []

@@ -55,8 +55,8 @@ class Result:
     params: dict[str, Any]
     metrics: dict[str, Any]
     table: pd.DataFrame
-    events: list[tuple[float, str]] = field(default_factory=list)
-    world: World | None = field(default=None, repr=False)
+    events: list[tuple[float, str]]
+    world: World = field(repr=False)
 
     def daily(self) -> pd.DataFrame:
         """Connections per day and outcome (for timelines)."""
@@ -91,7 +91,14 @@ def run(scenario: str | Path | ScenarioSpec, defence: str, seed: int = 0, **para
     world.run()
     table = _table(world, spec.name, defence, seed, merged)
     return Result(
-        spec.name, defence, seed, merged, metrics(world, table), table, sorted(world.events), world
+        spec.name,
+        defence,
+        seed,
+        merged,
+        metrics(world, table),
+        table,
+        sorted(world.events, key=lambda event: event[0]),
+        world,
     )
 
 

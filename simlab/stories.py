@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from simlab.clock import DAY, SimTime
+from simlab.clock import DAY, HOUR, SimTime
 from simlab.engine import Story
 from simlab.keys import derive_key
 from simlab.pki import CertificateAuthority, Chain, self_signed, spki_pin
@@ -82,6 +82,11 @@ def ca_compromise(world: World) -> Story:
         logged=s.ct and s.rogue_logged,
         validated=False,
     )
+    if s.ct and s.rogue_logged:
+        now = world.engine.now
+        world.events.append((now, f"precertificate logged: {len(world.logs)} SCTs embedded"))
+        merged = now + s.merge_delay_hours * HOUR
+        world.events.append((merged, "logs merge it: monitors can see it"))
     world.on_detect.append(lambda at: _revoke(world, world.other_ca, rogue, at))
     attacker = Endpoint("attacker", rogue, key, legit=False)
     yield from _on_path(world, attacker, "rogue certificate from a compromised public CA in use")

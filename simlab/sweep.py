@@ -20,7 +20,7 @@ from tqdm import tqdm
 from simlab.runner import DEFENCES, run
 from simlab.scenario_file import builtin_scenarios
 
-__all__ = ["Job", "compare", "sweep"]
+__all__ = ["Job", "compare", "parameter_sweep", "sweep"]
 
 
 @dataclass(frozen=True)
@@ -66,22 +66,19 @@ def sweep(
     own = executor is None
     if executor is None:
         executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    results: list[tuple[dict[str, Any], list[dict[str, Any]]] | None] = [None] * len(jobs)
     try:
-        futures = [executor.submit(_execute, job) for job in jobs]
-        rows: list[dict[str, Any]] = []
-        days: list[dict[str, Any]] = []
+        futures = {executor.submit(_execute, job): i for i, job in enumerate(jobs)}
         for future in tqdm(
             as_completed(futures), total=len(futures), disable=not show, desc="runs", unit="run"
         ):
-            row, daily = future.result()
-            rows.append(row)
-            days.extend(daily)
+            results[futures[future]] = future.result()
     finally:
         if own:
             executor.shutdown()
-    order = {(j.scenario, j.defence, j.seed): i for i, j in enumerate(jobs)}
-    rows.sort(key=lambda r: order[(r["scenario"], r["defence"], r["seed"])])
-    days.sort(key=lambda r: (order[(r["scenario"], r["defence"], r["seed"])], r["day"]))
+    # Rows follow the order of ``jobs``, whichever worker finished first.
+    rows = [r[0] for r in results if r is not None]
+    days = [day for r in results if r is not None for day in r[1]]
     return pd.DataFrame(rows), pd.DataFrame(days)
 
 
@@ -101,3 +98,32 @@ def compare(
     extra = tuple(sorted((params or {}).items()))
     jobs = [Job(s, d, seed, extra) for s in names for d in chosen for seed in range(seeds)]
     return sweep(jobs, executor=executor, workers=workers, progress=progress)
+
+
+def parameter_sweep(
+    scenario: str,
+    param: str,
+    values: Iterable[Any],
+    *,
+    defences: Iterable[str] | None = None,
+    seeds: int = 3,
+    params: dict[str, Any] | None = None,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """One scenario with ``param`` set to each of ``values``, under each defence and seed.
+
+    Returns the tidy metrics table (one row per run, with a column named ``param``), ready
+    for :func:`simlab.charts.parameter_chart`.
+    """
+    fixed = dict(params or {})
+    chosen = list(defences or DEFENCES)
+    jobs = [
+        Job(scenario, d, seed, tuple(sorted({**fixed, param: value}.items())))
+        for value in values
+        for d in chosen
+        for seed in range(seeds)
+    ]
+    metrics, _ = sweep(jobs, executor=executor, workers=workers, progress=progress)
+    return metrics

@@ -157,3 +157,53 @@ def test_sweeps_run_on_a_dask_local_cluster() -> None:
     ):
         on_dask, _ = sweep(jobs, executor=client.get_executor(), progress=False)
     pd.testing.assert_frame_equal(serial, on_dask)
+
+
+def test_parameter_sweep_shows_lockout_growing_with_max_age() -> None:
+    from simlab.sweep import parameter_sweep
+
+    metrics = parameter_sweep(
+        "hpkp-ransom",
+        "max_age_days",
+        [7, 60],
+        defences=["hpkp", "none"],
+        seeds=1,
+        params={"n_clients": 150},
+        executor=ThreadPoolExecutor(max_workers=1),
+        progress=False,
+    )
+    assert list(metrics["max_age_days"]) == [7.0, 7.0, 60.0, 60.0]
+    hpkp = metrics[metrics["defence"] == "hpkp"].set_index("max_age_days")["lockout_duration"]
+    assert 0 < hpkp[7.0] <= 7 * 86400 < hpkp[60.0] <= 60 * 86400
+    assert (metrics[metrics["defence"] == "none"]["lockout_duration"] == 0).all()
+
+
+def test_sweep_verb_writes_a_table_and_a_chart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "sweep",
+        "key-loss",
+        "max_age_days",
+        "7,30",
+        "--metric",
+        "lockout_duration",
+        "--defence",
+        "hpkp",
+        "--seeds",
+        "1",
+        "--set",
+        "n_clients=80",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    assert "lockout_duration (days)" in capsys.readouterr().out
+    name = "sweep-key-loss-max_age_days-lockout_duration"
+    assert len(pd.read_csv(tmp_path / f"{name}.csv")) == 2
+    assert (tmp_path / f"{name}.png").stat().st_size > 5000
+    assert main(["sweep", "key-loss", "max_age_days", "7", "--metric", "detected_by"]) == 1
+    assert "not a numeric metric" in capsys.readouterr().err

@@ -122,7 +122,7 @@ def test_ca_compromise_ct_unlogged_blocked_logged_works_until_alert_and_revocati
     logged = run("ca-compromise", "ct", rogue_logged=True)
     assert 0.0 < accepted(logged, "browser") < 1.0
     assert logged.metrics["detected_by"] == "ct_monitor"
-    revoked_at = logged.world.attack_start + logged.metrics["detection_time"] + 48 * HOUR  # type: ignore[union-attr]
+    revoked_at = logged.world.attack_start + logged.metrics["detection_time"] + 48 * HOUR
     t = logged.table
     late = t[(t["kind"] == "browser") & (t["responder"] == "attacker") & (t["time"] >= revoked_at)]
     assert len(late) > 0 and (late["outcome"] == "blocked").all()
