@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/simlab compare --out figures
 
 test: $(STAMP)
-	$(BIN)/ruff check simlab tests benchmarks examples
-	$(BIN)/ruff format --check simlab tests benchmarks examples
+	$(BIN)/ruff check simlab tests benchmarks examples notebooks
+	$(BIN)/ruff format --check simlab tests benchmarks examples notebooks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
@@ -27,7 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 notebooks: $(STAMP)
-	$(BIN)/python -m simlab.notebooks_tool strip notebooks
+	$(BIN)/python notebooks/build.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
