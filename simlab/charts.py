@@ -117,10 +117,23 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
         ax.set_title(defence)
         ax.set_xlabel("day")
     axes[0][0].set_ylabel("connections per day")
-    axes[0][-1].legend(loc="upper right", fontsize=7)
-    bad = rows.groupby("defence")[["intercepted", "blocked"]].sum()
-    worst = bad["intercepted"].idxmax() if bad["intercepted"].any() else defences[0]
-    fig.suptitle(f"{scenario}: most interceptions under '{worst}'", fontsize=11)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8)
+    totals = rows.groupby("defence", sort=False)[
+        ["intercepted", "clicked_through", "blocked"]
+    ].sum()
+    accepted = totals["intercepted"] + totals["clicked_through"]
+    if accepted.any():
+        takeaway = (
+            f"most interceptions under '{accepted.idxmax()}', fewest under '{accepted.idxmin()}'"
+        )
+    elif totals["blocked"].any():
+        takeaway = (
+            f"nobody intercepted; most connections blocked under '{totals['blocked'].idxmax()}'"
+        )
+    else:
+        takeaway = "every connection reached the real site"
+    fig.suptitle(f"{scenario}: {takeaway}", fontsize=11)
     return fig
 
 
@@ -185,17 +198,20 @@ def trust_graph(world: Any) -> Figure:
                 colours[label] = (
                     "#D55E00" if not record.validated or record.requester != "owner" else "#009E73"
                 )
-    fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
     pos = nx.bfs_layout(graph, [world.root.name, world.other_root.name]) if graph else {}
     nx.draw_networkx(
         graph,
         pos,
         ax=ax,
+        labels={n: n.replace(" ", "\n", 1) for n in graph},
         node_color=[colours.get(n, "#999999") for n in graph],
-        node_size=1500,
+        node_size=2600,
         font_size=7,
+        font_color="white",
         arrows=True,
     )
+    ax.margins(x=0.12, y=0.25)
     rogue = sum(c == "#D55E00" for c in colours.values())
     ax.set_title(
         f"Who vouches for {world.host}: {rogue} certificate(s) the owner never asked for",
