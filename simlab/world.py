@@ -37,7 +37,7 @@ from simlab.pki import (
 )
 from simlab.static_pins import AppPinConfig, AppRelease, PreloadEntry, PreloadList, UpdateAdoption
 
-__all__ = ["Client", "Endpoint", "Outcome", "Settings", "World"]
+__all__ = ["Client", "Decision", "Endpoint", "Outcome", "Settings", "World"]
 
 
 class Outcome(enum.StrEnum):
@@ -57,6 +57,20 @@ class Endpoint:
     legit: bool
     pkp_header: str | None = None
     tls_scts: tuple[SCT, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the pipeline decided for one connection, before any user interaction.
+
+    ``verdict`` is ``accept``, ``warn`` (a certificate error the user may click through)
+    or ``block`` (a hard failure: pins, CT, revocation, or an error on a pinned host).
+    """
+
+    verdict: str
+    reason: str
+    validation: Validation
+    pin_check: PinCheck | None = None
 
 
 @dataclass
@@ -362,45 +376,73 @@ class World:
             return self.attacker
         return self.serving.get(address)
 
-    def connect(self, cid: int, at: SimTime) -> None:
-        client = self.clients[cid]
-        endpoint = self.answerer(client)
-        if endpoint is None:
-            self._record(at, client, None, Outcome.BLOCKED, "unreachable")
-            return
-        host = self.host
-        validation = self.validator.validate(endpoint.chain, client.store, host, at)
+    def decide(
+        self,
+        client: Client,
+        chain: Chain,
+        at: SimTime,
+        *,
+        tls_scts: tuple[SCT, ...] = (),
+        on_path: bool = False,
+    ) -> Decision:
+        """Path validation -> revocation -> CT policy -> pins for a served ``chain``.
+
+        Used for every simulated visit and, on real sockets, by :mod:`simlab.live`, so the
+        simulation and a real client decide with the same code.
+        """
+        validation = self.validator.validate(chain, client.store, self.host, at)
         if not validation.ok:
             # Chromium: any certificate error is fatal on a host with pins (ShouldSSLErrorsBeFatal);
             # apps have no interstitial at all.
             fatal = client.kind == "app" or self._pins_known(client, at)
-            if not fatal and self.rng.random() < client.click_through:
-                self._record(at, client, endpoint, Outcome.CLICKED_THROUGH, str(validation.reason))
-            else:
-                self._record(at, client, endpoint, Outcome.BLOCKED, str(validation.reason))
-            return
-        on_path = endpoint is self.attacker and self.attacker_position is not None
+            return Decision("block" if fatal else "warn", str(validation.reason), validation)
         mode = self.revocation_mode if client.kind != "legacy" else RevocationMode.NONE
         revoked = self.responder.check(
             validation.chain, at, mode, reachable=not (on_path and self.s.ocsp_blockable)
         )
         if revoked is not None:
-            self._record(at, client, endpoint, Outcome.BLOCKED, str(revoked))
-            return
-        if client.ct_policy is not None and not self._ct_ok(client, endpoint, validation):
-            self._record(at, client, endpoint, Outcome.BLOCKED, "ct_policy")
-            return
+            return Decision("block", str(revoked), validation)
+        if client.ct_policy is not None and not self._ct_ok(client, chain, tls_scts, validation):
+            return Decision("block", "ct_policy", validation)
         check = self._pin_check(client, validation, at)
         if check.blocks:
-            self._pin_failure(client, endpoint, validation, check, at)
-            self._record(at, client, endpoint, Outcome.BLOCKED, f"pin_mismatch_{check.source}")
+            return Decision("block", f"pin_mismatch_{check.source}", validation, check)
+        return Decision("accept", "", validation, check)
+
+    def connect(self, cid: int, at: SimTime) -> None:
+        """One simulated visit: route, decide, let the user click through a warning (or
+        not), send reports, record the outcome, and note HPKP headers."""
+        client = self.clients[cid]
+        endpoint = self.answerer(client)
+        if endpoint is None:
+            self._record(at, client, None, Outcome.BLOCKED, "unreachable")
+            return
+        on_path = endpoint is self.attacker and self.attacker_position is not None
+        decision = self.decide(
+            client, endpoint.chain, at, tls_scts=endpoint.tls_scts, on_path=on_path
+        )
+        if decision.verdict == "warn":
+            clicked = self.rng.random() < client.click_through
+            outcome = Outcome.CLICKED_THROUGH if clicked else Outcome.BLOCKED
+            self._record(at, client, endpoint, outcome, decision.reason)
+            return
+        if decision.verdict == "block":
+            if decision.pin_check is not None and decision.pin_check.blocks:
+                self._pin_failure(client, endpoint, decision.validation, decision.pin_check, at)
+            self._record(at, client, endpoint, Outcome.BLOCKED, decision.reason)
             return
         outcome = Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED
         self._record(at, client, endpoint, outcome, "")
-        if client.kph is not None and endpoint.pkp_header is not None:
+        self.note_header(client, endpoint.pkp_header, decision.validation, at)
+
+    def note_header(
+        self, client: Client, header: str | None, validation: Validation, at: SimTime
+    ) -> None:
+        """HPKP header processing after an accepted connection (RFC 7469 section 2.5)."""
+        if client.kph is not None and header is not None:
             client.kph.process_header(
-                host,
-                endpoint.pkp_header,
+                self.host,
+                header,
                 at=at,
                 validated_pins=validation.pins,
                 anchor_origin=validation.anchor_origin,
@@ -414,9 +456,11 @@ class World:
             preload is not None and preload.is_timely(at) and preload.lookup(self.host) is not None
         )
 
-    def _ct_ok(self, client: Client, endpoint: Endpoint, validation: Validation) -> bool:
+    def _ct_ok(
+        self, client: Client, chain: Chain, tls_scts: tuple[SCT, ...], validation: Validation
+    ) -> bool:
         assert client.ct_policy is not None
-        key = (endpoint.chain.key, client.ct_policy.name, validation.anchor_origin)
+        key = (chain.key, client.ct_policy.name, validation.anchor_origin, tls_scts)
         ok = self._ct_memo.get(key)
         if ok is None:
             leaf = validation.chain[0]
@@ -426,7 +470,7 @@ class World:
                 issuer,
                 self.known_logs,
                 anchor_origin=validation.anchor_origin,
-                tls_scts=endpoint.tls_scts,
+                tls_scts=tls_scts,
             )
             ok = self._ct_memo[key] = verdict.ok
         return ok
@@ -517,8 +561,10 @@ class World:
 
     # -- running --------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, until: SimTime | None = None) -> None:
+        """Run every visit and event up to ``until`` (default: the end of the scenario)."""
+        end = self.s.days * DAY if until is None else min(until, self.s.days * DAY)
         if self.monitor is not None:
             self.engine.at(0.0, self.poll_monitor, priority=1)
-        self.engine.run(self.visits(), self.connect)
-        self.engine.run_events_until(self.s.days * DAY)
+        self.engine.run([v for v in self.visits() if v[0] <= end], self.connect)
+        self.engine.run_events_until(end)
