@@ -246,6 +246,45 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_live(args: argparse.Namespace) -> int:
+    import contextlib
+    import shlex
+    import threading
+
+    from simlab.live import scene, victim
+
+    with scene(args.scenario, args.defence, seed=args.seed, at_day=args.at_day) as live:
+        world, host = live.world, live.world.host
+        print(
+            f"{args.scenario} under '{args.defence}' at simulated day {live.at / 86400:.2f}, "
+            "mapped to the wall clock's now"
+        )
+        for name, server in live.servers.items():
+            print(f"  {name:<9} https://{host}:{server.port}/  (127.0.0.1)")
+        app = victim(world, "app")
+        print("\nJudge each server as a victim's app with bundled pins would (curl), or look:")
+        for name in live.servers:
+            print("  " + shlex.join(live.curl(name, app)))
+            decision = world.decide(app, live.endpoint(name).chain, live.at)
+            verdict = decision.verdict + (f" ({decision.reason})" if decision.reason else "")
+            print(f"      simlab's verdict for that app: {verdict}")
+        first = next(iter(live.servers.values())).port
+        print(
+            f"  openssl s_client -connect 127.0.0.1:{first} -servername {host} -showcerts"
+            " </dev/null"
+        )
+        print(
+            "\nServing until interrupted (Ctrl-C)."
+            if args.seconds is None
+            else f"\nServing for {args.seconds:g} s.",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait(args.seconds)
+    print("stopped; servers closed")
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from simlab.export import export
 
@@ -307,6 +346,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("incident")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_cmd_replay)
+
+    p = sub.add_parser("live", help="serve a scenario's server and attacker over real TLS locally")
+    p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
+    p.add_argument("--defence", default="static")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--at-day",
+        type=float,
+        default=None,
+        help="the simulated moment to serve (default: one hour into the attack)",
+    )
+    p.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    p.set_defaults(handler=_cmd_live)
 
     p = sub.add_parser("export", help="write a scenario's PEM chains, headers, SCTs and STHs")
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml")

@@ -9,19 +9,20 @@ table (one row per connection) and the per-run metrics derived from it.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from simlab.clock import DAY
+from simlab.clock import DAY, DEFAULT_EPOCH
 from simlab.errors import ScenarioError
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
 from simlab.stories import STORIES
 from simlab.world import Settings, World
 
-__all__ = ["DEFENCES", "METRICS", "Result", "resolve_scenario", "run"]
+__all__ = ["DEFENCES", "METRICS", "Result", "build", "resolve_scenario", "run"]
 
 DEFENCES: dict[str, dict[str, bool]] = {
     "none": {},
@@ -78,16 +79,28 @@ def resolve_scenario(scenario: str | Path | ScenarioSpec) -> ScenarioSpec:
     return builtins[text]
 
 
-def run(scenario: str | Path | ScenarioSpec, defence: str, seed: int = 0, **params: Any) -> Result:
-    """Run ``scenario`` (a built-in name, a .toml path or a spec) under ``defence``."""
+def build(
+    scenario: str | Path | ScenarioSpec,
+    defence: str,
+    seed: int = 0,
+    *,
+    epoch: dt.datetime = DEFAULT_EPOCH,
+    **params: Any,
+) -> tuple[ScenarioSpec, dict[str, Any], World]:
+    """A world with the scenario's story scheduled but not yet run (see :func:`run`)."""
     spec = resolve_scenario(scenario)
     if defence not in DEFENCES:
         raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
     merged = {**spec.params, **check_params(params, "run()")}
     changes: dict[str, Any] = {**merged, **DEFENCES[defence]}
-    settings = dataclasses.replace(Settings(), **changes)
-    world = World(settings, seed=seed)
+    world = World(dataclasses.replace(Settings(), **changes), seed=seed, epoch=epoch)
     world.engine.process(STORIES[spec.story](world))
+    return spec, merged, world
+
+
+def run(scenario: str | Path | ScenarioSpec, defence: str, seed: int = 0, **params: Any) -> Result:
+    """Run ``scenario`` (a built-in name, a .toml path or a spec) under ``defence``."""
+    spec, merged, world = build(scenario, defence, seed, **params)
     world.run()
     table = _table(world, spec.name, defence, seed, merged)
     return Result(

@@ -10,9 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from simlab.keys import derive_key
+from simlab.live import LiveServer
 from simlab.pki import CertificateAuthority
 from tests.conftest import Owners
-from tests.tls_helpers import tls_server
 
 
 def _world_valid_now() -> tuple[CertificateAuthority, CertificateAuthority]:
@@ -45,7 +45,8 @@ def test_ssl_client_trusting_the_root_connects_and_others_are_refused() -> None:
     key = derive_key(0, "socket-server")
     chain = inter.issue("o", ["example.com", "*.example.com"], key.public_key(), at=0)
     root_pem = root.certificate.public_bytes(serialization.Encoding.PEM).decode()
-    with tls_server(chain, key) as port:
+    with LiveServer(chain, key) as server:
+        port = server.port
         _connect(port, root_pem)
         with pytest.raises(ssl.SSLCertVerificationError, match="unable to get local issuer"):
             _connect(port, None)
