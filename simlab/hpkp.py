@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
 import urllib.parse
 from collections.abc import Iterable, Sequence
@@ -208,9 +209,16 @@ def parse(header: str, *, report_only: bool = False, profile: str = "chromium") 
     error; unknown directives (including ``pin-`` with other hash algorithms) are ignored.
     Raises :class:`HeaderError` naming the problem.
     """
-    cap = _profile_for(profile).max_age_cap
     if not isinstance(header, str):
         raise HeaderError(f"header must be a string, not {type(header).__name__}")
+    return _parse(header, report_only, profile)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(header: str, report_only: bool, profile: str) -> Policy:
+    """The parser proper. Pure and memoised: a browser sees the same header on every visit,
+    and a Policy is immutable, so a cached answer is the answer (errors are not cached)."""
+    cap = _profile_for(profile).max_age_cap
     pins: set[str] = set()
     seen: set[str] = set()
     max_age: int | None = None

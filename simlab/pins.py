@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -68,7 +69,8 @@ def covers(entry_host: str, include_subdomains: bool, host: str) -> bool:
     return host == entry_host or (include_subdomains and host.endswith("." + entry_host))
 
 
-def parent_domains(host: str) -> list[str]:
-    """``a.b.example.com`` -> [a.b.example.com, b.example.com, example.com, com]."""
+@functools.lru_cache(maxsize=1024)
+def parent_domains(host: str) -> tuple[str, ...]:
+    """``a.b.example.com`` -> (a.b.example.com, b.example.com, example.com, com)."""
     labels = host.split(".")
-    return [".".join(labels[i:]) for i in range(len(labels))]
+    return tuple(".".join(labels[i:]) for i in range(len(labels)))

@@ -720,6 +720,10 @@ class RevocationResponder:
 
     def __init__(self, cas: Iterable[CertificateAuthority] = ()) -> None:
         self._by_ski: dict[bytes, CertificateAuthority] = {}
+        self._by_chain: dict[
+            int,
+            tuple[Sequence[x509.Certificate], tuple[tuple[CertificateAuthority | None, int], ...]],
+        ] = {}
         self.queries: dict[int, int] = {}
         for ca in cas:
             self.add(ca)
@@ -727,18 +731,37 @@ class RevocationResponder:
     def add(self, ca: CertificateAuthority) -> None:
         ski = x509.SubjectKeyIdentifier.from_public_key(ca.key.public_key()).digest
         self._by_ski[ski] = ca
+        self._by_chain.clear()  # a certificate whose issuer was unknown may now be known
 
     def status(self, certificate: x509.Certificate, at: SimTime) -> RevocationStatus:
+        return self._query(self._issuer(certificate), certificate.serial_number, at)
+
+    def _query(self, ca: CertificateAuthority | None, serial: int, at: SimTime) -> RevocationStatus:
+        if ca is None:
+            return RevocationStatus.UNKNOWN
+        self.queries[serial] = self.queries.get(serial, 0) + 1
+        return RevocationStatus.REVOKED if ca.is_revoked(serial, at) else RevocationStatus.GOOD
+
+    def _issuers(
+        self, chain: Sequence[x509.Certificate]
+    ) -> tuple[tuple[CertificateAuthority | None, int], ...]:
+        """(issuing CA, serial) of each non-anchor certificate, cached per chain object.
+
+        The cache holds the chain itself, so its id cannot be reused while it is cached; the
+        validator hands out the same chain tuple for every memoised validation.
+        """
+        cached = self._by_chain.get(id(chain))
+        if cached is None or cached[0] is not chain:
+            pairs = tuple((self._issuer(c), c.serial_number) for c in chain[:-1])
+            cached = self._by_chain[id(chain)] = (chain, pairs)
+        return cached[1]
+
+    def _issuer(self, certificate: x509.Certificate) -> CertificateAuthority | None:
         try:
             aki = certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
         except x509.ExtensionNotFound:
-            return RevocationStatus.UNKNOWN
-        ca = self._by_ski.get(aki.value.key_identifier or b"")
-        if ca is None:
-            return RevocationStatus.UNKNOWN
-        serial = certificate.serial_number
-        self.queries[serial] = self.queries.get(serial, 0) + 1
-        return RevocationStatus.REVOKED if ca.is_revoked(serial, at) else RevocationStatus.GOOD
+            return None
+        return self._by_ski.get(aki.value.key_identifier or b"")
 
     def check(
         self,
@@ -755,8 +778,8 @@ class RevocationResponder:
         """
         if mode is RevocationMode.NONE:
             return None
-        for cert in validated_chain[:-1]:
-            status = self.status(cert, at) if reachable else RevocationStatus.UNKNOWN
+        for ca, serial in self._issuers(validated_chain):
+            status = self._query(ca, serial, at) if reachable else RevocationStatus.UNKNOWN
             if status is RevocationStatus.REVOKED:
                 return FailureReason.REVOKED
             if status is RevocationStatus.UNKNOWN and mode is RevocationMode.HARD_FAIL:
