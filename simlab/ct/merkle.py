@@ -39,6 +39,8 @@ class MerkleTree:
 
     def __init__(self) -> None:
         self._levels: list[bytearray] = [bytearray()]
+        # The hash at each level still waiting for its right sibling (the tree's frontier).
+        self._pending: list[bytes] = [b""]
         self._size = 0
         # MTH(D[lo:hi]) of an incomplete range never changes in an append-only tree, so
         # the right-edge hashes shared by every proof at one size are computed once.
@@ -58,18 +60,19 @@ class MerkleTree:
     def append_hash(self, digest: bytes) -> int:
         """Add a leaf by its leaf hash; return its index."""
         index = self._size
-        levels = self._levels
+        levels, pending = self._levels, self._pending
         levels[0] += digest
-        self._size += 1
+        self._size = index + 1
         level, position, h = 0, index, digest
         while position & 1:
-            left = bytes(levels[level][-64:-32])
-            h = sha256(b"\x01" + left + h).digest()
+            h = sha256(b"\x01" + pending[level] + h).digest()
             level += 1
             if level == len(levels):
                 levels.append(bytearray())
+                pending.append(b"")
             levels[level] += h
             position >>= 1
+        pending[level] = h
         return index
 
     def root(self, size: int | None = None) -> bytes:
