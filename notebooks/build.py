@@ -301,11 +301,13 @@ charts.timeline(pd.concat(frames), "key-loss");
     code("""
 import ipywidgets as widgets
 
-def key_loss(max_age_days=60, backup_key_survives=False, app_update_days=14):
+def key_loss(max_age_days=60, backup_key_survives=False, app_update_days=14,
+             app_adoption_mean_days=7):
     r = simlab.run("key-loss", "hpkp", seed=0, max_age_days=float(max_age_days),
                    backup_key_survives=backup_key_survives)
     apps = simlab.run("key-loss", "static", seed=0, backup_key_survives=backup_key_survives,
-                      app_update_days=float(app_update_days))
+                      app_update_days=float(app_update_days),
+                      app_adoption_mean_days=float(app_adoption_mean_days))
     _, ax = plt.subplots(figsize=(7, 3))
     for name, res in (("HPKP browsers", r), ("apps with bundled pins", apps)):
         daily = res.table[res.table["legit"] & (res.table["outcome"] == "blocked")]
@@ -316,7 +318,7 @@ def key_loss(max_age_days=60, backup_key_survives=False, app_update_days=14):
     plt.show()
 
 widgets.interact(key_loss, max_age_days=(1, 60, 1), backup_key_survives=False,
-                 app_update_days=(1, 60, 1));
+                 app_update_days=(1, 60, 1), app_adoption_mean_days=(1, 60, 1));
 """),
     code("""
 theft = {d: simlab.run("key-theft", d, seed=0) for d in DEFENCES}
