@@ -25,7 +25,7 @@ from simlab.ct import (
 )
 from simlab.ct.log import proves_consistency, proves_inclusion
 from simlab.ct.policy import CTFailure, CTPolicy
-from simlab.ct.sct import precert_tbs
+from simlab.ct.sct import log_id_of, precert_tbs
 from simlab.keys import derive_key
 from simlab.pki import CT_POISON_OID, AnchorOrigin, spki_pin
 from tests.conftest import SmallPKI, require_tool
@@ -135,6 +135,32 @@ def test_accepts_a_real_world_sct_from_another_ca_and_log() -> None:
     (sct,) = embedded_scts(leaf)
     assert verify_sct(sct, leaf, issuer, key)  # type: ignore[arg-type]
     assert not verify_sct(sct, leaf, leaf, key)  # type: ignore[arg-type]
+
+
+def test_accepts_real_web_pki_scts_from_two_production_logs() -> None:
+    leaf = x509.load_pem_x509_certificate((DATA / "cryptography-io-2018-leaf.pem").read_bytes())
+    issuer = x509.load_pem_x509_certificate((DATA / "lets-encrypt-authority-x3.pem").read_bytes())
+    icarus = serialization.load_pem_public_key((DATA / "ct-google-icarus.pub.pem").read_bytes())
+    mammoth = serialization.load_pem_public_key((DATA / "ct-comodo-mammoth.pub.pem").read_bytes())
+    first, second = embedded_scts(leaf)
+    assert verify_sct(first, leaf, issuer, icarus)  # type: ignore[arg-type]
+    assert verify_sct(second, leaf, issuer, mammoth)  # type: ignore[arg-type]
+    assert not verify_sct(first, leaf, issuer, mammoth)  # type: ignore[arg-type]
+    assert not verify_sct(second, leaf, leaf, mammoth)  # type: ignore[arg-type]
+    known = {
+        log_id_of(icarus): KnownLog(icarus, "Google", "icarus"),  # type: ignore[arg-type]
+        log_id_of(mammoth): KnownLog(mammoth, "Comodo", "mammoth"),  # type: ignore[arg-type]
+    }
+    verdict = POLICIES["chrome-2022"].evaluate(
+        leaf, issuer, known, anchor_origin=AnchorOrigin.PUBLIC
+    )
+    assert verdict.ok and (verdict.valid_scts, verdict.operators) == (2, 2)
+    one_log = {k: v for k, v in known.items() if v.operator == "Google"}
+    assert (
+        not POLICIES["chrome-2022"]
+        .evaluate(leaf, issuer, one_log, anchor_origin=AnchorOrigin.PUBLIC)
+        .ok
+    )
 
 
 # -- logs ---------------------------------------------------------------------------------
