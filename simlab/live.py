@@ -32,8 +32,8 @@ from simlab.clock import DAY, HOUR, SimTime
 from simlab.errors import SimlabError
 from simlab.keys import PrivateKey
 from simlab.pki import Chain
-from simlab.runner import build
-from simlab.world import Client, Decision, Endpoint, World
+from simlab.runner import build, resolve_scenario
+from simlab.world import Client, Decision, Endpoint, Settings, World
 
 __all__ = ["LiveServer", "Scene", "fetch", "live_decide", "scene", "victim"]
 
@@ -242,8 +242,13 @@ def scene(
 ) -> Iterator[Scene]:
     """Run ``scenario`` to ``at_day`` (default: one hour into the attack) and serve it live."""
     moment = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
-    _, _, probe = build(scenario, defence, seed, **params)
-    at = (probe.s.attack_start_day * DAY + HOUR) if at_day is None else at_day * DAY
+    if at_day is None:
+        start = {**resolve_scenario(scenario).params, **params}.get(
+            "attack_start_day", Settings().attack_start_day
+        )
+        at = float(start) * DAY + HOUR
+    else:
+        at = at_day * DAY
     _, _, world = build(
         scenario, defence, seed, epoch=moment - dt.timedelta(seconds=int(at)), **params
     )
