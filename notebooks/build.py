@@ -509,7 +509,7 @@ def detection(merge_delay_hours=1.0, monitor_interval_hours=1.0):
 widgets.interact(detection, merge_delay_hours=(0.5, 24, 0.5),
                  monitor_interval_hours=(0.5, 24, 0.5));
 """),
-    md("A log that issues an SCT but never merges the entry, and one that shows a split view:"),
+    md("A log that issues an SCT but never merges the entry is caught once the MMD has passed:"),
     code("""
 from simlab.ct import Auditor, CTLog, precert_hook
 
@@ -524,17 +524,50 @@ print("after 23 h:", auditor.audit(23 * 3600))
 print("after 24 h:", [(f.log, f.kind) for f in auditor.audit(24 * 3600)])
 """),
     md("""
+A split view: the log merges the rogue certificate only into the tree it shows its victim,
+so the victim's SCT checks out while the owner's monitor never sees the entry. Right after
+the fork the victim's tree is still a valid extension of the public one, so nothing can be
+proved yet. Once the log merges anything else, the two views diverge and comparing their
+signed tree heads (gossip) exposes it: no consistency proof can join them.
+"""),
+    code("""
+twofaced = CTLog("twofaced", "Evil", merge_delay=3600)
+world.issuing.issue("owner", [world.host], world.owner_key.public_key(), at=0,
+                    precert_hook=precert_hook([twofaced], 0))
+twofaced.merge(3600)
+from simlab.keys import derive_key
+
+attacker_key = derive_key(0, "split-view-attacker")
+world.other_ca.compromise().issue([world.host], attacker_key.public_key(), at=7200,
+                                  precert_hook=precert_hook([twofaced], 7200))
+twofaced.show_only_to(twofaced.submissions[-1].sct, "victim")
+early_finding = Auditor([twofaced]).compare(
+    twofaced, twofaced.sth(3 * 3600, view="victim"), twofaced.sth(3 * 3600), at=3 * 3600)
+print("right after the fork:", early_finding)
+world.issuing.issue("owner", [f"www.{world.host}"], world.owner_key.public_key(), at=10800,
+                    precert_hook=precert_hook([twofaced], 10800))  # the log keeps growing
+seen_by_victim = twofaced.sth(5 * 3600, view="victim")
+seen_by_monitor = twofaced.sth(5 * 3600)
+print("victim's tree:", seen_by_victim.tree_size, "entries; monitor's tree:",
+      seen_by_monitor.tree_size, "entries; both signatures valid:",
+      seen_by_victim.verify(twofaced.public_key) and seen_by_monitor.verify(twofaced.public_key))
+print(Auditor([twofaced]).compare(twofaced, seen_by_victim, seen_by_monitor, at=5 * 3600))
+"""),
+    md("""
 ## Exercises
 
 1. How many hashes are in the inclusion proof for leaf 2 in a tree of 6 leaves?
 2. With a merge delay of 1 h and a monitor polling every 1 h, after how many hours is a
    hijacker's certificate seen at the latest? (a number)
+3. Right after the log forked its views, could gossip prove the split view? (`True`/`False`)
 """),
-    code("answer_1 = None\nanswer_2 = None"),
+    code("answer_1 = None\nanswer_2 = None\nanswer_3 = None"),
     code("""
 check(answer_1, len(proof), explain="One sibling per level on the path to the root.")
 check(answer_2, 2, tolerance=0.01,
       explain="Merged after 1 h, then seen at the next poll, at most 1 h later.")
+check(answer_3, early_finding is not None,
+      explain="Not yet: the victim's tree still extends the public one. Only divergence is proof.")
 """),
 ]
 

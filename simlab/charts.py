@@ -184,37 +184,52 @@ def network_graph(world: Any, table: pd.DataFrame | None = None) -> Figure:
 
 
 def trust_graph(world: Any) -> Figure:
-    """Roots, intermediates and issued certificates; unvalidated (rogue) issuance in red."""
+    """Roots, intermediates and issued certificates for the site. Certificates the owner did
+    not request are vermilion; a CA whose key signed without validation (compromised) is
+    orange and says so."""
     graph = nx.DiGraph()
     colours: dict[str, str] = {}
+    names: dict[str, str] = {}
     for ca in (world.root, world.issuing, world.other_root, world.other_ca):
-        colours[ca.name] = "#0072B2"
+        compromised = any(not record.validated for record in ca.issued)
+        names[ca.name] = ca.name + (" (compromised)" if compromised else "")
+        colours[names[ca.name]] = "#E69F00" if compromised else "#0072B2"
         if ca.parent is not None:
-            graph.add_edge(ca.parent.name, ca.name)
+            graph.add_edge(names[ca.parent.name], names[ca.name])
         for record in ca.issued:
             if record.names and record.names[0] in (world.host, f"*.{world.host}"):
                 label = f"{record.requester}\n#{record.serial % 10000:04d}"
-                graph.add_edge(ca.name, label)
+                graph.add_edge(names[ca.name], label)
                 colours[label] = (
                     "#D55E00" if not record.validated or record.requester != "owner" else "#009E73"
                 )
     fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
-    pos = nx.bfs_layout(graph, [world.root.name, world.other_root.name]) if graph else {}
-    nx.draw_networkx(
-        graph,
-        pos,
-        ax=ax,
-        labels={n: n.replace(" ", "\n", 1) for n in graph},
-        node_color=[colours.get(n, "#999999") for n in graph],
-        node_size=2600,
-        font_size=7,
-        font_color="white",
-        arrows=True,
+    roots = [names[world.root.name], names[world.other_root.name]]
+    pos = nx.bfs_layout(graph, roots) if graph else {}
+    size = 3300
+    nx.draw_networkx_nodes(
+        graph, pos, ax=ax, node_size=size, node_color=[colours.get(n, "#999999") for n in graph]
     )
+    nx.draw_networkx_edges(graph, pos, ax=ax, node_size=size, arrows=True)
+    for dark_text in (False, True):  # dark text on the light orange of a compromised CA
+        nodes = [n for n in graph if (colours.get(n) == "#E69F00") == dark_text]
+        nx.draw_networkx_labels(
+            graph,
+            pos,
+            ax=ax,
+            font_size=7,
+            font_color="black" if dark_text else "white",
+            labels={
+                n: n.replace(" ", "\n", 1).replace(" (compromised)", "\n(compromised)")
+                for n in nodes
+            },
+        )
     ax.margins(x=0.12, y=0.25)
     rogue = sum(c == "#D55E00" for c in colours.values())
+    breach = any(c == "#E69F00" for c in colours.values())
     ax.set_title(
-        f"Who vouches for {world.host}: {rogue} certificate(s) the owner never asked for",
+        f"Who vouches for {world.host}?\n{rogue} certificate(s) the owner never asked for"
+        + ("; a CA's key is in the attacker's hands" if breach else ""),
         fontsize=11,
     )
     ax.axis("off")

@@ -47,3 +47,18 @@ def test_heatmap_prints_never_for_undetected_cells_and_scales_units() -> None:
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert texts == ["2 h", "never"]
     assert "ct tells the owner soonest" in fig.axes[0].get_title()
+
+
+def test_trust_graph_marks_the_compromised_ca_and_the_rogue_certificate() -> None:
+    import simlab
+
+    def labels(scenario: str) -> list[str]:
+        world = simlab.run(scenario, "none", seed=0, n_clients=20).world
+        return [t.get_text() for t in charts.trust_graph(world).axes[0].texts]
+
+    compromised = labels("ca-compromise")
+    assert "Other\nIssuing CA\n(compromised)" in compromised
+    assert any(t.startswith("attacker\n#") for t in compromised)
+    assert not any(
+        "(compromised)" in t for t in labels("domain-hijack")
+    )  # DV passed: not a CA breach
