@@ -157,6 +157,19 @@ def test_a_wrong_tree_size_is_rejected_where_the_path_shape_differs() -> None:
     assert not verify_consistency(2, 7, tree.root(3), tree.root(7), cproof)
 
 
+def test_proofs_stay_right_when_the_range_cache_overflows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(MerkleTree, "_RANGE_CACHE_LIMIT", 3)
+    leaves = [bytes([i]) for i in range(45)]
+    tree = _tree(leaves)
+    for n in range(1, len(leaves) + 1):
+        assert tree.root(n) == _mth(leaves[:n])
+        for m in range(0, n, 4):
+            assert tree.inclusion_proof(m, n) == _path(m, leaves[:n])
+    assert len(tree._ranges) <= 3
+
+
 def test_bad_arguments_are_refused() -> None:
     tree = _tree(LEAVES)
     with pytest.raises(ValueError, match="out of range"):

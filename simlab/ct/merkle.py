@@ -1,9 +1,14 @@
 """The RFC 6962 Merkle tree (section 2.1), stored as its complete subtrees.
 
-Level ``k`` holds, packed 32 bytes apiece, the hash of every complete, aligned subtree of
-``2**k`` leaves. Appending a leaf adds one hash at level 0 and one per level it completes
-(two hashes amortised); the hash of any range is assembled from O(log n) stored subtrees,
-so roots of past sizes, inclusion proofs and consistency proofs never rebuild the tree.
+``_levels[k][i]`` is the hash of the complete, aligned subtree of ``2**k`` leaves that
+starts at leaf ``i * 2**k``. Appending a leaf adds one hash at level 0 and one per level
+it completes (two hashes amortised). An inclusion proof is then mostly plain list
+look-ups, and the hash of any other range is assembled from O(log n) stored subtrees, so
+roots of past sizes and proofs never rebuild the tree.
+
+Each hash is its own ``bytes`` object (about 73 bytes per node, two nodes per leaf)
+rather than a slice of one packed buffer: a proof hands out those objects as they are,
+where slicing a buffer allocates a new one per level, three times slower.
 
 Leaf hash = SHA-256(0x00 || leaf); node hash = SHA-256(0x01 || left || right); the root
 of the empty tree is SHA-256 of nothing. A tree of n leaves splits at k, the largest power
@@ -35,15 +40,17 @@ def _split(n: int) -> int:
 class MerkleTree:
     """An append-only RFC 6962 Merkle tree with O(log n) roots and proofs."""
 
-    _CACHE_LIMIT = 1 << 16
+    # Hashes of incomplete ranges kept for reuse; enough for every proof at a few
+    # thousand tree sizes, small beside the tree itself.
+    _RANGE_CACHE_LIMIT = 1 << 16
 
     def __init__(self) -> None:
-        self._levels: list[bytearray] = [bytearray()]
-        # The hash at each level still waiting for its right sibling (the tree's frontier).
-        self._pending: list[bytes] = [b""]
+        # Sixty-four levels hold any tree that fits in memory; allocating them up front
+        # keeps a bounds check out of every append.
+        self._levels: list[list[bytes]] = [[] for _ in range(64)]
         self._size = 0
-        # MTH(D[lo:hi]) of an incomplete range never changes in an append-only tree, so
-        # the right-edge hashes shared by every proof at one size are computed once.
+        # MTH(D[lo:hi]) never changes in an append-only tree, so the right-edge hash that
+        # every inclusion proof at one size shares is computed once.
         self._ranges: dict[tuple[int, int], bytes] = {}
 
     def __len__(self) -> int:
@@ -60,19 +67,18 @@ class MerkleTree:
     def append_hash(self, digest: bytes) -> int:
         """Add a leaf by its leaf hash; return its index."""
         index = self._size
-        levels, pending = self._levels, self._pending
-        levels[0] += digest
         self._size = index + 1
-        level, position, h = 0, index, digest
+        levels = self._levels
+        nodes = levels[0]
+        nodes.append(digest)
+        position, level = index, 0
         while position & 1:
-            h = sha256(b"\x01" + pending[level] + h).digest()
+            # The new node completes its parent; its left sibling was stored just before it.
+            digest = sha256(b"\x01" + nodes[-2] + digest).digest()
             level += 1
-            if level == len(levels):
-                levels.append(bytearray())
-                pending.append(b"")
-            levels[level] += h
+            nodes = levels[level]
+            nodes.append(digest)
             position >>= 1
-        pending[level] = h
         return index
 
     def root(self, size: int | None = None) -> bytes:
@@ -84,27 +90,28 @@ class MerkleTree:
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """PATH(index, D[0:size]) of RFC 6962 section 2.1.1, leaf to root.
 
-        Walked bottom-up: at level k the node is ``index >> k`` and its sibling is a stored
-        complete subtree, except on the right edge of an unbalanced tree, where the
-        sibling is the (cached) hash of the incomplete range, and where a node with no
-        sibling is promoted unchanged.
+        Let ``last = size - 1`` and ``inner`` the bit length of ``index ^ last``. Below
+        level ``inner - 1`` the leaf's path and the tree's right edge have not met, so each
+        sibling is a complete stored subtree. At level ``inner - 1`` the sibling is the
+        subtree holding the last leaf, complete or not. Above it the path runs along the
+        right edge: a node with a left sibling takes it (complete), and one without is
+        promoted unchanged, adding nothing.
         """
         self._check_size(size)
         self._check_index(index, size)
+        levels, last = self._levels, size - 1
+        inner = (index ^ last).bit_length()
         proof: list[bytes] = []
-        levels = self._levels
-        node, last, level = index, size - 1, 0
-        while last:
-            sibling = node ^ 1
-            if sibling <= last:
-                if sibling < last or (sibling + 1) << level <= size:
-                    offset = sibling * 32
-                    proof.append(bytes(levels[level][offset : offset + 32]))
-                else:
-                    proof.append(self._range_hash(sibling << level, size))
-            node >>= 1
-            last >>= 1
-            level += 1
+        if inner:
+            add, node = proof.append, index
+            for nodes in levels[: inner - 1]:  # a plain loop: the hot path of a log
+                add(nodes[node ^ 1])
+                node >>= 1
+            edge = inner - 1
+            add(self._range_hash((last >> edge) << edge, size))
+        for level in range(inner, last.bit_length()):
+            if last >> level & 1:
+                proof.append(levels[level][(last >> level) ^ 1])
         return proof
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
@@ -136,12 +143,17 @@ class MerkleTree:
         n = hi - lo
         if n & (n - 1) == 0:
             level = n.bit_length() - 1
-            offset = (lo >> level) * 32
-            return bytes(self._levels[level][offset : offset + 32])
-        k = _split(n)
-        return sha256(
-            b"\x01" + self._range_hash(lo, lo + k) + self._range_hash(lo + k, hi)
-        ).digest()
+            return self._levels[level][lo >> level]
+        ranges = self._ranges
+        digest = ranges.get((lo, hi))
+        if digest is None:
+            k = _split(n)
+            left, right = self._range_hash(lo, lo + k), self._range_hash(lo + k, hi)
+            digest = sha256(b"\x01" + left + right).digest()
+            if len(ranges) >= self._RANGE_CACHE_LIMIT:
+                ranges.clear()
+            ranges[lo, hi] = digest
+        return digest
 
     def _check_size(self, size: int) -> None:
         if not 0 <= size <= self._size:
