@@ -131,7 +131,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if str(args.scenario).endswith(".py"):
         return _run_script(Path(args.scenario))
     params = _params(args.param)
-    defences = args.defence or list(DEFENCES)
+    defences = [*args.defences, *(args.defence or [])] or list(DEFENCES)
+    unknown = [d for d in defences if d not in DEFENCES]
+    if unknown:  # checked before any run, so no CSV is written for a bad command line
+        raise SimlabError(f"unknown defence {unknown[0]!r}; valid: {', '.join(DEFENCES)}")
     results = []
     for defence in defences:
         result = run(args.scenario, defence, seed=args.seed, **params)
@@ -316,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a scenario (built-in, .toml or .py) and print its metrics")
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml|FILE.py")
-    p.add_argument("--defence", action="append", help="a defence (repeatable; default: all)")
+    p.add_argument("defences", nargs="*", metavar="DEFENCE", help="defences (default: all)")
+    p.add_argument("--defence", action="append", help="a defence (repeatable; same as DEFENCE)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a parameter")
     p.add_argument("--out", metavar="DIR", help="also write each run's table as CSV")

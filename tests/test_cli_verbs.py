@@ -55,6 +55,23 @@ def test_run_a_toml_file_prints_a_metrics_table(
     assert table["client"].max() < 60
 
 
+def test_run_takes_defences_as_words(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "mitm", "none", "hpkp", "--param", "n_clients=40"]) == 0
+    header = capsys.readouterr().out.splitlines()[1].split()
+    assert header == ["metric", "none", "hpkp"]
+
+
+def test_a_bad_defence_stops_the_run_before_anything_is_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = ["run", "mitm", "none", "hpkp-ct", "--param", "n_clients=40", "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert "unknown defence 'hpkp-ct'; valid: none, static, hpkp, ct, hpkp+ct" in (
+        capsys.readouterr().err
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_run_a_python_scenario_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(EXAMPLES / "slow_response.py")]) == 0
     lines = capsys.readouterr().out.splitlines()
