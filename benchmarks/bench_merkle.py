@@ -92,7 +92,7 @@ def run(n: int, *, proofs: int = 20_000) -> None:
     def build_ours() -> MerkleTree:
         return _filled(MerkleTree, MerkleTree.append, leaves)
 
-    ref_t, our_t = _paired(build_ref, build_ours, rounds=2)
+    ref_t, our_t = _paired(build_ref, build_ours, rounds=3)
     ref_rate, our_rate = n / ref_t, n / our_t
     ref, ref_mem = _built_under_tracemalloc(build_ref, n)
     ours, our_mem = _built_under_tracemalloc(build_ours, n)
