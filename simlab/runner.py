@@ -20,9 +20,17 @@ from simlab.clock import DAY, DEFAULT_EPOCH
 from simlab.errors import ScenarioError
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
 from simlab.stories import STORIES
-from simlab.world import Settings, World
+from simlab.world import Settings, World, check_settings
 
-__all__ = ["DEFENCES", "METRICS", "Result", "build", "resolve_scenario", "run"]
+__all__ = [
+    "DEFENCES",
+    "METRICS",
+    "Result",
+    "build",
+    "resolve_scenario",
+    "run",
+    "settings_for",
+]
 
 DEFENCES: dict[str, dict[str, bool]] = {
     "none": {},
@@ -79,6 +87,20 @@ def resolve_scenario(scenario: str | Path | ScenarioSpec) -> ScenarioSpec:
     return builtins[text]
 
 
+def settings_for(
+    scenario: str | Path | ScenarioSpec, defence: str, params: dict[str, Any]
+) -> tuple[ScenarioSpec, dict[str, Any], Settings]:
+    """The scenario, its merged parameters and the checked settings of one run, without
+    building anything: bad names and values fail here, before any world exists."""
+    spec = resolve_scenario(scenario)
+    if defence not in DEFENCES:
+        raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
+    merged = {**spec.params, **check_params(params, "run()")}
+    settings = dataclasses.replace(Settings(), **{**merged, **DEFENCES[defence]})
+    check_settings(settings, f"scenario {spec.name!r} with {params}" if params else spec.name)
+    return spec, merged, settings
+
+
 def build(
     scenario: str | Path | ScenarioSpec,
     defence: str,
@@ -88,12 +110,8 @@ def build(
     **params: Any,
 ) -> tuple[ScenarioSpec, dict[str, Any], World]:
     """A world with the scenario's story scheduled but not yet run (see :func:`run`)."""
-    spec = resolve_scenario(scenario)
-    if defence not in DEFENCES:
-        raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
-    merged = {**spec.params, **check_params(params, "run()")}
-    changes: dict[str, Any] = {**merged, **DEFENCES[defence]}
-    world = World(dataclasses.replace(Settings(), **changes), seed=seed, epoch=epoch)
+    spec, merged, settings = settings_for(scenario, defence, params)
+    world = World(settings, seed=seed, epoch=epoch)
     world.engine.process(STORIES[spec.story](world))
     return spec, merged, world
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from simlab.errors import ScenarioError
 from simlab.stories import STORIES
-from simlab.world import Settings
+from simlab.world import Settings, check_setting, check_settings
 
 __all__ = ["ScenarioSpec", "builtin_scenarios", "load_scenario", "parse_scenario", "settable"]
 
@@ -81,7 +81,8 @@ def settable() -> dict[str, type]:
 
 
 def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
-    """Validate parameter names and types; ints are accepted where floats are expected."""
+    """Validate parameter names, types and ranges; ints are accepted where floats are
+    expected. (Settings that constrain each other are checked by :func:`check_settings`.)"""
     known = settable()
     out: dict[str, Any] = {}
     for key, value in params.items():
@@ -97,6 +98,7 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
                 f"{where}: parameter {key!r} must be {expected.__name__}, "
                 f"got {type(value).__name__} {value!r}"
             )
+        check_setting(key, value, where)
         out[key] = value
     return out
 
@@ -143,6 +145,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> ScenarioSpec:
     if not isinstance(params, dict):
         raise ScenarioError(f"{source}: [params] must be a table")
     checked = check_params(params, f"{source}: [params]")
+    check_settings(dataclasses.replace(Settings(), **checked), f"{source}: [params]")
     return ScenarioSpec(
         head["name"], head["story"], head["title"], description, tuple(sources), checked
     )

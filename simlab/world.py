@@ -9,11 +9,14 @@ nothing here decides an outcome by itself.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import functools
+import math
 import random
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +25,7 @@ from simlab.clock import DAY, DEFAULT_EPOCH, HOUR, SimTime
 from simlab.ct import CTLog, CTPolicy, KnownLog, Monitor, precert_hook
 from simlab.ct.sct import SCT
 from simlab.engine import Engine
+from simlab.errors import ScenarioError
 from simlab.keys import PrivateKey, derive_key
 from simlab.network import Network, Registry
 from simlab.pins import PinCheck, PinVerdict
@@ -37,7 +41,17 @@ from simlab.pki import (
 )
 from simlab.static_pins import AppPinConfig, AppRelease, PreloadEntry, PreloadList, UpdateAdoption
 
-__all__ = ["Client", "Decision", "Endpoint", "Outcome", "Settings", "World"]
+__all__ = [
+    "SETTING_LIMITS",
+    "Client",
+    "Decision",
+    "Endpoint",
+    "Outcome",
+    "Settings",
+    "World",
+    "check_setting",
+    "check_settings",
+]
 
 
 class Outcome(enum.StrEnum):
@@ -130,6 +144,82 @@ class Settings:
     theft_noticed_days: float = 14
     revocation: str = "soft-fail"
     ocsp_blockable: bool = False
+
+
+def _at_least(low: float) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: v >= low), f">= {low:g}"
+
+
+def _above(low: float) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: v > low), f"> {low:g}"
+
+
+def _one_of(choices: Iterable[str]) -> tuple[Callable[[Any], bool], str]:
+    valid = tuple(choices)
+    return (lambda v: v in valid), "one of " + ", ".join(valid)
+
+
+_SHARE = (lambda v: 0 <= v <= 1), "between 0 and 1"
+_DNS_NAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+
+SETTING_LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "domain": ((lambda v: bool(_DNS_NAME.match(v))), "a lower-case DNS name like example.com"),
+    "days": _above(0),
+    "n_clients": _at_least(1),
+    "browser_share": _SHARE,
+    "app_share": _SHARE,
+    "visit_prob": _SHARE,
+    "new_visitor_share": _SHARE,
+    "click_through": _SHARE,
+    "access_networks": _at_least(1),
+    "attacker_network": (
+        (lambda v: bool(re.fullmatch(r"isp-\d+|ix", v))),
+        "isp-N (an access network, N < access_networks) or ix (the exchange)",
+    ),
+    "attack_start_day": _at_least(0),
+    "attack_days": _at_least(0),
+    "max_age_days": _at_least(0),
+    "hpkp_profile": _one_of(hpkp.PROFILES),
+    "monitor_interval_hours": _above(0),  # a zero interval would poll forever at one instant
+    "merge_delay_hours": _at_least(0),
+    "mmd_hours": _above(0),
+    "response_hours": _at_least(0),
+    "user_report_prob": _SHARE,
+    "app_update_days": _at_least(0),
+    "app_adoption_mean_days": _above(0),
+    "browser_release_days": _above(0),
+    "stale_browser_share": _SHARE,
+    "theft_noticed_days": _at_least(0),
+    "revocation": _one_of(m.value for m in RevocationMode),
+}
+"""What each setting may be, beyond its type: nonsense fails before a world is built."""
+
+
+def check_setting(key: str, value: Any, where: str) -> None:
+    """Raise :class:`ScenarioError` if ``value`` is out of range for setting ``key``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ScenarioError(f"{where}: parameter {key!r} must be a finite number, got {value!r}")
+    limit = SETTING_LIMITS.get(key)
+    if limit is not None and not limit[0](value):
+        raise ScenarioError(f"{where}: parameter {key!r} must be {limit[1]}, got {value!r}")
+
+
+def check_settings(settings: Settings, where: str) -> None:
+    """Every setting in range, and the ones that constrain each other consistent."""
+    for f in dataclasses.fields(settings):
+        check_setting(f.name, getattr(settings, f.name), where)
+    s = settings
+    if s.browser_share + s.app_share > 1:
+        raise ScenarioError(
+            f"{where}: browser_share + app_share must be at most 1 (the rest are legacy "
+            f"clients), got {s.browser_share:g} + {s.app_share:g}"
+        )
+    positions = [f"isp-{i}" for i in range(s.access_networks)] + ["ix"]
+    if s.attacker_network not in positions:
+        raise ScenarioError(
+            f"{where}: parameter 'attacker_network' must be one of {', '.join(positions)}, "
+            f"got {s.attacker_network!r}"
+        )
 
 
 class World:

@@ -63,6 +63,18 @@ def test_example_file_runs_with_its_parameters() -> None:
             "unknown parameter 'hpkp'",
         ),
         ("[scenario]\nname='x'\nstory='mitm'\ntitle='t'\n[extra]\n", "unknown table \\[extra\\]"),
+        (
+            "[scenario]\nname='x'\nstory='mitm'\ntitle='t'\n[params]\nclick_through=1.5\n",
+            "\\[params\\]: parameter 'click_through' must be between 0 and 1, got 1.5",
+        ),
+        (
+            "[scenario]\nname='x'\nstory='mitm'\ntitle='t'\n[params]\ndays=inf\n",
+            "parameter 'days' must be a finite number, got inf",
+        ),
+        (
+            "[scenario]\nname='x'\nstory='mitm'\ntitle='t'\n[params]\napp_share=0.7\n",
+            "browser_share \\+ app_share must be at most 1 .* got 0.6 \\+ 0.7",
+        ),
     ],
 )
 def test_bad_files_name_the_file_the_key_and_the_expectation(
@@ -73,6 +85,36 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
     with pytest.raises(ScenarioError, match=message) as info:
         load_scenario(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"days": -5}, "parameter 'days' must be > 0, got -5.0"),
+        ({"n_clients": 0}, "parameter 'n_clients' must be >= 1, got 0"),
+        ({"days": float("nan")}, "parameter 'days' must be a finite number"),
+        ({"monitor_interval_hours": 0}, "parameter 'monitor_interval_hours' must be > 0"),
+        ({"revocation": "maybe"}, "must be one of none, soft-fail, hard-fail, got 'maybe'"),
+        ({"hpkp_profile": "safari"}, "must be one of chromium, firefox, got 'safari'"),
+        ({"domain": "Example"}, "parameter 'domain' must be a lower-case DNS name"),
+        ({"browser_share": 0.9}, "browser_share \\+ app_share must be at most 1"),
+        (
+            {"attacker_network": "isp-4"},
+            "'attacker_network' must be one of isp-0, isp-1, isp-2, isp-3, ix, got 'isp-4'",
+        ),
+    ],
+)
+def test_out_of_range_parameters_are_refused_before_a_world_is_built(
+    params: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        simlab.run("mitm", "none", **params)
+
+
+def test_the_attacker_may_sit_at_the_exchange_on_every_route() -> None:
+    result = simlab.run("mitm", "none", attacker_network="ix", n_clients=60)
+    attacked = result.table[result.table["responder"] == "attacker"]
+    assert set(attacked["access"]) == {f"isp-{i}" for i in range(4)}
 
 
 def test_missing_file() -> None:
