@@ -14,6 +14,8 @@ import networkx as nx
 import pandas as pd
 from matplotlib.figure import Figure
 
+from simlab.files import output_dir
+
 __all__ = [
     "ct_timeline",
     "heatmap",
@@ -290,7 +292,7 @@ def ct_timeline(events: list[tuple[float, str]], title: str, *, start: float = 0
 
 def save(fig: Figure, out: Path, name: str) -> list[Path]:
     """Write ``name``.png and ``name``.svg; return the paths."""
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out)
     paths = [out / f"{name}.png", out / f"{name}.svg"]
     for path in paths:
         fig.savefig(path, dpi=130, metadata={"Date": None} if path.suffix == ".svg" else None)

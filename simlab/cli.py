@@ -7,12 +7,14 @@ stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from simlab import __version__
 from simlab.errors import SimlabError
+from simlab.files import check_output_dir, output_dir
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -97,7 +99,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     from simlab.runner import resolve_scenario
     from simlab.scenario_file import settable
-    from simlab.world import Settings
+    from simlab.world import SETTING_LIMITS, Settings
 
     spec = resolve_scenario(args.scenario)
     if args.toml:
@@ -109,9 +111,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"source: {src}")
     print("\nparameters (scenario values marked *):")
     defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
-    for key in settable():
+    for key, kind in settable().items():
         value = spec.params.get(key, defaults[key])
-        print(f"  {key:<24} {value!r}{' *' if key in spec.params else ''}")
+        shown = f"{value!r}{' *' if key in spec.params else ''}"
+        valid = SETTING_LIMITS[key][1] if key in SETTING_LIMITS else kind.__name__
+        print(f"  {key:<24} {shown:<16} {valid}")
     return 0
 
 
@@ -126,27 +130,22 @@ def _run_script(path: Path) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from simlab.runner import DEFENCES, run
+    from simlab.runner import DEFENCES, run, settings_for
 
     if str(args.scenario).endswith(".py"):
         return _run_script(Path(args.scenario))
     params = _params(args.param)
     defences = [*args.defences, *(args.defence or [])] or list(DEFENCES)
-    unknown = [d for d in defences if d not in DEFENCES]
-    if unknown:  # checked before any run, so no CSV is written for a bad command line
-        raise SimlabError(f"unknown defence {unknown[0]!r}; valid: {', '.join(DEFENCES)}")
-    results = []
-    for defence in defences:
-        result = run(args.scenario, defence, seed=args.seed, **params)
-        results.append((defence, result.metrics))
-        if args.out:
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            result.table.to_csv(
-                out / f"{result.scenario}-{defence}-seed{args.seed}.csv", index=False
-            )
+    for defence in defences:  # every argument is checked before the first run
+        settings_for(args.scenario, defence, params)
+    out = check_output_dir(args.out) if args.out else None
+    results = [run(args.scenario, defence, seed=args.seed, **params) for defence in defences]
+    if out is not None:  # written only once every run has succeeded
+        for result in results:
+            name = f"{result.scenario}-{result.defence}-seed{args.seed}.csv"
+            result.table.to_csv(output_dir(out) / name, index=False)
     print(f"scenario {args.scenario} (seed {args.seed})")
-    _print_metrics(results)
+    _print_metrics([(result.defence, result.metrics) for result in results])
     return 0
 
 
@@ -155,11 +154,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simlab.runner import run
     from simlab.sweep import compare
 
-    out = Path(args.out)
+    out = check_output_dir(args.out)
     metrics, daily = compare(
         seeds=args.seeds, workers=args.workers, progress=None if not args.quiet else False
     )
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     metrics.to_csv(out / "compare-metrics.csv", index=False)
     daily.to_csv(out / "compare-daily.csv", index=False)
     written = []
@@ -204,6 +203,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     values = [_parse_value(v.strip()) for v in args.values.split(",") if v.strip()]
     if not values:
         raise SimlabError(f"no values to sweep in {args.values!r}; give them comma-separated")
+    out = check_output_dir(args.out)
     metrics = parameter_sweep(
         args.scenario,
         args.param,
@@ -214,10 +214,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=None if not args.quiet else False,
     )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     name = f"sweep-{Path(args.scenario).stem}-{args.param}-{args.metric}"
-    metrics.to_csv(out / f"{name}.csv", index=False)
+    metrics.to_csv(output_dir(out) / f"{name}.csv", index=False)
     charts.save(charts.parameter_chart(metrics, args.param, args.metric), out, name)
     table = metrics.groupby([args.param, "defence"], sort=False)[args.metric].mean().unstack()
     unit = {86400.0: "days", 3600.0: "hours"}.get(charts.SCALE.get(args.metric, 1.0), "")
@@ -389,6 +387,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("simlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``simlab show key-loss | head``): stop quietly, as cat does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

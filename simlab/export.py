@@ -8,6 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from simlab.clock import DAY, to_datetime
+from simlab.files import check_output_dir, output_dir
 from simlab.runner import run
 
 __all__ = ["export"]
@@ -15,9 +16,10 @@ __all__ = ["export"]
 
 def export(scenario: str, out: Path, *, seed: int = 0, defence: str = "hpkp+ct") -> list[Path]:
     """Run ``scenario`` and write its chains, roots, headers, SCTs and STHs to ``out``."""
+    check_output_dir(out)
     result = run(scenario, defence, seed=seed)
     world = result.world
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     pem = serialization.Encoding.PEM
     written: list[Path] = []
 

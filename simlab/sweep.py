@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from simlab.runner import DEFENCES, run
+from simlab.errors import ScenarioError
+from simlab.runner import DEFENCES, run, settings_for
 from simlab.scenario_file import builtin_scenarios
 
 __all__ = ["Job", "compare", "parameter_sweep", "sweep"]
@@ -61,7 +62,14 @@ def sweep(
     workers: int | None = None,
     progress: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every job; return (metrics: one row per run, daily: one row per run and day)."""
+    """Run every job; return (metrics: one row per run, daily: one row per run and day).
+
+    Every job's scenario, defence and parameters are checked before the first one runs.
+    """
+    if workers is not None and workers < 1:
+        raise ScenarioError(f"workers must be at least 1, got {workers}")
+    for job in dict.fromkeys((j.scenario, j.defence, j.params) for j in jobs):
+        settings_for(job[0], job[1], dict(job[2]))
     show = sys.stderr.isatty() if progress is None else progress
     own = executor is None
     if executor is None:
@@ -82,6 +90,11 @@ def sweep(
     return pd.DataFrame(rows), pd.DataFrame(days)
 
 
+def _check_seeds(seeds: int) -> None:
+    if seeds < 1:
+        raise ScenarioError(f"seeds must be at least 1, got {seeds}")
+
+
 def compare(
     *,
     scenarios: Iterable[str] | None = None,
@@ -93,6 +106,7 @@ def compare(
     progress: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every scenario x every defence x ``seeds`` seeds."""
+    _check_seeds(seeds)
     names = list(scenarios or builtin_scenarios())
     chosen = list(defences or DEFENCES)
     extra = tuple(sorted((params or {}).items()))
@@ -117,6 +131,7 @@ def parameter_sweep(
     Returns the tidy metrics table (one row per run, with a column named ``param``), ready
     for :func:`simlab.charts.parameter_chart`.
     """
+    _check_seeds(seeds)
     fixed = dict(params or {})
     chosen = list(defences or DEFENCES)
     jobs = [

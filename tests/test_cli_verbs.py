@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def test_show_prints_story_parameters_and_toml(capsys: pytest.CaptureFixture[str
     assert main(["show", "key-loss"]) == 0
     out = capsys.readouterr().out
     assert "The server's key is lost" in out and "days" in out and "90.0 *" in out
+    assert "click_through            0.4              between 0 and 1" in out
     assert main(["show", "key-loss", "--toml"]) == 0
     assert capsys.readouterr().out.startswith('[scenario]\nname = "key-loss"')
 
@@ -70,6 +72,51 @@ def test_a_bad_defence_stops_the_run_before_anything_is_written(
         capsys.readouterr().err
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compare", "--seeds", "0"], "seeds must be at least 1, got 0"),
+        (["compare", "--workers", "0"], "workers must be at least 1, got 0"),
+        (["sweep", "mitm", "click_through", "0.2,1.5"], "'click_through' must be between 0 and 1"),
+        (["run", "mitm", "none", "--param", "days=0"], "parameter 'days' must be > 0"),
+    ],
+)
+def test_bad_arguments_leave_no_output_folder(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main([*argv, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_an_output_path_that_is_a_file_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    for argv in (["export", "mitm"], ["compare", "--seeds", "1"]):
+        assert main([*argv, "--out", str(taken / "sub")]) == 1
+        err = capsys.readouterr().err
+        assert f"cannot write into {taken / 'sub'}: {taken} exists and is not a folder" in err
+    assert taken.read_text() == "not a folder"
+
+
+def test_a_reader_that_goes_away_is_no_traceback() -> None:
+    # As in `simlab show key-loss | head -1`: the pipe closes before simlab writes.
+    with subprocess.Popen(
+        [sys.executable, "-m", "simlab", "show", "key-loss"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 141
+    assert err == ""
 
 
 def test_run_a_python_scenario_script(capsys: pytest.CaptureFixture[str]) -> None:
