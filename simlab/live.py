@@ -29,11 +29,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from simlab.clock import DAY, HOUR, SimTime
-from simlab.errors import SimlabError
+from simlab.errors import ScenarioError, SimlabError
 from simlab.keys import PrivateKey
 from simlab.pki import Chain
-from simlab.runner import build, resolve_scenario
-from simlab.world import Client, Decision, Endpoint, Settings, World
+from simlab.runner import build, settings_for
+from simlab.world import Client, Decision, Endpoint, World
 
 __all__ = ["LiveServer", "Scene", "fetch", "live_decide", "scene", "victim"]
 
@@ -242,13 +242,13 @@ def scene(
 ) -> Iterator[Scene]:
     """Run ``scenario`` to ``at_day`` (default: one hour into the attack) and serve it live."""
     moment = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
-    if at_day is None:
-        start = {**resolve_scenario(scenario).params, **params}.get(
-            "attack_start_day", Settings().attack_start_day
+    _, _, settings = settings_for(scenario, defence, params)
+    at = settings.attack_start_day * DAY + HOUR if at_day is None else at_day * DAY
+    if not 0 <= at <= settings.days * DAY:
+        raise ScenarioError(
+            f"at_day must be between 0 and {settings.days:g} (the scenario's length in days), "
+            f"got {at / DAY:g}"
         )
-        at = float(start) * DAY + HOUR
-    else:
-        at = at_day * DAY
     _, _, world = build(
         scenario, defence, seed, epoch=moment - dt.timedelta(seconds=int(at)), **params
     )

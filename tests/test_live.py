@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from simlab.cli import main
+from simlab.errors import ScenarioError
 from simlab.live import fetch, live_decide, scene, victim
 from tests.conftest import require_tool
 
@@ -86,3 +87,13 @@ def test_live_verb_prints_ready_to_copy_commands_and_stops_cleanly(
 def test_live_without_an_attacker_serves_only_the_owner() -> None:
     with scene("key-loss", "hpkp", at_day=5) as live:
         assert set(live.servers) == {"owner"}
+
+
+@pytest.mark.parametrize("at_day", [-1.0, 61.0])
+def test_a_moment_outside_the_scenario_is_refused_before_serving(at_day: float) -> None:
+    with (
+        pytest.raises(ScenarioError, match="at_day must be between 0 and 60"),
+        scene("mitm", "none", at_day=at_day),
+    ):
+        pass
+    assert _live_threads() == []
