@@ -185,6 +185,21 @@ def test_entries_merge_within_the_mmd_with_real_sth_and_proofs(small_pki: SmallP
     assert leaf.serial_number
 
 
+def test_a_log_signs_a_new_sth_when_its_tree_grows_or_its_latest_is_an_mmd_old(
+    small_pki: SmallPKI,
+) -> None:
+    log = CTLog("argon", "Google", mmd=DAY, merge_delay=2 * HOUR)
+    first = log.sth(0)
+    assert log.sth(HOUR) is first  # nothing merged: the latest STH is served again
+    _issue(small_pki, [log], at=HOUR)
+    grown = log.sth(3 * HOUR)
+    assert grown.tree_size == 1 and grown.timestamp_ms == first.timestamp_ms + 3 * HOUR * 1000
+    assert log.sth(3 * HOUR + DAY - 1) is grown
+    fresh = log.sth(3 * HOUR + DAY)  # RFC 6962 3.5: never older than the MMD
+    assert fresh.tree_size == 1 and fresh.timestamp_ms == grown.timestamp_ms + DAY * 1000
+    assert fresh.root_hash == grown.root_hash and fresh.verify(log.public_key)
+
+
 def test_a_log_that_never_merges_is_caught_by_the_auditor_after_the_mmd(
     small_pki: SmallPKI,
 ) -> None:

@@ -98,6 +98,7 @@ class _View:
     tree: MerkleTree = field(default_factory=MerkleTree)
     entries: list[LogEntry] = field(default_factory=list)
     index_of: dict[bytes, int] = field(default_factory=dict)
+    latest: SignedTreeHead | None = None  # the STH the log last signed for this view
 
 
 class CTLog:
@@ -208,13 +209,28 @@ class CTLog:
         view.tree.append_hash(entry.leaf_hash)
 
     def sth(self, at: SimTime, *, view: str = PUBLIC_VIEW) -> SignedTreeHead:
-        """The signed tree head of ``view`` after merging everything due by ``at``."""
+        """``get-sth``: the latest signed tree head of ``view``, after merging everything
+        due by ``at``.
+
+        RFC 6962 section 3.5 asks for an STH "no older than the Maximum Merge Delay", and
+        real logs sign one periodically and serve it until the next. So this log signs a
+        new STH only when its tree has grown or its latest is an MMD old; otherwise every
+        poll would cost a signature and change nothing a monitor can see.
+        """
         self.merge(at)
-        tree = self._view(view).tree
+        v = self._view(view)
         ts = timestamp_ms(to_datetime(at, self.epoch))
-        root = tree.root()
-        signature = sign(self._key, sth_signature_input(ts, tree.size, root))
-        return SignedTreeHead(self.log_id, tree.size, ts, root, signature, view)
+        latest = v.latest
+        if (
+            latest is not None
+            and latest.tree_size == v.tree.size
+            and 0 <= ts - latest.timestamp_ms < self.mmd * 1000
+        ):
+            return latest
+        root = v.tree.root()
+        signature = sign(self._key, sth_signature_input(ts, v.tree.size, root))
+        v.latest = SignedTreeHead(self.log_id, v.tree.size, ts, root, signature, view)
+        return v.latest
 
     def entries(self, start: int, end: int, *, view: str = PUBLIC_VIEW) -> list[LogEntry]:
         """``get-entries``: merged entries ``start`` to ``end - 1``."""
