@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from simlab import charts
@@ -62,3 +64,12 @@ def test_trust_graph_marks_the_compromised_ca_and_the_rogue_certificate() -> Non
     assert not any(
         "(compromised)" in t for t in labels("domain-hijack")
     )  # DV passed: not a CA breach
+
+
+def test_the_same_figure_saves_to_the_same_bytes(tmp_path: Path) -> None:
+    metrics = pd.DataFrame([{"scenario": "a", "defence": "ct", "detection_time": 7200.0}])
+    written = []
+    for run in ("first", "second"):
+        paths = charts.save(charts.heatmap(metrics, "detection_time"), tmp_path / run, "h")
+        written.append([p.read_bytes() for p in paths])
+    assert written[0] == written[1]
