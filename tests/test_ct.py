@@ -265,6 +265,39 @@ def test_monitor_alerts_on_an_unexpected_key_after_merge_and_poll(small_pki: Sma
     assert monitor.poll(5 * HOUR) == []  # nothing new
 
 
+def test_monitor_refuses_a_forged_sth_and_stops_reading_that_log(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = CTLog("argon", "Google", merge_delay=HOUR)
+    monitor = Monitor(frozenset({"example.com"}), set(), [log])
+    _issue(small_pki, [log], at=0)
+    genuine = log.sth
+    monkeypatch.setattr(
+        log, "sth", lambda at: dataclasses.replace(genuine(at), root_hash=bytes(32))
+    )
+    assert monitor.poll(2 * HOUR) == []  # the entry is not believed
+    assert [(f.log, f.kind) for f in monitor.findings] == [("argon", "bad STH")]
+    monkeypatch.setattr(log, "sth", genuine)
+    assert monitor.poll(3 * HOUR) == []  # a log caught once is not read again
+
+
+def test_monitor_catches_a_log_that_rewrites_its_history(small_pki: SmallPKI) -> None:
+    # Two instances of one log (same name, same key) with different first entries: each
+    # STH is validly signed, but the second history does not extend the first.
+    first, rewritten = (CTLog("argon", "Google", merge_delay=HOUR) for _ in range(2))
+    _issue(small_pki, [first], at=0, label="owner")
+    _issue(small_pki, [rewritten], at=0, label="rogue")
+    monitor = Monitor(frozenset({"example.com"}), set(), [first])
+    assert len(monitor.poll(2 * HOUR)) == 1
+    _issue(small_pki, [rewritten], at=2 * HOUR, label="later")
+    monitor.logs = [rewritten]
+    assert monitor.poll(4 * HOUR) == []
+    (finding,) = monitor.findings
+    assert (
+        finding.kind == "rewritten history" and "do not hash to the signed root" in finding.detail
+    )
+
+
 # -- client policy -----------------------------------------------------------------------------
 
 

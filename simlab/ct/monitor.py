@@ -14,7 +14,7 @@ from cryptography import x509
 
 from simlab.clock import SimTime
 from simlab.ct.log import CTLog, LogEntry, SignedTreeHead, proves_consistency
-from simlab.ct.merkle import leaf_hash, verify_inclusion
+from simlab.ct.merkle import MerkleTree, leaf_hash, verify_inclusion
 from simlab.ct.sct import SCT
 from simlab.pins import covers
 from simlab.pki import spki_pin
@@ -44,29 +44,64 @@ def _watched(names: Iterable[str], domains: Iterable[str]) -> bool:
 
 @dataclass
 class Monitor:
-    """Polls each log's public view for new entries naming the owner's domains."""
+    """Polls each log's public view for new entries naming the owner's domains.
+
+    Like a real monitor it trusts no log: it checks each new STH's signature, keeps its own
+    Merkle tree of every entry it fetched, and accepts the entries only if that tree's root
+    equals the STH's. A log whose STH is forged, or whose entries no longer add up to what
+    it signed (a rewritten history), becomes a :class:`Finding` and is no longer read.
+    """
 
     domains: frozenset[str]
     expected_pins: set[str]
     logs: Sequence[CTLog]
     poll_interval: SimTime = 3600.0
     alerts: list[Alert] = field(default_factory=list)
-    _seen: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    _trees: dict[str, MerkleTree] = field(default_factory=dict)
+    _heads: dict[str, SignedTreeHead] = field(default_factory=dict)
 
     def poll(self, at: SimTime) -> list[Alert]:
         """Fetch everything new in each log's latest STH; alert on unexpected keys."""
         new: list[Alert] = []
+        distrusted = {f.log for f in self.findings}
         for log in self.logs:
             sth = log.sth(at)
-            start = self._seen.get(log.name, 0)
-            for entry in log.entries(start, sth.tree_size):
-                if self._unexpected(entry):
-                    new.append(
-                        Alert(at, log.name, entry.certificate, entry.names, entry.submitted_at)
-                    )
-            self._seen[log.name] = sth.tree_size
+            if log.name in distrusted or sth is self._heads.get(log.name):
+                continue  # caught misbehaving, or the same STH as last time
+            entries = self._verified_entries(log, sth, at)
+            if entries is None:
+                continue
+            new += [
+                Alert(at, log.name, e.certificate, e.names, e.submitted_at)
+                for e in entries
+                if self._unexpected(e)
+            ]
+            self._heads[log.name] = sth
         self.alerts.extend(new)
         return new
+
+    def _verified_entries(
+        self, log: CTLog, sth: SignedTreeHead, at: SimTime
+    ) -> list[LogEntry] | None:
+        """The entries new since the last STH, or None (and a finding) if they do not verify."""
+        if not sth.verify(log.public_key):
+            self.findings.append(Finding(at, log.name, "bad STH", "the STH signature is invalid"))
+            return None
+        tree = self._trees.setdefault(log.name, MerkleTree())
+        seen = tree.size
+        if sth.tree_size < seen:
+            detail = f"the STH shrank from {seen} to {sth.tree_size} entries"
+            self.findings.append(Finding(at, log.name, "rewritten history", detail))
+            return None
+        entries = log.entries(seen, sth.tree_size)
+        for entry in entries:
+            tree.append(entry.leaf)  # hashed here, from the leaf itself
+        if tree.size != sth.tree_size or tree.root() != sth.root_hash:
+            detail = f"entries 0..{sth.tree_size - 1} do not hash to the signed root"
+            self.findings.append(Finding(at, log.name, "rewritten history", detail))
+            return None
+        return entries
 
     def _unexpected(self, entry: LogEntry) -> bool:
         return _watched(entry.names, self.domains) and spki_pin(entry.certificate) not in (
@@ -80,7 +115,7 @@ class Finding:
 
     at: SimTime
     log: str
-    kind: str  # "unmerged" or "split view"
+    kind: str  # "unmerged", "split view", "bad STH" or "rewritten history"
     detail: str
 
 
