@@ -554,6 +554,34 @@ print("victim's tree:", seen_by_victim.tree_size, "entries; monitor's tree:",
 print(Auditor([twofaced]).compare(twofaced, seen_by_victim, seen_by_monitor, at=5 * 3600))
 """),
     md("""
+The owner's monitor takes no log's word either. It checks each tree head's signature, and
+then recomputes the root from the entries it downloaded. So even a tree head the log really
+signed is caught if its root does not match the entries. The log gets no more trust: its
+entries are not believed, and it becomes a finding.
+"""),
+    code("""
+import dataclasses
+from simlab.ct import Monitor
+from simlab.ct.log import sth_signature_input
+from simlab.ct.sct import sign
+
+class Forger(CTLog):  # signs tree heads whose root its entries do not have
+    def sth(self, at, **kwargs):
+        honest = super().sth(at, **kwargs)
+        root = bytes(32)
+        signed = sign(self._key, sth_signature_input(honest.timestamp_ms, honest.tree_size, root))
+        return dataclasses.replace(honest, root_hash=root, signature=signed)
+
+forger = Forger("forger", "Evil", merge_delay=3600)
+world.issuing.issue("owner", [world.host], world.owner_key.public_key(), at=0,
+                    precert_hook=precert_hook([forger], 0))
+watcher = Monitor(frozenset({world.host}), set(), [forger])
+lie = forger.sth(2 * 3600)
+print("the forged tree head's signature is valid:", lie.verify(forger.public_key))
+print("alerts:", watcher.poll(2 * 3600))
+print("findings:", [(f.log, f.kind, f.detail) for f in watcher.findings])
+"""),
+    md("""
 ## Exercises
 
 1. How many hashes are in the inclusion proof for leaf 2 in a tree of 6 leaves?

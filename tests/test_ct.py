@@ -294,7 +294,7 @@ def test_monitor_catches_a_log_that_rewrites_its_history(small_pki: SmallPKI) ->
     assert monitor.poll(4 * HOUR) == []
     (finding,) = monitor.findings
     assert (
-        finding.kind == "rewritten history" and "do not hash to the signed root" in finding.detail
+        finding.kind == "inconsistent tree" and "do not hash to the signed root" in finding.detail
     )
 
 

@@ -92,14 +92,14 @@ class Monitor:
         seen = tree.size
         if sth.tree_size < seen:
             detail = f"the STH shrank from {seen} to {sth.tree_size} entries"
-            self.findings.append(Finding(at, log.name, "rewritten history", detail))
+            self.findings.append(Finding(at, log.name, "inconsistent tree", detail))
             return None
         entries = log.entries(seen, sth.tree_size)
         for entry in entries:
             tree.append(entry.leaf)  # hashed here, from the leaf itself
         if tree.size != sth.tree_size or tree.root() != sth.root_hash:
             detail = f"entries 0..{sth.tree_size - 1} do not hash to the signed root"
-            self.findings.append(Finding(at, log.name, "rewritten history", detail))
+            self.findings.append(Finding(at, log.name, "inconsistent tree", detail))
             return None
         return entries
 
@@ -115,7 +115,7 @@ class Finding:
 
     at: SimTime
     log: str
-    kind: str  # "unmerged", "split view", "bad STH" or "rewritten history"
+    kind: str  # "unmerged", "split view", "bad STH" or "inconsistent tree"
     detail: str
 
 
