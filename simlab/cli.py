@@ -133,6 +133,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from simlab.runner import DEFENCES, run, settings_for
 
     if str(args.scenario).endswith(".py"):
+        if args.defences or args.defence or args.param or args.out:
+            raise SimlabError(
+                f"{args.scenario} is a script: it chooses its own defences and parameters "
+                "(DEFENCE, --defence, --param and --out apply to scenarios and .toml files)"
+            )
         return _run_script(Path(args.scenario))
     params = _params(args.param)
     defences = [*args.defences, *(args.defence or [])] or list(DEFENCES)

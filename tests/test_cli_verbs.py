@@ -133,6 +133,7 @@ def test_run_a_python_scenario_script(capsys: pytest.CaptureFixture[str]) -> Non
         (["run", "nope"], "unknown scenario 'nope'"),
         (["run", "mitm", "--param", "oops"], "--param expects key=value"),
         (["run", "mitm", "--param", "colour=red"], "unknown parameter 'colour'"),
+        (["run", "examples/slow_response.py", "hpkp"], "slow_response.py is a script"),
         (["replay", "titanic"], "unknown incident 'titanic'"),
         (["show", "/no/such.toml"], "cannot read scenario file"),
     ],
