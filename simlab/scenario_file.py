@@ -31,7 +31,7 @@ from typing import Any
 
 from simlab.errors import ScenarioError
 from simlab.stories import STORIES
-from simlab.world import Settings, check_setting, check_settings
+from simlab.world import Settings, check_settings
 
 __all__ = ["ScenarioSpec", "builtin_scenarios", "load_scenario", "parse_scenario", "settable"]
 
@@ -81,8 +81,8 @@ def settable() -> dict[str, type]:
 
 
 def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
-    """Validate parameter names, types and ranges; ints are accepted where floats are
-    expected. (Settings that constrain each other are checked by :func:`check_settings`.)"""
+    """Validate parameter names and types; ints are accepted where floats are expected.
+    (Ranges, and settings that constrain each other, are :func:`check_settings`'s job.)"""
     known = settable()
     out: dict[str, Any] = {}
     for key, value in params.items():
@@ -98,7 +98,6 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
                 f"{where}: parameter {key!r} must be {expected.__name__}, "
                 f"got {type(value).__name__} {value!r}"
             )
-        check_setting(key, value, where)
         out[key] = value
     return out
 

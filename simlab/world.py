@@ -49,7 +49,6 @@ __all__ = [
     "Outcome",
     "Settings",
     "World",
-    "check_setting",
     "check_settings",
 ]
 
@@ -195,7 +194,7 @@ SETTING_LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
 """What each setting may be, beyond its type: nonsense fails before a world is built."""
 
 
-def check_setting(key: str, value: Any, where: str) -> None:
+def _check_setting(key: str, value: Any, where: str) -> None:
     """Raise :class:`ScenarioError` if ``value`` is out of range for setting ``key``."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ScenarioError(f"{where}: parameter {key!r} must be a finite number, got {value!r}")
@@ -207,7 +206,7 @@ def check_setting(key: str, value: Any, where: str) -> None:
 def check_settings(settings: Settings, where: str) -> None:
     """Every setting in range, and the ones that constrain each other consistent."""
     for f in dataclasses.fields(settings):
-        check_setting(f.name, getattr(settings, f.name), where)
+        _check_setting(f.name, getattr(settings, f.name), where)
     s = settings
     if s.browser_share + s.app_share > 1:
         raise ScenarioError(

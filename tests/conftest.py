@@ -53,6 +53,14 @@ def require_tool(name: str) -> str:
     return path
 
 
+def openssl_text(pem: bytes) -> str:
+    """What ``openssl x509 -noout -text`` prints for the first certificate in ``pem``."""
+    openssl = require_tool("openssl")
+    return subprocess.run(
+        [openssl, "x509", "-noout", "-text"], input=pem, capture_output=True, check=True
+    ).stdout.decode()
+
+
 def openssl_verify(
     attime: str | int, ca_file: Path, untrusted: Path, leaf: Path
 ) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ from simlab.ct.policy import CTFailure, CTPolicy
 from simlab.ct.sct import log_id_of, precert_tbs
 from simlab.keys import derive_key
 from simlab.pki import CT_POISON_OID, AnchorOrigin, spki_pin
-from tests.conftest import SmallPKI, require_tool
+from tests.conftest import SmallPKI, openssl_text
 
 DATA = Path(__file__).parent / "data"
 
@@ -67,11 +66,7 @@ def test_precert_flow_embeds_scts_that_verify(small_pki: SmallPKI, logs: list[CT
 
 
 def test_openssl_prints_the_embedded_scts(small_pki: SmallPKI, logs: list[CTLog]) -> None:
-    openssl = require_tool("openssl")
-    pem = _issue(small_pki, logs).public_bytes(serialization.Encoding.PEM)
-    text = subprocess.run(
-        [openssl, "x509", "-noout", "-text"], input=pem, capture_output=True, check=True
-    ).stdout.decode()
+    text = openssl_text(_issue(small_pki, logs).public_bytes(serialization.Encoding.PEM))
     assert "CT Precertificate SCTs" in text
     assert text.count("Signed Certificate Timestamp:") == 3
 

@@ -25,7 +25,7 @@ from simlab.pki import (
     self_signed,
     spki_pin,
 )
-from tests.conftest import SmallPKI, openssl_verify, require_tool
+from tests.conftest import SmallPKI, openssl_text, openssl_verify, require_tool
 
 
 def test_issued_leaf_is_a_real_server_certificate(small_pki: SmallPKI) -> None:
@@ -222,7 +222,6 @@ def test_spki_pin_matches_the_openssl_pipeline(small_pki: SmallPKI, tmp_path: ob
 
 
 def test_exported_chain_is_accepted_by_openssl(small_pki: SmallPKI, tmp_path: object) -> None:
-    openssl = require_tool("openssl")
     from pathlib import Path
 
     d = Path(str(tmp_path))
@@ -230,12 +229,7 @@ def test_exported_chain_is_accepted_by_openssl(small_pki: SmallPKI, tmp_path: ob
     _write(d / "root.pem", small_pki.root.certificate.public_bytes(pem))
     _write(d / "inter.pem", small_pki.inter.certificate.public_bytes(pem))
     _write(d / "leaf.pem", small_pki.chain.leaf.public_bytes(pem))
-    text = subprocess.run(
-        [openssl, "x509", "-text", "-noout", "-in", d / "leaf.pem"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    text = openssl_text((d / "leaf.pem").read_bytes())
     assert "DNS:example.com, DNS:*.example.com" in text
     assert "TLS Web Server Authentication" in text
     # Simulated time starts in 2016: openssl must be told the moment to verify at.
