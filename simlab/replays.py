@@ -1,9 +1,13 @@
-"""Historical incidents as scenario runs under the defences deployed at the time.
+"""Historical incidents as scenario runs, in the era of the incident.
 
-Each replay names the scenario, the parameters that tell the incident's story, the
-defences actually deployed (the "historical" run) and the public sources of its dates and
-counts. ``simlab replay NAME`` runs it under every defence, so a student sees what the
-others would have changed.
+Each replay names the scenario, the parameters that tell the incident's story (its era, so
+the clients are the software people ran then), the defences the site actually deployed
+(the "historical" run), the public sources of its dates and counts, and the key facts a
+run must reproduce (``tests/test_replays.py`` asserts them): who was protected, who
+noticed, when, and what was lost. ``simlab replay NAME`` runs it under every defence, so a
+student sees what the others would have changed.
+
+Days are counted from the first day of the era's month.
 """
 
 from __future__ import annotations
@@ -31,56 +35,110 @@ REPLAYS: dict[str, Replay] = {
         Replay(
             "diginotar-2011",
             "ca-compromise",
-            "DigiNotar's rogue *.google.com",
-            ("static", "none"),
-            "Rogue certificate issued 10 July 2011; used on-path in Iran; an Iranian user posted "
-            "Chrome's pin warning on 27 August; revoked 29 August. Chrome's static pins for Google "
-            "protected its users; other browsers (no pinning) were intercepted. At least 531 "
-            "rogue certificates; ~300,000 IPs queried OCSP for the Google cert, >99% from Iran.",
+            "DigiNotar's rogue *.google.com (2011)",
+            ("static",),
+            "A rogue *.google.com certificate, issued by the compromised DigiNotar on 10 July "
+            "2011, was used on-path in Iran from about 4 August (day 3 here). Chrome 13's static "
+            "pins for Google refused it; Firefox, IE and Safari had none. An Iranian Chrome user "
+            "posted the pin warning on 27 August (day 26); DigiNotar revoked the certificate on "
+            "29 August, which stopped the browsers that still asked DigiNotar's OCSP responder "
+            "(the attacker did not block it). Fox-IT later sized the attack from those OCSP "
+            "logs: about 300,000 IPs, over 99% from Iran. user_report_prob is the chance that "
+            "one blocked Chrome visit gets reported publicly, set so that the first report "
+            "comes weeks, not hours, after mass use began, as it did.",
             {
-                "attack_days": 50.0,
-                "days": 60.0,
-                "attack_start_day": 1.0,
-                "user_report_prob": 0.01,
+                "era": "2011-08",
+                "domain": "google.com",
+                "days": 40.0,
+                "attack_start_day": 3.0,
+                "attack_days": 37.0,
+                "n_clients": 1000,
+                "browser_share": 1.0,
+                "app_share": 0.0,
+                "user_report_prob": 0.003,
                 "response_hours": 48.0,
+                "ocsp_blockable": False,
+                "rogue_logged": False,
             },
             (
                 "Fox-IT, 'DigiNotar Certificate Authority breach: Operation Black Tulip', interim "
                 "report, 5 September 2011",
+                "Adam Langley, 'Public key pinning', imperialviolet.org, 4 May 2011 (pins in "
+                "Chrome 13)",
+                "Google Online Security Blog, 'An update on attempted man-in-the-middle "
+                "attacks', 29 August 2011",
             ),
         ),
         Replay(
             "smashing-magazine-2016",
             "key-loss",
-            "Smashing Magazine's HPKP self-lock-out",
+            "Smashing Magazine's HPKP self-lock-out (2016)",
             ("hpkp",),
-            "A renewed certificate with a new key was deployed on 21 October 2016 while browsers "
-            "held pins with max-age=31536000; returning visitors were locked out for days. "
-            "Browser caps (60 days) bound the theoretical exposure.",
-            {"max_age_days": 365.0, "include_subdomains": True, "days": 90.0},
-            ("https://www.smashingmagazine.com/be-careful-with-using-hpkp/",),
+            "Smashing Magazine sent 'Public-Key-Pins: ...; max-age=31536000; includeSubDomains' "
+            "with no report-uri. On 21 October 2016 (day 20), when its certificate expired, it "
+            "rolled to a new key whose pin was not in the header, and returning Chrome and "
+            "Firefox visitors were locked out. No report could tell it (no report-uri): readers "
+            "did. It went back to a certificate for a pinned key after a few days, which let the "
+            "returning visitors back in; but visitors who first came during the roll had noted "
+            "the new key's pins and were now locked out in turn: HPKP has no clean way back. "
+            "Browsers' 60-day cap bounds the exposure of max-age=31536000.",
+            {
+                "era": "2016-10",
+                "days": 60.0,
+                "attack_start_day": 20.0,
+                "max_age_days": 365.0,
+                "include_subdomains": True,
+                "hpkp_report_uri": False,
+                "old_key_kept": True,
+                "user_report_prob": 0.02,
+                "response_hours": 72.0,
+            },
+            (
+                "Vitaly Friedman, 'Be Afraid Of HTTP Public Key Pinning (HPKP)', Smashing "
+                "Magazine, 26 October 2016",
+            ),
         ),
         Replay(
             "ransompkp-2016",
             "hpkp-ransom",
-            "RansomPKP (Black Hat / DEF CON 24)",
-            ("hpkp",),
-            "After a server compromise the attacker pins keys only it holds, with the longest "
-            "max-age and includeSubDomains; visitors in the window are locked out after recovery.",
-            {"include_subdomains": True, "days": 90.0},
-            ("Zadegan and Lester, Black Hat USA 2016 / DEF CON 24",),
+            "RansomPKP, a demonstration (Black Hat / DEF CON 24, 2016)",
+            ("none",),
+            "A proof of concept, not an observed incident: after taking over a web server, the "
+            "attacker obtains a DV certificate and sends HPKP pins only it holds, with the longest "
+            "max-age and includeSubDomains. The site never used HPKP, yet every Chrome and "
+            "Firefox of August 2016 notes the header, so the visitors of the attack window are "
+            "locked out after recovery unless the attacker's key is ransomed back.",
+            {"era": "2016-08", "include_subdomains": True, "days": 90.0, "max_age_days": 365.0},
+            (
+                "Bashar Zadegan and Tim Lester, 'Abusing Bleeding Edge Web Standards for AppSec "
+                "Glory', Black Hat USA 2016 and DEF CON 24 (RansomPKP)",
+            ),
         ),
         Replay(
             "symantec-thawte-2015",
             "ca-compromise",
-            "Symantec/Thawte's unrequested google.com precertificate",
+            "Symantec/Thawte's unrequested google.com precertificate (2015)",
             ("ct",),
-            "On 14 September 2015 Google found, in CT logs, an EV precertificate for google.com "
-            "it never requested; Symantec first reported 23 test certificates, then 164 more over "
-            "76 domains and 2,458 for unregistered domains. Here the misissued certificate is "
-            "logged and the owner's monitor sees it.",
-            {"rogue_logged": True, "attack_days": 7.0},
-            ("https://security.googleblog.com/2015/09/improved-digital-certificate-security.html",),
+            "On 14 September 2015 (day 13) Google's monitor found in the CT logs an EV "
+            "precertificate for google.com it never requested, issued by Symantec's Thawte. "
+            "They were internal test certificates: nobody was intercepted. Symantec first "
+            "reported 23 test certificates, then 164 more over 76 domains, plus 2,458 for "
+            "unregistered domains. From 1 June 2016 Chrome required CT for every new Symantec "
+            "certificate.",
+            {
+                "era": "2015-09",
+                "domain": "google.com",
+                "days": 30.0,
+                "attack_start_day": 13.0,
+                "rogue_logged": True,
+                "rogue_used": False,
+            },
+            (
+                "Google Online Security Blog, 'Improved Digital Certificate Security', "
+                "18 September 2015 (updated October 2015)",
+                "Ryan Sleevi, 'Sustaining Digital Certificate Security', Google Online Security "
+                "Blog, 28 October 2015",
+            ),
         ),
     )
 }

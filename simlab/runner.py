@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from simlab.clock import DAY, DEFAULT_EPOCH
+from simlab.clock import DAY
 from simlab.errors import ScenarioError
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
 from simlab.stories import STORIES
@@ -39,7 +39,24 @@ DEFENCES: dict[str, dict[str, bool]] = {
     "ct": {"ct": True},
     "hpkp+ct": {"hpkp": True, "ct": True},
 }
-"""Each defence is a set of client and server settings (see ``simlab.world.Settings``)."""
+"""Each defence is what the *site* deploys; its clients' behaviour comes from the era.
+
+- ``none``: nothing.
+- ``static``: the site is on the browsers' preload pin list (enforced where the era's builds
+  enforce it) and its app bundles pins.
+- ``hpkp``: the site sends ``Public-Key-Pins`` with a backup pin.
+- ``ct``: the owner's certificates are logged, the owner's monitor watches the logs, and
+  the site sends ``Expect-CT: enforce`` (honoured where the era's browsers do).
+- ``hpkp+ct``: both.
+"""
+
+DEFENCE_TEXT = {
+    "none": "the site deploys nothing",
+    "static": "on the browsers' preload pin list, and pins bundled in its app",
+    "hpkp": "sends Public-Key-Pins with a backup pin",
+    "ct": "logged certificates, a monitor the owner watches, Expect-CT",
+    "hpkp+ct": "both hpkp and ct",
+}
 
 METRICS = (
     "interception_rate",
@@ -51,7 +68,7 @@ METRICS = (
     "clients_affected",
 )
 
-COLUMNS = ["time", "client", "kind", "access", "responder", "legit", "outcome", "reason"]
+COLUMNS = ["time", "client", "kind", "release", "access", "responder", "legit", "outcome", "reason"]
 
 
 @dataclass
@@ -106,10 +123,11 @@ def build(
     defence: str,
     seed: int = 0,
     *,
-    epoch: dt.datetime = DEFAULT_EPOCH,
+    epoch: dt.datetime | None = None,
     **params: Any,
 ) -> tuple[ScenarioSpec, dict[str, Any], World]:
-    """A world with the scenario's story scheduled but not yet run (see :func:`run`)."""
+    """A world with the scenario's story scheduled but not yet run (see :func:`run`).
+    ``epoch`` (default: the first day of the era) is when simulated time 0 falls."""
     spec, merged, settings = settings_for(scenario, defence, params)
     world = World(settings, seed=seed, epoch=epoch)
     world.engine.process(STORIES[spec.story](world))

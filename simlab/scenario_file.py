@@ -80,6 +80,11 @@ def settable() -> dict[str, type]:
     }
 
 
+def _types(hint: Any) -> tuple[type, ...]:
+    """The types a setting's hint admits (``int | None`` -> (int, NoneType))."""
+    return typing.get_args(hint) or (hint,)
+
+
 def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate parameter names and types; ints are accepted where floats are expected.
     (Ranges, and settings that constrain each other, are :func:`check_settings`'s job.)"""
@@ -91,12 +96,13 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
                 f"{where}: unknown parameter {key!r}; valid: {', '.join(sorted(known))}"
             )
         expected = known[key]
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        if float in _types(expected) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        is_int = int in _types(expected) and bool not in _types(expected)
+        if not isinstance(value, expected) or (is_int and isinstance(value, bool)):
+            names = " or ".join(t.__name__ for t in _types(expected) if t is not type(None))
             raise ScenarioError(
-                f"{where}: parameter {key!r} must be {expected.__name__}, "
-                f"got {type(value).__name__} {value!r}"
+                f"{where}: parameter {key!r} must be {names}, got {type(value).__name__} {value!r}"
             )
         out[key] = value
     return out

@@ -58,7 +58,8 @@ def mitm_local_root(world: World) -> Story:
     s = world.s
     proxy = CertificateAuthority.root("Inspection Proxy CA", seed=world.seed, epoch=world.epoch)
     for client in world.clients:
-        if client.access == s.attacker_network:
+        # Apps targeting Android 7+ ignore user-installed roots (clients.toml: user_roots).
+        if client.access == s.attacker_network and client.release.user_roots:
             client.store = client.store.with_user_root(proxy.certificate)
     yield world.attack_start
     key = _attacker_key(world)
@@ -70,24 +71,33 @@ def mitm_local_root(world: World) -> Story:
 
 
 def ca_compromise(world: World) -> Story:
-    """An attacker with a trusted CA's key (DigiNotar 2011) intercepts on-path clients."""
+    """An attacker with a trusted CA's key (DigiNotar 2011) intercepts on-path clients.
+
+    A rational attacker logs its rogue certificate exactly when the era's clients would
+    otherwise warn or refuse (:meth:`World.clients_check_ct`): logging makes it visible to
+    monitors, not logging makes it fail CT checks. ``rogue_logged`` forces either choice.
+    """
     s = world.s
     yield world.attack_start
     key = _attacker_key(world)
+    logged = world.clients_check_ct() if s.rogue_logged is None else s.rogue_logged
     rogue = world.issue(
         world.other_ca,
         "attacker",
         key,
         world.attack_start,
-        logged=s.ct and s.rogue_logged,
+        logs=len(world.logs) if logged else 0,
         validated=False,
     )
-    if s.ct and s.rogue_logged:
+    if logged:
         now = world.engine.now
         world.events.append((now, f"precertificate logged: {len(world.logs)} SCTs embedded"))
         merged = now + s.merge_delay_hours * HOUR
         world.events.append((merged, "logs merge it: monitors can see it"))
     world.on_detect.append(lambda at: _revoke(world, world.other_ca, rogue, at))
+    if not s.rogue_used:
+        world.events.append((world.engine.now, "misissued certificate exists; nobody serves it"))
+        return
     attacker = Endpoint("attacker", rogue, key, legit=False)
     yield from _on_path(world, attacker, "rogue certificate from a compromised public CA in use")
 
@@ -98,10 +108,28 @@ def _revoke(world: World, ca: CertificateAuthority, chain: Chain, at: SimTime) -
 
 
 def key_loss(world: World) -> Story:
-    """The server's private key is destroyed; the owner must re-key (Smashing Magazine 2016)."""
+    """The server's key is replaced by one its pins do not name: destroyed (the owner must
+    re-key), or, with ``old_key_kept``, rolled over by mistake, as Smashing Magazine did in
+    October 2016; then, when the lock-out is noticed, the owner goes back to a certificate
+    for the old, pinned key."""
     yield world.attack_start
-    world.events.append((world.engine.now, "server key lost"))
-    world.rekey(world.engine.now, use_backup=world.s.backup_key_survives)
+    now = world.engine.now
+    old_key = world.owner_key
+    if world.s.old_key_kept:
+        world.events.append((now, "server rolls to a new key its pins do not name"))
+
+        def go_back(at: SimTime) -> None:
+            # Pin the old key and the rolled-to one, so visitors of either period get in.
+            world.backup_key = world.owner_key
+            world.owner_key = old_key
+            world.owner = world.owner_endpoint(old_key, at)
+            world.serving["dc-owner"] = world.owner
+            world.events.append((at, "owner returns to a certificate for the pinned key"))
+
+        world.on_detect.append(go_back)
+    else:
+        world.events.append((now, "server key lost"))
+    world.rekey(now, use_backup=world.s.backup_key_survives)
 
 
 def key_theft(world: World) -> Story:
@@ -127,18 +155,18 @@ def _self_pinning_attacker(world: World, *, pins: bool) -> Endpoint:
     pinning only keys it holds (its key and its own backup)."""
     key = _attacker_key(world)
     backup = _attacker_key(world, "attacker-backup")
-    chain = world.issue(world.other_ca, "attacker", key, world.engine.now)  # DV passes
+    # DV passes; the CA logs it as it logs every certificate in the era (or not).
+    chain = world.issue(world.other_ca, "attacker", key, world.engine.now, logs=world.owner_sct_count)
     header = None
     if pins:
         header = world.pkp_header({spki_pin(key.public_key()), spki_pin(backup.public_key())})
     return Endpoint("attacker", chain, key, legit=False, pkp_header=header)
 
 
-def _until_recovery(
-    world: World, attacker: Endpoint, recover: Callable[[], None], what: str
-) -> Story:
+def _until_recovery(world: World, recover: Callable[[], None], what: str) -> Story:
     """The owner recovers exactly once: when it responds to the first detection signal
-    (also revoking the attacker's certificate), or when the attack window ends."""
+    (also revoking the certificate the attacker then serves, if the attacker's own), or when
+    the attack window ends."""
     done = False
 
     def recover_once(at: SimTime) -> None:
@@ -151,7 +179,8 @@ def _until_recovery(
         world.events.append((at, what))
 
     def respond(at: SimTime) -> None:
-        _revoke(world, world.other_ca, attacker.chain, at)
+        if world.attacker is not None and world.attacker.chain is not world.owner.chain:
+            _revoke(world, world.other_ca, world.attacker.chain, at)
         recover_once(at)
 
     world.on_detect.append(respond)
@@ -160,7 +189,11 @@ def _until_recovery(
 
 
 def domain_hijack(world: World) -> Story:
-    """A registrar takeover, a DV certificate, DNS to the attacker (Sea Turtle, 2019)."""
+    """A registrar takeover, a DV certificate, DNS to the attacker (Sea Turtle, 2019).
+
+    DNS answers every client, so the hijack reaches browsers, apps and legacy clients alike,
+    on every network. Sea Turtle's attackers did not use HPKP; ``hijacker_pins`` adds it.
+    """
     yield world.attack_start
     registry = world.registry
     registry.controller[world.host] = "attacker"
@@ -173,26 +206,52 @@ def domain_hijack(world: World) -> Story:
         registry.controller[world.host] = "owner"
         registry.address[world.host] = "dc-owner"
 
-    yield from _until_recovery(world, world.attacker, recover, "owner recovers the domain")
+    yield from _until_recovery(world, recover, "owner recovers the domain")
 
 
 def hpkp_ransom(world: World) -> Story:
-    """RansomPKP (Black Hat 2016): control of the web server, pins only the attacker holds."""
+    """RansomPKP: control of the web server, then HPKP pins only the attacker holds.
+
+    A demonstration (Zadegan and Lester, Black Hat USA / DEF CON 24, 2016), not an observed
+    attack. Every HPKP-capable browser notes the attacker's header, so it hurts sites that
+    never deployed HPKP. Against a site that does send HPKP, the attacker, who holds the
+    server's live key, first serves the genuine certificate pinning that key plus its own
+    (returning visitors accept it and replace their pins), and halfway through the window
+    rotates to its own certificate and keys. After recovery, visitors who noted the
+    attacker's last pins are locked out until those expire.
+    """
     yield world.attack_start
     world.registry.web_operator["dc-owner"] = "attacker"  # so HTTP-01 validation passes
-    world.attacker = _self_pinning_attacker(world, pins=True)
-    world.serving["dc-owner"] = world.attacker
-    world.events.append(
-        (world.engine.now, "attacker controls the web server and pins its own keys")
-    )
+    key = _attacker_key(world)
+    if world.owner.pkp_header is not None:
+        live = world.owner
+        bridge = world.pkp_header({spki_pin(live.key.public_key()), spki_pin(key.public_key())})
+        world.attacker = Endpoint("attacker", live.chain, live.key, legit=False, pkp_header=bridge)
+        world.serving["dc-owner"] = world.attacker
+        world.events.append(
+            (world.engine.now, "attacker controls the web server; pins the live key and its own")
+        )
+        world.engine.at(world.engine.now + world.s.attack_days * DAY / 2, lambda: _rotate(world))
+    else:
+        _rotate(world)
 
     def restore() -> None:
         world.registry.web_operator["dc-owner"] = "owner"
         world.serving["dc-owner"] = world.owner
+        world.attacker = None
 
     yield from _until_recovery(
-        world, world.attacker, restore, "owner restores the server; the attacker deletes its keys"
+        world, restore, "owner restores the server; the attacker deletes its keys"
     )
+
+
+def _rotate(world: World) -> None:
+    """The ransomer serves its own certificate, pinning only keys it holds."""
+    if world.registry.web_operator.get("dc-owner") != "attacker":
+        return  # the owner already recovered
+    world.attacker = _self_pinning_attacker(world, pins=True)
+    world.serving["dc-owner"] = world.attacker
+    world.events.append((world.engine.now, "attacker serves its own certificate and pins"))
 
 
 STORIES: dict[str, Callable[[World], Story]] = {

@@ -1,10 +1,18 @@
 """The world: CAs, logs, a registry, a network, a domain owner, an attacker and clients.
 
-Every connection goes through one decision pipeline (:meth:`World.connect`), in order:
-route (who answers) -> path validation -> revocation -> CT policy -> pins -> outcome ->
-HPKP header processing -> reports. Each step is a real check on real artefacts from
-:mod:`simlab.pki`, :mod:`simlab.hpkp`, :mod:`simlab.static_pins` and :mod:`simlab.ct`;
-nothing here decides an outcome by itself.
+Two things decide an outcome, and they are kept apart. The *site* deploys a defence
+(:class:`Settings` ``preload``, ``app_pins``, ``hpkp``, ``ct``, ``hsts``): what it serves and
+where it is listed. The *clients* are software of the run's ``era``: each runs a
+:class:`~simlab.clients.Release` whose rules (from ``simlab/data/clients.toml``, with sources)
+say what it enforces. An HPKP-capable browser notes any valid header it receives, whatever
+the site chose; a CT-enforcing browser requires SCTs of every site.
+
+Every connection goes through one decision pipeline (:meth:`World.decide`), in order:
+route (who answers) -> path validation -> revocation -> CT policy -> pins -> verdict, then
+the user's click-through on an overridable error, header processing (HPKP, HSTS,
+Expect-CT) and reports. Each step is a real check on real artefacts from :mod:`simlab.pki`,
+:mod:`simlab.hpkp`, :mod:`simlab.static_pins` and :mod:`simlab.ct`; which step applies, and
+whether its failure can be clicked through, comes from the client's release.
 """
 
 from __future__ import annotations
@@ -20,18 +28,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from simlab import hpkp
-from simlab.clock import DAY, DEFAULT_EPOCH, HOUR, SimTime
-from simlab.ct import CTLog, CTPolicy, KnownLog, Monitor, precert_hook
+from simlab import clients, hpkp, hsts
+from simlab.clients import Release
+from simlab.clock import DAY, HOUR, SimTime
+from simlab.ct import POLICIES, CTLog, CTPolicy, KnownLog, Monitor, precert_hook
 from simlab.ct.sct import SCT
 from simlab.engine import Engine
-from simlab.errors import ScenarioError
+from simlab.errors import ScenarioError, SimlabError
 from simlab.keys import PrivateKey, derive_key
 from simlab.network import Network, Registry
 from simlab.pins import PinCheck, PinVerdict
 from simlab.pki import (
+    AnchorOrigin,
     CertificateAuthority,
     Chain,
+    FailureReason,
     RevocationMode,
     RevocationResponder,
     TrustStore,
@@ -60,6 +71,22 @@ class Outcome(enum.StrEnum):
     CLICKED_THROUGH = "clicked_through"  # accepted after a certificate warning
 
 
+HSTS_HEADER = hsts.Policy(365 * 86400)
+"""What a site deploying HSTS sends: one year, the common choice (and the preload minimum)."""
+
+EXPECT_CT_MAX_AGE = 30 * DAY
+"""``Expect-CT: max-age=2592000, enforce`` (a month), sent by a site deploying CT."""
+
+_ERROR_OF: dict[FailureReason, str] = {
+    FailureReason.UNKNOWN_ISSUER: "authority_invalid",  # ERR_CERT_AUTHORITY_INVALID
+    FailureReason.EXPIRED: "date_invalid",  # ERR_CERT_DATE_INVALID
+    FailureReason.NOT_YET_VALID: "date_invalid",
+    FailureReason.NAME_MISMATCH: "name_invalid",  # ERR_CERT_COMMON_NAME_INVALID
+}
+"""Path-validation failures as the interstitial's error classes (Chromium's net errors);
+anything else (ERR_CERT_INVALID) is never overridable."""
+
+
 @dataclass
 class Endpoint:
     """What answers a TLS connection for the domain: a chain, SCTs and headers."""
@@ -70,6 +97,8 @@ class Endpoint:
     legit: bool
     pkp_header: str | None = None
     tls_scts: tuple[SCT, ...] = ()
+    hsts: bool = False
+    expect_ct: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,7 +106,8 @@ class Decision:
     """What the pipeline decided for one connection, before any user interaction.
 
     ``verdict`` is ``accept``, ``warn`` (a certificate error the user may click through)
-    or ``block`` (a hard failure: pins, CT, revocation, or an error on a pinned host).
+    or ``block`` (a hard failure: pins, revocation, an error the release never lets users
+    override, or any error on an HSTS or pinned host).
     """
 
     verdict: str
@@ -88,27 +118,35 @@ class Decision:
 
 @dataclass
 class Client:
+    """One user's software: a release of the run's era, and the state it keeps."""
+
     id: int
-    kind: str  # "browser", "app" or "legacy"
+    release: Release
     access: str  # access network node
     store: TrustStore
     click_through: float
     visit_prob: float
-    kph: hpkp.KnownPinnedHosts | None = None
+    kph: hpkp.KnownPinnedHosts | None = None  # HPKP-capable releases only
     reports: hpkp.ReportSender | None = None
-    preload_build: SimTime | None = None  # build date of the browser's preload list
+    hsts: hsts.KnownHSTSHosts | None = None
+    expect_ct: dict[str, SimTime] = dataclasses.field(default_factory=dict)
+    build_date: SimTime | None = None  # browsers: when the installed build was made
     auto_update: bool = True
-    ct_policy: CTPolicy | None = None
     app_threshold: float = 0.0
-    app_pins: bool = False
     first_day: int = 0
+
+    @property
+    def kind(self) -> str:
+        """``browser``, ``app`` or ``legacy`` (curl/OpenSSL/Java-style: no interstitial)."""
+        return self.release.kind
 
 
 @dataclass
 class Settings:
-    """Everything a scenario and a defence can set (see ``simlab.scenarios`` for meanings)."""
+    """Everything a scenario and a defence can set (see :mod:`simlab.parameter_help`)."""
 
     domain: str = "example.com"
+    era: str = "2018-10"
     days: float = 60
     n_clients: int = 300
     browser_share: float = 0.6
@@ -122,27 +160,33 @@ class Settings:
     attack_days: float = 7
     max_age_days: float = 60
     backup_key_survives: bool = False
+    old_key_kept: bool = False  # key replaced, not destroyed: the owner can go back to it
+    hpkp_report_uri: bool = True
     include_subdomains: bool = False
     preload: bool = False
     app_pins: bool = False
     hpkp: bool = False
     ct: bool = False
-    hpkp_profile: str = "chromium"
+    hsts: bool = False
+    hsts_preload: bool = False
+    owner_scts: int | None = None  # None: what the era's CAs embedded
     monitor_interval_hours: float = 1
     merge_delay_hours: float = 1
     mmd_hours: float = 24
     response_hours: float = 48
     attacker_blocks_reports: bool = True  # an on-path attacker drops reports from its victims
     user_report_prob: float = 0.02
-    rogue_logged: bool = False
-    hijacker_pins: bool = True
+    rogue_logged: bool | None = None  # None: the attacker logs when the era's clients check
+    rogue_used: bool = True  # False: the misissued certificate is never served (a test cert)
+    hijacker_pins: bool = False
+    log_distrusted_day: float | None = None  # the Google log is rejected by clients that day
     app_update_days: float = 14
     app_adoption_mean_days: float = 7
     browser_release_days: float = 42
     stale_browser_share: float = 0.0
     theft_noticed_days: float = 14
-    revocation: str = "soft-fail"
-    ocsp_blockable: bool = False
+    ocsp_blockable: bool = True
+    revocation_push_days: float = 2
 
 
 def _at_least(low: float) -> tuple[Callable[[Any], bool], str]:
@@ -153,9 +197,12 @@ def _above(low: float) -> tuple[Callable[[Any], bool], str]:
     return (lambda v: v > low), f"> {low:g}"
 
 
-def _one_of(choices: Iterable[str]) -> tuple[Callable[[Any], bool], str]:
-    valid = tuple(choices)
-    return (lambda v: v in valid), "one of " + ", ".join(valid)
+def _is_era(value: Any) -> bool:
+    try:
+        clients.era(value)
+    except SimlabError:
+        return False
+    return True
 
 
 _SHARE = (lambda v: 0 <= v <= 1), "between 0 and 1"
@@ -163,6 +210,7 @@ _DNS_NAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
 
 SETTING_LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "domain": ((lambda v: bool(_DNS_NAME.match(v))), "a lower-case DNS name like example.com"),
+    "era": (_is_era, "a month 'YYYY-MM' covered by simlab/data/clients.toml"),
     "days": _above(0),
     "n_clients": _at_least(1),
     "browser_share": _SHARE,
@@ -178,7 +226,7 @@ SETTING_LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "attack_start_day": _at_least(0),
     "attack_days": _at_least(0),
     "max_age_days": _at_least(0),
-    "hpkp_profile": _one_of(hpkp.PROFILES),
+    "owner_scts": ((lambda v: v is None or 0 <= v <= 3), "between 0 and 3 (simlab runs 3 logs)"),
     "monitor_interval_hours": _above(0),  # a zero interval would poll forever at one instant
     "merge_delay_hours": _at_least(0),
     "mmd_hours": _above(0),
@@ -189,7 +237,8 @@ SETTING_LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "browser_release_days": _above(0),
     "stale_browser_share": _SHARE,
     "theft_noticed_days": _at_least(0),
-    "revocation": _one_of(m.value for m in RevocationMode),
+    "revocation_push_days": _at_least(0),
+    "log_distrusted_day": ((lambda v: v is None or v >= 0), ">= 0 (or unset: never)"),
 }
 """What each setting may be, beyond its type: nonsense fails before a world is built."""
 
@@ -221,15 +270,24 @@ def check_settings(settings: Settings, where: str) -> None:
         )
 
 
+_LOGS = (("argon", "Google"), ("nimbus", "Cloudflare"), ("yeti", "DigiCert"))
+
+
 class World:
-    """One run's world. Build it, let a scenario story act on it, then :meth:`run`."""
+    """One run's world. Build it, let a scenario story act on it, then :meth:`run`.
+
+    Simulated time 0 is the first day of the era's month, so certificate dates, CT policy
+    dates and the clients' releases agree (``epoch`` overrides it, as live mode does).
+    """
 
     def __init__(
-        self, settings: Settings, *, seed: int = 0, epoch: dt.datetime = DEFAULT_EPOCH
+        self, settings: Settings, *, seed: int = 0, epoch: dt.datetime | None = None
     ) -> None:
         self.s = settings
         self.seed = seed
-        self.epoch = epoch
+        self.era = clients.era(settings.era)
+        self.population = clients.population(self.era)
+        self.epoch = epoch = self.era.start if epoch is None else epoch
         self.rng = random.Random(seed)
         self.engine = Engine()
         self.validator = Validator(epoch=epoch)
@@ -260,26 +318,24 @@ class World:
                 merge_delay=settings.merge_delay_hours * HOUR,
                 epoch=epoch,
             )
-            for name, op in (("argon", "Google"), ("nimbus", "Cloudflare"), ("yeti", "DigiCert"))
+            for name, op in _LOGS
         ]
         self.known_logs = {
             log.log_id: KnownLog(log.public_key, log.operator, log.name) for log in self.logs
         }
-        self.revocation_mode = RevocationMode(settings.revocation)
-        self.ct_policy = CTPolicy("enforced", ((180, 2), (float("inf"), 3)), min_operators=2)
 
         self.registry.register(self.host, "owner", "dc-owner")
         self._generation = 0
         self.owner_key = self._new_key("owner")
         self.backup_key = self._new_key("owner-backup")
-        self.owner = self._owner_endpoint(self.owner_key, at=-DAY)
+        self.owner = self.owner_endpoint(self.owner_key, at=-DAY)
         self.attacker: Endpoint | None = None
         self.attacker_position: str | None = None  # on-path node while intercepting
         self.serving: dict[str, Endpoint] = {"dc-owner": self.owner}
 
         backup_ca_pin = spki_pin(derive_key(seed, "ca:Backup CA").public_key())
         self.preload_pins = frozenset({spki_pin(self.issuing.certificate), backup_ca_pin})
-        self._preloads: dict[SimTime, PreloadList] = {}
+        self._preloads: dict[tuple[SimTime, float], PreloadList] = {}
         self.adoption = UpdateAdoption(mean_days=settings.app_adoption_mean_days)
         self.releases = [AppRelease("1.0", -365 * DAY, self._app_config())]
 
@@ -305,6 +361,24 @@ class World:
     def _new_key(self, label: str) -> PrivateKey:
         return derive_key(self.seed, f"{label}:{self.host}")
 
+    @property
+    def owner_sct_count(self) -> int:
+        """SCTs embedded in the owner's certificates: ``owner_scts``, or by default one per
+        log when the site deploys CT or the era's CAs logged every certificate."""
+        if self.s.owner_scts is not None:
+            return self.s.owner_scts
+        return len(self.logs) if self.s.ct or clients.cas_log_everything(self.era) else 0
+
+    def clients_check_ct(self) -> bool:
+        """Whether some client of the era would warn about or refuse an unlogged certificate
+        for this site: a release that requires CT of every certificate, or one that honours
+        the Expect-CT header this site sends. A rational attacker logs exactly then."""
+        for kind in self.population.values():
+            for release, _ in kind:
+                if release.requires_ct or (self.s.ct and release.expect_ct and release.ct_policy):
+                    return True
+        return False
+
     def issue(
         self,
         ca: CertificateAuthority,
@@ -312,12 +386,11 @@ class World:
         key: PrivateKey,
         at: SimTime,
         *,
-        logged: bool | None = None,
+        logs: int = 0,
         validated: bool = True,
     ) -> Chain:
-        """Issue a certificate for the domain; in a CT world CAs log every precertificate."""
-        log = self.s.ct if logged is None else logged
-        hook = precert_hook(self.logs, at) if log else None
+        """Issue a certificate for the domain, with SCTs from the first ``logs`` logs."""
+        hook = precert_hook(self.logs[:logs], at) if logs else None
         names = [self.host, f"*.{self.host}"]
         if validated:
             return ca.issue(
@@ -333,15 +406,23 @@ class World:
         )
         return policy.serialise()
 
-    def _owner_endpoint(self, key: PrivateKey, at: SimTime) -> Endpoint:
-        chain = self.issue(self.issuing, "owner", key, at)
+    def owner_endpoint(self, key: PrivateKey, at: SimTime) -> Endpoint:
+        chain = self.issue(self.issuing, "owner", key, at, logs=self.owner_sct_count)
         header = None
         if self.s.hpkp:
             header = self.pkp_header(
                 {spki_pin(key.public_key()), spki_pin(self.backup_key.public_key())},
-                report_uri="https://reports.example.net/hpkp",
+                report_uri="https://reports.example.net/hpkp" if self.s.hpkp_report_uri else None,
             )
-        return Endpoint("owner", chain, key, legit=True, pkp_header=header)
+        return Endpoint(
+            "owner",
+            chain,
+            key,
+            legit=True,
+            pkp_header=header,
+            hsts=self.s.hsts,
+            expect_ct=self.s.ct,
+        )
 
     def rekey(self, at: SimTime, *, use_backup: bool) -> None:
         """The owner replaces its key: with the pinned backup if it still has it, else a new one."""
@@ -349,7 +430,7 @@ class World:
         new_key = self.backup_key if use_backup else self._new_key(f"owner-{self._generation}")
         self.backup_key = self._new_key(f"owner-backup-{self._generation}")
         self.owner_key = new_key
-        self.owner = self._owner_endpoint(new_key, at)
+        self.owner = self.owner_endpoint(new_key, at)
         self.serving["dc-owner"] = self.owner
         if self.monitor is not None:
             self.monitor.expected_pins.add(spki_pin(new_key.public_key()))
@@ -375,6 +456,14 @@ class World:
             for react in self.on_detect:
                 self.engine.at(respond_at, functools.partial(react, respond_at))
 
+    def distrust_log(self, name: str) -> None:
+        """Clients stop trusting a log (Chrome's "Rejected" state: its SCTs never count
+        again, GoogleChrome/CertificateTransparency log_states.md). Certificates that relied
+        on it for their SCT count, or for the one Google-log SCT of the 2018 policy, fail."""
+        self.known_logs = {k: v for k, v in self.known_logs.items() if v.name != name}
+        self._ct_memo.clear()
+        self.events.append((self.engine.now, f"clients distrust the {name} CT log"))
+
     def poll_monitor(self) -> None:
         if self.monitor is None:
             return
@@ -387,9 +476,7 @@ class World:
 
     def _population(self) -> list[Client]:
         s, rng = self.s, self.rng
-        clients: list[Client] = []
-        access = [f"isp-{i}" for i in range(s.access_networks)]
-        profile = hpkp.profile(s.hpkp_profile)
+        out: list[Client] = []
         for i in range(s.n_clients):
             r = rng.random()
             kind = (
@@ -399,42 +486,87 @@ class World:
                 if r < s.browser_share + s.app_share
                 else "legacy"
             )
-            client = Client(
+            client = self.new_client(
+                _draw(self.population[kind], rng.random()),
                 id=i,
-                kind=kind,
-                access=access[i % len(access)],
-                store=self.public_store,
-                click_through=s.click_through if kind != "app" else 0.0,
-                visit_prob=s.visit_prob,
                 app_threshold=rng.random(),
                 first_day=int(rng.random() * s.days) if rng.random() < s.new_visitor_share else 0,
             )
             if kind == "browser":
-                if s.hpkp:
-                    client.kph = hpkp.KnownPinnedHosts(profile)
+                client.build_date = -rng.random() * s.browser_release_days * DAY
+                client.auto_update = rng.random() >= s.stale_browser_share
+            out.append(client)
+        return out
+
+    def new_client(
+        self,
+        release: Release,
+        *,
+        id: int = 0,
+        access: str | None = None,
+        app_threshold: float = 0.0,
+        first_day: int = 0,
+    ) -> Client:
+        """A client running ``release``, with the state its release keeps (HPKP pins, HSTS)
+        and, for a browser, a build made on day 0."""
+        s = self.s
+        kind = release.kind
+        client = Client(
+            id=id,
+            release=release,
+            access=access or f"isp-{id % s.access_networks}",
+            store=self.public_store,
+            click_through=s.click_through if kind == "browser" else 0.0,
+            visit_prob=s.visit_prob,
+            app_threshold=app_threshold,
+            first_day=first_day,
+        )
+        if kind == "browser":
+            client.build_date = 0.0
+            if release.hpkp is not None:
+                profile = hpkp.profile(release.hpkp)
+                client.kph = hpkp.KnownPinnedHosts(profile)
+                if release.hpkp_reports:
                     client.reports = hpkp.ReportSender(profile)
-                if s.preload:
-                    client.preload_build = -rng.random() * s.browser_release_days * DAY
-                    client.auto_update = rng.random() >= s.stale_browser_share
-                if s.ct:
-                    client.ct_policy = self.ct_policy
-            elif kind == "app":
-                client.app_pins = s.app_pins
-            clients.append(client)
-        return clients
+            if release.hsts:
+                preloaded = s.hsts_preload and release.hsts_preload
+                client.hsts = hsts.KnownHSTSHosts(
+                    frozenset({self.host}) if preloaded else frozenset()
+                )
+        return client
+
+    def build_of(self, client: Client, at: SimTime) -> SimTime | None:
+        """When the browser build a client runs at ``at`` was made (auto-updating browsers
+        move to a new build every ``browser_release_days``)."""
+        build = client.build_date
+        if build is None or not client.auto_update:
+            return build
+        period = self.s.browser_release_days * DAY
+        return build + ((at - build) // period) * period
+
+    def _timely(self, client: Client, at: SimTime, days: float) -> bool:
+        """Chromium ``IsBuildTimely``: a build-time list counts only while younger than
+        ``days`` (0: it never expires)."""
+        build = self.build_of(client, at)
+        return days <= 0 or build is None or at - build < days * DAY
 
     def preload_for(self, client: Client, at: SimTime) -> PreloadList | None:
-        if client.preload_build is None:
+        """The static pin list of the client's build, if its release enforces static pins
+        and the site is on it (the ``static`` defence)."""
+        release = client.release
+        if not (self.s.preload and release.static_pins and client.kind == "browser"):
             return None
-        build = client.preload_build
-        if client.auto_update:
-            period = self.s.browser_release_days * DAY
-            build += ((at - build) // period) * period
-        preload = self._preloads.get(build)
+        build = self.build_of(client, at)
+        assert build is not None
+        key = (build, release.static_pins_timely_days)
+        preload = self._preloads.get(key)
         if preload is None:
             entry = PreloadEntry(self.host, "owner", include_subdomains=True)
-            preload = self._preloads[build] = PreloadList(
-                {"owner": self.preload_pins}, {self.host: entry}, build
+            preload = self._preloads[key] = PreloadList(
+                {"owner": self.preload_pins},
+                {self.host: entry},
+                build,
+                timely_days=release.static_pins_timely_days or math.inf,
             )
         return preload
 
@@ -481,26 +613,68 @@ class World:
         """
         validation = self.validator.validate(chain, client.store, self.host, at)
         if not validation.ok:
-            # Chromium: any certificate error is fatal on a host with pins (ShouldSSLErrorsBeFatal);
-            # apps have no interstitial at all.
-            fatal = client.kind == "app" or self._pins_known(client, at)
-            return Decision("block" if fatal else "warn", str(validation.reason), validation)
-        mode = self.revocation_mode if client.kind != "legacy" else RevocationMode.NONE
-        revoked = self.responder.check(
-            validation.chain, at, mode, reachable=not (on_path and self.s.ocsp_blockable)
-        )
-        if revoked is not None:
-            return Decision("block", str(revoked), validation)
-        if client.ct_policy is not None and not self._ct_ok(client, chain, tls_scts, validation):
-            return Decision("block", "ct_policy", validation)
+            error = _ERROR_OF.get(validation.reason) if validation.reason else None
+            return self._error(client, at, error, str(validation.reason), validation)
+        if self._revoked(client, validation, at, reachable=not (on_path and self.s.ocsp_blockable)):
+            # ERR_CERT_REVOKED is never overridable (IsCertErrorFatal).
+            return Decision("block", str(FailureReason.REVOKED), validation)
+        if not self._ct_ok(client, chain, tls_scts, validation, at):
+            return self._error(client, at, "ct_required", "ct_policy", validation)
         check = self._pin_check(client, validation, at)
         if check.blocks:
             return Decision("block", f"pin_mismatch_{check.source}", validation, check)
         return Decision("accept", "", validation, check)
 
+    def _error(
+        self, client: Client, at: SimTime, error: str | None, reason: str, validation: Validation
+    ) -> Decision:
+        """A certificate error: a warning the user may click through if the release lets
+        users override it and the host is neither HSTS nor pinned; else a hard failure."""
+        overridable = error in client.release.overridable and not self.errors_fatal(client, at)
+        return Decision("warn" if overridable else "block", reason, validation)
+
+    def errors_fatal(self, client: Client, at: SimTime) -> bool:
+        """Chromium ``ShouldSSLErrorsBeFatal`` / Firefox ``OverrideAllowedForHost``: on a
+        host the client knows as HSTS or pinned, every certificate error is fatal."""
+        states = client.release.fatal_on
+        if "hsts" in states and client.hsts is not None and client.hsts.known(self.host, at):
+            return True
+        if "dynamic_pins" in states and client.kph is not None:
+            if client.kph.lookup(self.host, at) is not None:
+                return True
+        if "static_pins" in states:
+            preload = self.preload_for(client, at)
+            if preload is not None and preload.is_timely(at) and preload.lookup(self.host):
+                return True
+        return False
+
+    def _revoked(
+        self, client: Client, validation: Validation, at: SimTime, *, reachable: bool
+    ) -> bool:
+        """Revocation as the release did it (see ``revocation`` in clients.toml).
+
+        Pushed lists (Chrome's CRLSets, Firefox's CRLite and OneCRL) reach the client
+        ``revocation_push_days`` after the CA revokes, and an on-path attacker cannot stop
+        them; OneCRL carries intermediates only. An online OCSP check soft-fails: an on-path
+        attacker who drops it (``ocsp_blockable``) makes it pass.
+        """
+        method = client.release.revocation
+        chain = validation.chain
+        if method == "none":
+            return False
+        delay = self.s.revocation_push_days * DAY
+        if method in ("crlset", "crlite"):
+            return self.responder.pushed(chain, at - delay, leaves=True)
+        if method == "onecrl+ocsp-soft-fail" and self.responder.pushed(
+            chain, at - delay, leaves=False
+        ):
+            return True
+        mode = RevocationMode.SOFT_FAIL
+        return self.responder.check(chain, at, mode, reachable=reachable) is not None
+
     def connect(self, cid: int, at: SimTime) -> None:
         """One simulated visit: route, decide, let the user click through a warning (or
-        not), send reports, record the outcome, and note HPKP headers."""
+        not), send reports, record the outcome, and note the headers served."""
         client = self.clients[cid]
         endpoint = self.answerer(client)
         if endpoint is None:
@@ -522,7 +696,20 @@ class World:
             return
         outcome = Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED
         self._record(at, client, endpoint, outcome, "")
-        self.note_header(client, endpoint.pkp_header, decision.validation, at)
+        self.note_headers(client, endpoint, decision.validation, at)
+
+    def note_headers(
+        self, client: Client, endpoint: Endpoint, validation: Validation, at: SimTime
+    ) -> None:
+        """Header processing after an error-free connection: HPKP (RFC 7469 section 2.5),
+        HSTS (RFC 6797 section 8.1) and Expect-CT, each only where the release honours it."""
+        self.note_header(client, endpoint.pkp_header, validation, at)
+        if endpoint.hsts and client.hsts is not None:
+            client.hsts.note(self.host, HSTS_HEADER, at)
+        if endpoint.expect_ct and client.release.expect_ct and client.release.ct_policy:
+            # Noted only from a connection that complies with the policy (Expect-CT draft 2.3.1).
+            if self._complies(client, endpoint.chain, endpoint.tls_scts, validation, None):
+                client.expect_ct[self.host] = at + EXPECT_CT_MAX_AGE
 
     def note_header(
         self, client: Client, header: str | None, validation: Validation, at: SimTime
@@ -537,24 +724,52 @@ class World:
                 anchor_origin=validation.anchor_origin,
             )
 
-    def _pins_known(self, client: Client, at: SimTime) -> bool:
-        if client.kph is not None and client.kph.lookup(self.host, at) is not None:
-            return True
-        preload = self.preload_for(client, at)
-        return (
-            preload is not None and preload.is_timely(at) and preload.lookup(self.host) is not None
-        )
+    def ct_policy_for(self, client: Client, at: SimTime) -> CTPolicy | None:
+        """The CT policy this client applies to the site's certificate at ``at``, if any:
+        its release's, when the release requires CT of every certificate or the host sent
+        Expect-CT (which applies whatever the issuance date); none on a stale build when the
+        release fails open (``CT_POLICY_BUILD_NOT_TIMELY`` counts as compliant)."""
+        release = client.release
+        if release.ct_policy is None:
+            return None
+        policy = POLICIES[release.ct_policy]
+        if not release.requires_ct:
+            expires = client.expect_ct.get(self.host)
+            if not (release.expect_ct and expires is not None and at < expires):
+                return None
+            policy = dataclasses.replace(policy, issued_after=None)
+        if not self._timely(client, at, release.ct_timely_days):
+            return None
+        return policy
 
     def _ct_ok(
-        self, client: Client, chain: Chain, tls_scts: tuple[SCT, ...], validation: Validation
+        self,
+        client: Client,
+        chain: Chain,
+        tls_scts: tuple[SCT, ...],
+        validation: Validation,
+        at: SimTime,
     ) -> bool:
-        assert client.ct_policy is not None
-        key = (chain.key, client.ct_policy.name, validation.anchor_origin, tls_scts)
+        policy = self.ct_policy_for(client, at)
+        return policy is None or self._complies(client, chain, tls_scts, validation, policy)
+
+    def _complies(
+        self,
+        client: Client,
+        chain: Chain,
+        tls_scts: tuple[SCT, ...],
+        validation: Validation,
+        policy: CTPolicy | None,
+    ) -> bool:
+        if policy is None:
+            assert client.release.ct_policy is not None
+            policy = dataclasses.replace(POLICIES[client.release.ct_policy], issued_after=None)
+        key = (chain.key, policy, validation.anchor_origin, tls_scts)
         ok = self._ct_memo.get(key)
         if ok is None:
             leaf = validation.chain[0]
             issuer = validation.chain[1] if len(validation.chain) > 1 else None
-            verdict = client.ct_policy.evaluate(
+            verdict = policy.evaluate(
                 leaf,
                 issuer,
                 self.known_logs,
@@ -566,13 +781,18 @@ class World:
 
     def _pin_check(self, client: Client, validation: Validation, at: SimTime) -> PinCheck:
         origin = validation.anchor_origin
+        release = client.release
         if client.kind == "app":
-            if not client.app_pins:
+            if not (self.s.app_pins and release.static_pins):
                 return PinCheck(PinVerdict.NOT_PINNED)
-            release = self.adoption.release_for(client.app_threshold, self.releases, at)
-            if release.pins is None:
+            app = self.adoption.release_for(client.app_threshold, self.releases, at)
+            if app.pins is None:
                 return PinCheck(PinVerdict.NOT_PINNED)
-            return release.pins.check(self.host, validation.pins, at=at, anchor_origin=origin)
+            return app.pins.check(self.host, validation.pins, at=at, anchor_origin=origin)
+        if origin is AnchorOrigin.USER and release.user_roots_bypass_pins:
+            pinned = self.errors_fatal(client, at)  # only to tell a bypass from no pins
+            verdict = PinVerdict.BYPASSED_LOCAL_ROOT if pinned else PinVerdict.NOT_PINNED
+            return PinCheck(verdict)
         if client.kph is not None:
             dynamic = client.kph.check(self.host, validation.pins, at=at, anchor_origin=origin)
             if dynamic.verdict is not PinVerdict.NOT_PINNED:
@@ -640,6 +860,7 @@ class World:
                 at,
                 client.id,
                 client.kind,
+                client.release.name,
                 client.access,
                 endpoint.operator if endpoint else "none",
                 legit,
@@ -655,5 +876,17 @@ class World:
         end = self.s.days * DAY if until is None else min(until, self.s.days * DAY)
         if self.monitor is not None:
             self.engine.at(0.0, self.poll_monitor, priority=1)
+        if self.s.log_distrusted_day is not None:
+            self.engine.at(self.s.log_distrusted_day * DAY, lambda: self.distrust_log(_LOGS[0][0]))
         self.engine.run([v for v in self.visits() if v[0] <= end], self.connect)
         self.engine.run_events_until(end)
+
+
+def _draw(weighted: tuple[tuple[Release, float], ...], r: float) -> Release:
+    """The release at cumulative share ``r`` in [0, 1)."""
+    total = 0.0
+    for release, share in weighted:
+        total += share
+        if r < total:
+            return release
+    return weighted[-1][0]

@@ -346,7 +346,9 @@ def test_era_rules_by_lifetime_and_issuance_date(small_pki: SmallPKI) -> None:
     chrome18, chrome22, apple = POLICIES["chrome-2018"], POLICIES["chrome-2022"], POLICIES["apple"]
     assert [chrome18.required_scts(d) for d in (90, 456, 457, 821, 822, 1187)] == [2, 2, 3, 3, 4, 5]
     assert [chrome22.required_scts(d) for d in (90, 180, 181, 398)] == [2, 2, 3, 3]
-    assert [apple.required_scts(d) for d in (180, 181)] == [2, 3]
+    # Apple's 2018 policy used the 2018 lifetime table; the 180/181-day split came in 2021.
+    assert [apple.required_scts(d) for d in (180, 456, 457)] == [2, 2, 3]
+    assert [POLICIES["apple-2021"].required_scts(d) for d in (180, 181, 398)] == [2, 3, 3]
     # simlab's default epoch is January 2016: before Chrome's April 2018 CT deadline.
     verdict = chrome18.evaluate(small_pki.chain.leaf, None, {}, anchor_origin=AnchorOrigin.PUBLIC)
     assert verdict.ok and "issued before 2018-04-30" in verdict.exempt

@@ -94,8 +94,11 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
         ({"n_clients": 0}, "parameter 'n_clients' must be >= 1, got 0"),
         ({"days": float("nan")}, "parameter 'days' must be a finite number"),
         ({"monitor_interval_hours": 0}, "parameter 'monitor_interval_hours' must be > 0"),
-        ({"revocation": "maybe"}, "must be one of none, soft-fail, hard-fail, got 'maybe'"),
-        ({"hpkp_profile": "safari"}, "must be one of chromium, firefox, got 'safari'"),
+        ({"era": "2009-05"}, "parameter 'era' must be a month 'YYYY-MM' covered by"),
+        ({"era": "2018-13"}, "parameter 'era' must be a month"),
+        ({"owner_scts": 4}, "parameter 'owner_scts' must be between 0 and 3"),
+        ({"owner_scts": True}, "parameter 'owner_scts' must be int, got bool"),
+        ({"rogue_logged": "yes"}, "parameter 'rogue_logged' must be bool, got str"),
         ({"domain": "Example"}, "parameter 'domain' must be a lower-case DNS name"),
         ({"browser_share": 0.9}, "browser_share \\+ app_share must be at most 1"),
         (

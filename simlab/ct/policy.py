@@ -1,14 +1,21 @@
 """A client's CT policy: how many valid SCTs, from how many distinct operators.
 
-Rules of the eras simlab simulates (see REFERENCE.md for sources):
+The policies of the releases in ``simlab/data/clients.toml``:
 
-- ``chrome-2018``: Chrome 68 required CT for certificates issued after 30 April 2018:
-  2 SCTs below 15 months of lifetime, 3 up to 27, 4 up to 39, 5 above; and SCTs from at
-  least two distinct log operators (Chrome asked for one Google and one non-Google log).
-- ``chrome-2022``: since April 2022, 2 SCTs for lifetimes up to 180 days, 3 above, from at
-  least 2 distinct operators.
-- ``apple``: certificates issued after 15 October 2018: 2 SCTs up to 180 days, 3 for
-  181-398 days.
+- ``chrome-2018``: Chrome 68 required CT for certificates issued after 30 April 2018
+  (``components/certificate_transparency/chrome_ct_policy_enforcer.cc``). Embedded SCTs: 2
+  below 15 months of lifetime, 3 up to 27, 4 up to 39, 5 above. SCTs delivered in the TLS
+  handshake or a stapled OCSP response: 2, whatever the lifetime. Either way at least one
+  from a Google-operated log and one from a non-Google log.
+- ``chrome-2022``: Chrome's policy from 15 April 2022: embedded, 2 SCTs for lifetimes up to
+  180 days and 3 above; over TLS/OCSP, 2; from at least 2 distinct operators. Firefox 135
+  enforces the same counts.
+- ``apple``: certificates issued after 15 October 2018 (iOS 12.1.1, macOS 10.14.2): the 2018
+  lifetime table, SCTs from distinct logs (support.apple.com 103214); ``apple-2021`` (iOS 14.6,
+  macOS 11.4): 2 SCTs up to 180 days of lifetime, 3 for 181-398 days.
+
+Embedded and TLS-delivered SCTs are counted separately, as Chromium does: a certificate
+complies if its embedded SCTs meet the lifetime rule, or its TLS/OCSP SCTs meet theirs.
 
 Chromium skips its CT requirement for chains ending at a locally installed root: that is
 why CT, like pinning, does nothing against a malicious root the user installed.
@@ -43,6 +50,7 @@ class KnownLog:
 class CTFailure(enum.StrEnum):
     TOO_FEW_SCTS = "too_few_scts"
     TOO_FEW_OPERATORS = "too_few_operators"
+    NO_GOOGLE_LOG = "no_google_log"
 
 
 @dataclass(frozen=True)
@@ -57,13 +65,16 @@ class CTVerdict:
 
 @dataclass(frozen=True)
 class CTPolicy:
-    """``lifetime_rules``: (maximum lifetime in days, SCTs required), ascending."""
+    """``lifetime_rules``: (maximum lifetime in days, embedded SCTs required), ascending;
+    ``tls_scts``: SCTs required when delivered over TLS or OCSP instead."""
 
     name: str
     lifetime_rules: tuple[tuple[float, int], ...] = ()
     min_operators: int = 0
     issued_after: dt.datetime | None = None
     exempt_user_roots: bool = True
+    tls_scts: int = 2
+    google_log: bool = False  # one SCT from a Google log and one from a non-Google log
 
     def required_scts(self, lifetime_days: float) -> int:
         for max_days, count in self.lifetime_rules:
@@ -87,17 +98,27 @@ class CTPolicy:
             return CTVerdict(True, 0, 0, exempt="chain ends at a user-installed root")
         if self.issued_after is not None and certificate.not_valid_before_utc <= self.issued_after:
             return CTVerdict(True, 0, 0, exempt=f"issued before {self.issued_after:%Y-%m-%d}")
-        valid = _valid_logs(certificate, issuer, known_logs, embedded_scts(certificate), tls_scts)
-        operators = len({log.operator for log in valid})
         lifetime = (certificate.not_valid_after_utc - certificate.not_valid_before_utc).days
-        needed = self.required_scts(lifetime)
+        embedded = self._judge(
+            _valid_logs(certificate, issuer, known_logs, embedded_scts(certificate)),
+            self.required_scts(lifetime),
+        )
+        if embedded.ok or not tls_scts:
+            return embedded
+        delivered = self._judge(
+            _valid_logs(certificate, issuer, known_logs, tls_scts), self.tls_scts, "over TLS"
+        )
+        return delivered if delivered.ok else embedded
+
+    def _judge(self, valid: list[KnownLog], needed: int, how: str = "embedded") -> CTVerdict:
+        operators = len({log.operator for log in valid})
         if len(valid) < needed:
             return CTVerdict(
                 False,
                 len(valid),
                 operators,
                 CTFailure.TOO_FEW_SCTS,
-                f"{len(valid)} valid SCT(s) from distinct logs, {needed} required",
+                f"{len(valid)} valid SCT(s) {how} from distinct logs, {needed} required",
             )
         if operators < self.min_operators:
             return CTVerdict(
@@ -105,7 +126,16 @@ class CTPolicy:
                 len(valid),
                 operators,
                 CTFailure.TOO_FEW_OPERATORS,
-                f"SCTs from {operators} operator(s), {self.min_operators} required",
+                f"SCTs {how} from {operators} operator(s), {self.min_operators} required",
+            )
+        google = sum(log.operator == "Google" for log in valid)
+        if self.google_log and not 0 < google < len(valid):
+            return CTVerdict(
+                False,
+                len(valid),
+                operators,
+                CTFailure.NO_GOOGLE_LOG,
+                f"SCTs {how} need one Google and one non-Google log",
             )
         return CTVerdict(True, len(valid), operators)
 
@@ -114,12 +144,11 @@ def _valid_logs(
     certificate: x509.Certificate,
     issuer: x509.Certificate | None,
     known_logs: Mapping[bytes, KnownLog],
-    embedded: Iterable[SCTLike],
-    tls: Iterable[SCTLike],
+    scts: Iterable[SCTLike],
 ) -> list[KnownLog]:
     """Distinct known logs with at least one valid SCT for this certificate."""
     found: dict[bytes, KnownLog] = {}
-    for sct in [*embedded, *tls]:
+    for sct in scts:
         log = known_logs.get(sct.log_id)
         if (
             log is not None
@@ -131,26 +160,30 @@ def _valid_logs(
 
 
 _UTC = dt.UTC
+_LIFETIMES_2018 = ((456, 2), (821, 3), (1186, 4), (float("inf"), 5))  # 15 / 27 / 39 months
 POLICIES: dict[str, CTPolicy] = {
     "none": CTPolicy("none"),
     "chrome-2018": CTPolicy(
         "chrome-2018",
-        ((456, 2), (821, 3), (1186, 4), (float("inf"), 5)),  # 15 / 27 / 39 months
+        _LIFETIMES_2018,
         min_operators=2,
         issued_after=dt.datetime(2018, 4, 30, tzinfo=_UTC),
+        google_log=True,
     ),
     "chrome-2022": CTPolicy("chrome-2022", ((180, 2), (float("inf"), 3)), min_operators=2),
     "apple": CTPolicy(
-        "apple",
-        ((180, 2), (float("inf"), 3)),
-        min_operators=1,
+        "apple", _LIFETIMES_2018, issued_after=dt.datetime(2018, 10, 15, tzinfo=_UTC)
+    ),
+    "apple-2021": CTPolicy(
+        "apple-2021",
+        ((180, 2), (398, 3), (float("inf"), 3)),
         issued_after=dt.datetime(2018, 10, 15, tzinfo=_UTC),
     ),
 }
 
 
 def ct_policy(name: str | CTPolicy) -> CTPolicy:
-    """A named CT policy (``none``, ``chrome-2018``, ``chrome-2022``, ``apple``)."""
+    """A named CT policy (a key of :data:`POLICIES`)."""
     if isinstance(name, CTPolicy):
         return name
     try:
