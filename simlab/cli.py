@@ -98,7 +98,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     import dataclasses
 
     from simlab.runner import resolve_scenario
-    from simlab.scenario_file import settable
+    from simlab.scenario_file import settable, type_name
     from simlab.world import SETTING_LIMITS, Settings
 
     spec = resolve_scenario(args.scenario)
@@ -114,7 +114,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     for key, kind in settable().items():
         value = spec.params.get(key, defaults[key])
         shown = f"{value!r}{' *' if key in spec.params else ''}"
-        valid = SETTING_LIMITS[key][1] if key in SETTING_LIMITS else kind.__name__
+        valid = SETTING_LIMITS[key][1] if key in SETTING_LIMITS else type_name(kind)
         print(f"  {key:<24} {shown:<16} {valid}")
     return 0
 

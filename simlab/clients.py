@@ -169,7 +169,9 @@ def _release(row: Mapping[str, Any], where: str) -> Release:
     overridable = frozenset(row["overridable"])
     fatal_on = frozenset(row["fatal_on"])
     if not overridable <= set(ERRORS) or not fatal_on <= set(FATAL_STATES):
-        raise ClientDataError(f"{where}: overridable must be within {ERRORS}, fatal_on {FATAL_STATES}")
+        raise ClientDataError(
+            f"{where}: overridable must be within {ERRORS}, fatal_on {FATAL_STATES}"
+        )
     source = row.get("source") or {}
     if not isinstance(source, Mapping) or not all(isinstance(v, str) for v in source.values()):
         raise ClientDataError(f"{where}: [release.source] must map rule names to citations")
@@ -250,12 +252,10 @@ def era(text: str | Era) -> Era:
 
 def current(family: str, month: Era) -> Release | None:
     """The release of ``family`` in force in ``month`` (None before the family's first)."""
-    found = None
-    for release in _table().releases:
-        if release.family == family and _in_force_from(release.released) <= month:
-            if found is None or release.released > found.released:
-                found = release
-    return found
+    started = [
+        r for r in _table().releases if r.family == family and _in_force_from(r.released) <= month
+    ]
+    return max(started, key=lambda r: r.released, default=None)
 
 
 def population(month: str | Era) -> dict[str, tuple[tuple[Release, float], ...]]:

@@ -28,7 +28,9 @@ class Policy:
     include_subdomains: bool = False
 
     def serialise(self) -> str:
-        return f"max-age={self.max_age}" + ("; includeSubDomains" if self.include_subdomains else "")
+        return f"max-age={self.max_age}" + (
+            "; includeSubDomains" if self.include_subdomains else ""
+        )
 
 
 def parse(header: str) -> Policy:

@@ -95,7 +95,8 @@ REPLAYS: dict[str, Replay] = {
             },
             (
                 "Vitaly Friedman, 'Be Afraid Of HTTP Public Key Pinning (HPKP)', Smashing "
-                "Magazine, 26 October 2016",
+                "Magazine, 26 October 2016, "
+                "https://www.smashingmagazine.com/be-afraid-of-public-key-pinning/",
             ),
         ),
         Replay(

@@ -33,7 +33,14 @@ from simlab.errors import ScenarioError
 from simlab.stories import STORIES
 from simlab.world import Settings, check_settings
 
-__all__ = ["ScenarioSpec", "builtin_scenarios", "load_scenario", "parse_scenario", "settable"]
+__all__ = [
+    "ScenarioSpec",
+    "builtin_scenarios",
+    "load_scenario",
+    "parse_scenario",
+    "settable",
+    "type_name",
+]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _DEFENCE_OWNED = {"preload", "app_pins", "hpkp", "ct"}
@@ -85,6 +92,13 @@ def _types(hint: Any) -> tuple[type, ...]:
     return typing.get_args(hint) or (hint,)
 
 
+def type_name(hint: Any) -> str:
+    """A setting's type as a user reads it: ``int``, or ``int or unset`` for ``int | None``."""
+    names = [t.__name__ for t in _types(hint) if t is not type(None)]
+    unset = " (or unset)" if type(None) in _types(hint) else ""
+    return " or ".join(names) + unset
+
+
 def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate parameter names and types; ints are accepted where floats are expected.
     (Ranges, and settings that constrain each other, are :func:`check_settings`'s job.)"""
@@ -100,9 +114,9 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
             value = float(value)
         is_int = int in _types(expected) and bool not in _types(expected)
         if not isinstance(value, expected) or (is_int and isinstance(value, bool)):
-            names = " or ".join(t.__name__ for t in _types(expected) if t is not type(None))
             raise ScenarioError(
-                f"{where}: parameter {key!r} must be {names}, got {type(value).__name__} {value!r}"
+                f"{where}: parameter {key!r} must be {type_name(expected)}, "
+                f"got {type(value).__name__} {value!r}"
             )
         out[key] = value
     return out

@@ -156,7 +156,9 @@ def _self_pinning_attacker(world: World, *, pins: bool) -> Endpoint:
     key = _attacker_key(world)
     backup = _attacker_key(world, "attacker-backup")
     # DV passes; the CA logs it as it logs every certificate in the era (or not).
-    chain = world.issue(world.other_ca, "attacker", key, world.engine.now, logs=world.owner_sct_count)
+    chain = world.issue(
+        world.other_ca, "attacker", key, world.engine.now, logs=world.owner_sct_count
+    )
     header = None
     if pins:
         header = world.pkp_header({spki_pin(key.public_key()), spki_pin(backup.public_key())})

@@ -24,7 +24,7 @@ import functools
 import math
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -639,9 +639,9 @@ class World:
         states = client.release.fatal_on
         if "hsts" in states and client.hsts is not None and client.hsts.known(self.host, at):
             return True
-        if "dynamic_pins" in states and client.kph is not None:
-            if client.kph.lookup(self.host, at) is not None:
-                return True
+        dynamic = client.kph.lookup(self.host, at) if client.kph is not None else None
+        if "dynamic_pins" in states and dynamic is not None:
+            return True
         if "static_pins" in states:
             preload = self.preload_for(client, at)
             if preload is not None and preload.is_timely(at) and preload.lookup(self.host):
@@ -706,10 +706,10 @@ class World:
         self.note_header(client, endpoint.pkp_header, validation, at)
         if endpoint.hsts and client.hsts is not None:
             client.hsts.note(self.host, HSTS_HEADER, at)
-        if endpoint.expect_ct and client.release.expect_ct and client.release.ct_policy:
-            # Noted only from a connection that complies with the policy (Expect-CT draft 2.3.1).
-            if self._complies(client, endpoint.chain, endpoint.tls_scts, validation, None):
-                client.expect_ct[self.host] = at + EXPECT_CT_MAX_AGE
+        honoured = endpoint.expect_ct and client.release.expect_ct and client.release.ct_policy
+        # Noted only from a connection that complies with the policy (Expect-CT draft 2.3.1).
+        if honoured and self._complies(client, endpoint.chain, endpoint.tls_scts, validation, None):
+            client.expect_ct[self.host] = at + EXPECT_CT_MAX_AGE
 
     def note_header(
         self, client: Client, header: str | None, validation: Validation, at: SimTime

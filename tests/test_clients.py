@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def _families() -> dict[str, list[Release]]:
 def test_every_changed_rule_cites_its_source() -> None:
     rules = [f.name for f in dataclasses.fields(Release) if f.name not in ("id", "name", "source")]
     for releases in _families().values():
-        for prev, cur in zip(releases, releases[1:], strict=False):
+        for prev, cur in itertools.pairwise(releases):
             changed = [r for r in rules if getattr(prev, r) != getattr(cur, r)]
             changed.remove("released")
             missing = [r for r in changed if r not in cur.source]
@@ -121,12 +122,16 @@ def _client(world: World, release: Release) -> Client:
 
 def _rogue_chain(world: World, *, logged: bool) -> Chain:
     key = derive_key(3, "probe-attacker")
-    return world.issue(world.other_ca, "attacker", key, 0.0, logs=3 if logged else 0, validated=False)
+    return world.issue(
+        world.other_ca, "attacker", key, 0.0, logs=3 if logged else 0, validated=False
+    )
 
 
 def _self_signed(world: World) -> Chain:
     key = derive_key(3, "probe-self")
-    cert = self_signed(world.host, key, ca=False, names=[world.host], not_before=-DAY, epoch=world.epoch)
+    cert = self_signed(
+        world.host, key, ca=False, names=[world.host], not_before=-DAY, epoch=world.epoch
+    )
     return Chain((cert,))
 
 
@@ -134,7 +139,9 @@ def probe_static_pins(month: Era, release: Release) -> bool:
     """A rogue chain from another public CA fails the site's static pins."""
     world = _world(month, preload=True, app_pins=True)
     client = _client(world, release)
-    return world.decide(client, _rogue_chain(world, logged=True), AT).reason.startswith("pin_mismatch")
+    return world.decide(client, _rogue_chain(world, logged=True), AT).reason.startswith(
+        "pin_mismatch"
+    )
 
 
 def probe_hpkp(month: Era, release: Release) -> bool:
@@ -209,8 +216,14 @@ PROBES: dict[str, tuple[Callable[[Era, Release], bool], Callable[[Release], bool
     "expect_ct": (probe_expect_ct, lambda r: r.requires_ct or (r.expect_ct and bool(r.ct_policy))),
     "revocation": (probe_revocation, lambda r: r.revocation in ("crlset", "crlite")),
     "hsts": (probe_hsts, lambda r: r.hsts and "hsts" in r.fatal_on),
-    "overridable": (probe_overridable_ct, lambda r: r.requires_ct and "ct_required" in r.overridable),
-    "fatal_on": (probe_fatal_on_dynamic_pins, lambda r: r.hpkp is not None and "dynamic_pins" in r.fatal_on),
+    "overridable": (
+        probe_overridable_ct,
+        lambda r: r.requires_ct and "ct_required" in r.overridable,
+    ),
+    "fatal_on": (
+        probe_fatal_on_dynamic_pins,
+        lambda r: r.hpkp is not None and "dynamic_pins" in r.fatal_on,
+    ),
 }
 """Per rule: a probe through the pipeline, and what the release record predicts it shows."""
 
@@ -218,7 +231,7 @@ PROBES: dict[str, tuple[Callable[[Era, Release], bool], Callable[[Release], bool
 def _boundaries() -> list[tuple[str, Release, Release]]:
     cases = []
     for releases in _families().values():
-        for prev, cur in zip(releases, releases[1:], strict=False):
+        for prev, cur in itertools.pairwise(releases):
             for rule, (_, predict) in PROBES.items():
                 if predict(prev) != predict(cur):
                     cases.append((rule, prev, cur))
@@ -261,7 +274,10 @@ def test_the_boundary_cases_cover_the_eras_turning_points() -> None:
 
 
 def test_apps_follow_their_platform_on_user_roots() -> None:
-    pre, nsc = clients.current("android-app", Era(2018, 10)), clients.current("android-app", Era(2018, 11))
+    pre, nsc = (
+        clients.current("android-app", Era(2018, 10)),
+        clients.current("android-app", Era(2018, 11)),
+    )
     assert pre is not None and nsc is not None
     assert pre.user_roots and not nsc.user_roots
     assert not pre.user_roots_bypass_pins and not nsc.user_roots_bypass_pins

@@ -61,7 +61,9 @@ def test_diginotar_ocsp_logs_size_the_attack_but_found_nothing() -> None:
     assert replay("diginotar-2011", "none").metrics["detected_by"] is None
 
 
-def test_smashing_magazine_no_report_uri_so_readers_told_it_and_the_cap_bounds_the_lockout() -> None:
+def test_smashing_magazine_no_report_uri_so_readers_told_it_and_the_cap_bounds_the_lockout() -> (
+    None
+):
     r = replay("smashing-magazine-2016", "hpkp")
     assert r.metrics["legit_failure_rate"] > 0.03
     assert r.metrics["detected_by"] == "user_report"  # no report-uri: no HPKP report

@@ -97,8 +97,8 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
         ({"era": "2009-05"}, "parameter 'era' must be a month 'YYYY-MM' covered by"),
         ({"era": "2018-13"}, "parameter 'era' must be a month"),
         ({"owner_scts": 4}, "parameter 'owner_scts' must be between 0 and 3"),
-        ({"owner_scts": True}, "parameter 'owner_scts' must be int, got bool"),
-        ({"rogue_logged": "yes"}, "parameter 'rogue_logged' must be bool, got str"),
+        ({"owner_scts": True}, "parameter 'owner_scts' must be int \\(or unset\\), got bool"),
+        ({"rogue_logged": "yes"}, "parameter 'rogue_logged' must be bool \\(or unset\\), got str"),
         ({"domain": "Example"}, "parameter 'domain' must be a lower-case DNS name"),
         ({"browser_share": 0.9}, "browser_share \\+ app_share must be at most 1"),
         (
