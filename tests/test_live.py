@@ -85,6 +85,17 @@ def test_a_logged_rogue_certificate_shows_three_valid_scts_to_openssl() -> None:
             _check(command)
 
 
+@pytest.mark.timeout(60)
+def test_once_the_rogue_certificate_is_revoked_simlab_says_curl_still_connects() -> None:
+    # CT's monitor sees the logged rogue certificate and the CA revokes it two days later;
+    # the app checks revocation, curl does not, and simlab says so.
+    with scene("ca-compromise", "ct", rogue_logged=True, at_day=13) as live:
+        (attacker,) = [c for c in live.commands() if c.server == "attacker" and c.argv[0] == "curl"]
+        assert attacker.verdict.startswith("block (revoked); curl checks no revocation")
+        assert attacker.expect_ok
+        _check(attacker)
+
+
 def test_curl_carries_pins_exactly_for_apps_that_enforce_them() -> None:
     for defence, pinning in (("static", True), ("none", False), ("hpkp", False)):
         with scene("key-loss", defence) as live:

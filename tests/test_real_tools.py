@@ -15,9 +15,11 @@ import base64
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -251,3 +253,22 @@ def test_testssl_reads_the_owners_public_key_pins(tmp_path: Path) -> None:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     assert host_pin == base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+@pytest.mark.timeout(120)
+def test_notebook_08_runs_as_a_script_and_shows_the_rogue_key(tmp_path: Path) -> None:
+    require_tool("certspotter")
+    require_tool("openssl")
+    root = Path(__file__).parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "notebooks" / "08-ct-with-real-tools.py")],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("NOT THE OWNER'S") == 3  # the rogue certificate, in every log
+    assert "SCT validation statuses: ['valid', 'valid', 'valid']" in result.stdout
+    assert result.stdout.rstrip().endswith("servers stopped")

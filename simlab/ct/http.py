@@ -115,6 +115,8 @@ class RequestHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 under :class:`Limits`. Subclasses implement ``do_GET`` / ``do_POST``."""
 
     protocol_version = "HTTP/1.1"
+    server_version = "simlab"
+    sys_version = ""
     server: LoopbackServer
 
     def setup(self) -> None:
