@@ -333,7 +333,8 @@ def test_headers_requests_and_connections_are_capped() -> None:
             answers = b""
             while chunk := keep.recv(65536):
                 answers += chunk
-            assert answers.count(b"HTTP/1.1 200") == 2  # then the server closed it
+            assert answers.count(b"HTTP/1.1 200") == 2  # then the server closed it,
+            assert answers.count(b"Connection: close") == 1  # as its second answer said
         held = [socket.create_connection(("127.0.0.1", front.port)) for _ in range(2)]
         try:
             time.sleep(0.2)

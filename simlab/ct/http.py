@@ -165,6 +165,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if self._served + 1 >= self.server.limits.max_requests:
+            self.close_connection = True  # say so in this last answer, then close
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -438,6 +440,9 @@ class LogFront:
         return {"leaf_index": index, "audit_path": [_b64(p) for p in path]}
 
     def get_entries(self, mount: Mount, query: Mapping[str, str]) -> dict[str, object]:
+        """Section 4.6: entries ``start`` to ``end`` inclusive, cut at the tree's size and at
+        ``page_size`` ("Logs MAY restrict the number of entries that can be retrieved per
+        get-entries request"); a client asks again from where the answer stopped."""
         size = self._sth(mount).tree_size
         start, end = _int(query, "start"), _int(query, "end")
         if not 0 <= start <= end or start >= size:
