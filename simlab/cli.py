@@ -296,7 +296,8 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
     params: dict[str, Any] = _params(args.param)
     out = check_output_dir(args.out) if args.out else None
-    previous = signal.signal(signal.SIGTERM, stop)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if main_thread else None
     try:
         with (
             scene(
@@ -307,7 +308,8 @@ def _cmd_live(args: argparse.Namespace) -> int:
             _print_live(live, args, out)
             threading.Event().wait(args.seconds)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     print("stopped; servers closed")
     return 0
 

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,6 +188,24 @@ def test_live_out_writes_the_public_contract(tmp_path: Path) -> None:
     cnf = (out / "ctlogs.cnf").read_text()
     assert cnf.startswith("enabled_logs = argon,nimbus,yeti\n")
     assert {log["key"] for log in logs} == set(re.findall(r"^key = (\S+)$", cnf, re.M))
+
+
+def test_export_writes_the_same_logs_with_their_keys(tmp_path: Path) -> None:
+    assert main(["export", "ca-compromise", "--out", str(tmp_path / "x")]) == 0
+    assert main(["live", "ca-compromise", "--seconds", "0", "--out", str(tmp_path / "y")]) == 0
+    exported, served = (json.loads((tmp_path / d / "loglist.json").read_text()) for d in "xy")
+
+    def keys(listed: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+        return [
+            (op["name"], log["key"], log["log_id"], log["mmd"])
+            for op in listed["operators"]
+            for log in op["logs"]
+        ]
+
+    assert keys(exported) == keys(served) and len(keys(served)) == 3
+    assert (tmp_path / "x" / "ctlogs.cnf").read_text() == (
+        tmp_path / "y" / "ctlogs.cnf"
+    ).read_text()
 
 
 def test_a_bad_param_is_one_line_and_serves_nothing(
