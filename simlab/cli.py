@@ -264,8 +264,8 @@ def _print_live(live: Scene, args: argparse.Namespace, out: Path | None) -> None
     )
     for name, server in live.servers.items():
         print(f"  {name:<9} https://{host}:{server.port}/  (127.0.0.1)")
-    for url in live.log_urls().values():
-        print(f"  CT log    {url}  (RFC 6962: {url}ct/v1/get-sth ...)")
+    for name, url in live.log_urls().items():
+        print(f"  CT log    {url}  ({name}; RFC 6962 API: {url}ct/v1/get-sth ...)")
     for path in live.write(out) if out is not None else ():
         print(f"  wrote {path}")
     print("\nJudge each server as a victim's app would (curl), or look (openssl):")
