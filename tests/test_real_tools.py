@@ -3,7 +3,7 @@
 - SSLMate's certspotter (a CT monitor) reads the logs over RFC 6962, finds the rogue
   certificate of ca-compromise, and catches logs that lie in their signed tree heads;
 - ``openssl s_client -ct`` checks every embedded SCT against the exported log keys;
-- testssl.sh reads the owner's HPKP header and computes its pins.
+- testssl.sh reads the owner's HPKP header, computes its pins and sees the SCT extension.
 
 Each tool runs with a timeout; a missing tool skips its test with the reason (``.ci/run``
 installs them, so nothing skips in CI).
@@ -205,12 +205,14 @@ def test_openssl_counts_each_embedded_sct_valid_and_a_tampered_one_invalid() -> 
         assert out.count("SCT validation status: invalid") == 1
 
 
-@pytest.mark.timeout(120)
-def test_testssl_reads_the_owners_public_key_pins(tmp_path: Path) -> None:
+@pytest.mark.timeout(150)
+def test_testssl_reads_the_owners_public_key_pins_and_its_ct_extension(tmp_path: Path) -> None:
+    # One run of testssl's header (-h) and server-defaults (-S) checks: about 30 s.
     testssl = require_tool("testssl")
-    with scene("ca-compromise", "hpkp") as live:
+    with scene("ca-compromise", "hpkp+ct") as live:
         world = live.world
         port = live.servers["owner"].port
+        _, app = victim_apps(world)[0]
         report = tmp_path / "testssl.json"
         subprocess.run(
             [
@@ -228,15 +230,18 @@ def test_testssl_reads_the_owners_public_key_pins(tmp_path: Path) -> None:
                 "5",
                 "--openssl-timeout",
                 "5",
+                "--add-ca",
+                str(live.roots_file(app)),
                 "--jsonfile",
                 str(report),
                 "--headers",
+                "--server-defaults",
                 f"https://{world.host}:{port}/",
             ],
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
-            timeout=100,
+            timeout=130,
         )
         findings = {f["id"]: f["finding"] for f in json.loads(report.read_text())}
     assert findings["HPKP_SPKIs"] == "2 keys pinned in header"
@@ -253,6 +258,8 @@ def test_testssl_reads_the_owners_public_key_pins(tmp_path: Path) -> None:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     assert host_pin == base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    assert findings["certificate_transparency"] == "yes (certificate extension)"
+    assert findings["cert_chain_of_trust"] == "passed."  # with the scenario's roots added
 
 
 @pytest.mark.timeout(120)
