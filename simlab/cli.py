@@ -11,10 +11,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from simlab import __version__
 from simlab.errors import SimlabError
 from simlab.files import check_output_dir, output_dir
+
+if TYPE_CHECKING:
+    from simlab.live import Scene
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -252,41 +256,60 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_live(live: Scene, args: argparse.Namespace, out: Path | None) -> None:
+    host = live.world.host
+    print(
+        f"{args.scenario} under '{args.defence}' at simulated day {live.at / 86400:.2f}, "
+        "mapped to the wall clock's now"
+    )
+    for name, server in live.servers.items():
+        print(f"  {name:<9} https://{host}:{server.port}/  (127.0.0.1)")
+    for name, url in live.log_urls().items():
+        print(f"  CT log    {url}  ({name}; RFC 6962 API: {url}ct/v1/get-sth ...)")
+    for path in live.write(out) if out is not None else ():
+        print(f"  wrote {path}")
+    print("\nJudge each server as a victim's app would (curl), or look (openssl):")
+    for command in live.commands():
+        print("  " + command.line)
+        if command.argv[0] == "curl":
+            print(f"      simlab's verdict for {command.client}: {command.verdict}")
+        else:
+            scts = "" if command.valid_scts is None else f"; SCTs valid: {command.valid_scts}"
+            print(f"      simlab: the chain {command.verdict}{scts}")
+    print(
+        "\nServing until interrupted (Ctrl-C)."
+        if args.seconds is None
+        else f"\nServing for {args.seconds:g} s.",
+        flush=True,
+    )
+
+
 def _cmd_live(args: argparse.Namespace) -> int:
     import contextlib
-    import shlex
+    import signal
     import threading
 
-    from simlab.live import scene, victim
+    from simlab.live import scene
 
-    with scene(args.scenario, args.defence, seed=args.seed, at_day=args.at_day) as live:
-        world, host = live.world, live.world.host
-        print(
-            f"{args.scenario} under '{args.defence}' at simulated day {live.at / 86400:.2f}, "
-            "mapped to the wall clock's now"
-        )
-        for name, server in live.servers.items():
-            print(f"  {name:<9} https://{host}:{server.port}/  (127.0.0.1)")
-        app = victim(world, "app")
-        print("\nJudge each server as a victim's app with bundled pins would (curl), or look:")
-        for name in live.servers:
-            print("  " + shlex.join(live.curl(name, app)))
-            decision = world.decide(app, live.endpoint(name).chain, live.at)
-            verdict = decision.verdict + (f" ({decision.reason})" if decision.reason else "")
-            print(f"      simlab's verdict for that app: {verdict}")
-        first = next(iter(live.servers.values())).port
-        print(
-            f"  openssl s_client -connect 127.0.0.1:{first} -servername {host} -showcerts"
-            " </dev/null"
-        )
-        print(
-            "\nServing until interrupted (Ctrl-C)."
-            if args.seconds is None
-            else f"\nServing for {args.seconds:g} s.",
-            flush=True,
-        )
-        with contextlib.suppress(KeyboardInterrupt):
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM cleans up exactly like Ctrl-C
+
+    params: dict[str, Any] = _params(args.param)
+    out = check_output_dir(args.out) if args.out else None
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if main_thread else None
+    try:
+        with (
+            scene(
+                args.scenario, args.defence, seed=args.seed, at_day=args.at_day, **params
+            ) as live,
+            contextlib.suppress(KeyboardInterrupt),
+        ):
+            _print_live(live, args, out)
             threading.Event().wait(args.seconds)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     print("stopped; servers closed")
     return 0
 
@@ -354,7 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_cmd_replay)
 
-    p = sub.add_parser("live", help="serve a scenario's server and attacker over real TLS locally")
+    p = sub.add_parser(
+        "live", help="serve a scenario's servers over real TLS and its CT logs, locally"
+    )
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
     p.add_argument("--defence", default="static")
     p.add_argument("--seed", type=int, default=0)
@@ -365,9 +390,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the simulated moment to serve (default: one hour into the attack)",
     )
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a parameter")
+    p.add_argument(
+        "--out", metavar="DIR", help="write servers.json, loglist.json, ctlogs.cnf and the CA file"
+    )
     p.set_defaults(handler=_cmd_live)
 
-    p = sub.add_parser("export", help="write a scenario's PEM chains, headers, SCTs and STHs")
+    p = sub.add_parser(
+        "export", help="write a scenario's PEM chains, headers, SCTs, STHs and log list"
+    )
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--defence", default="hpkp+ct")

@@ -1,17 +1,87 @@
-"""Export a scenario's artefacts for inspection with openssl and curl."""
+"""Export a scenario's artefacts for inspection with openssl, curl and CT monitors.
+
+A log's public key is what makes its SCTs and tree heads checkable outside simlab, so the
+scenario's logs are written in the two formats real tools read: the v3 log list of Chrome
+and certspotter (``loglist.json``, schema
+https://www.gstatic.com/ct/log_list/v3/log_list_schema.json) and OpenSSL's ``CTLOG_FILE``
+(``ctlogs.cnf``, read by ``openssl s_client -ct -ctlogfile``; see the CTLOG_STORE_new(3)
+man page: an ``enabled_logs`` list of sections, each with a ``description`` and a
+``key``, the base64 DER SubjectPublicKeyInfo).
+"""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
 from simlab.clock import DAY, to_datetime
+from simlab.ct import CTLog
 from simlab.files import check_output_dir, output_dir
 from simlab.runner import run
 
-__all__ = ["export"]
+__all__ = ["ctlog_file", "export", "log_list"]
+
+PLACEHOLDER_URL = "https://ct.simlab.invalid/{name}/"
+"""Where an exported log "lives" when no live server serves it (``simlab live`` does)."""
+
+
+def _spki(log: CTLog) -> bytes:
+    return log.public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _rfc3339(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def log_list(
+    logs: Sequence[CTLog],
+    urls: Mapping[str, str] | None = None,
+    *,
+    timestamp: dt.datetime,
+) -> dict[str, object]:
+    """The logs as a v3 log list: operators, each with its logs' ``key``, ``log_id`` (SHA-256
+    of the key, RFC 6962 section 3.2), ``url`` and ``mmd`` (whole seconds)."""
+    operators: dict[str, list[dict[str, object]]] = {}
+    for log in logs:
+        url = (urls or {}).get(log.name, PLACEHOLDER_URL.format(name=log.name))
+        operators.setdefault(log.operator, []).append(
+            {
+                "description": f"simlab '{log.name}' log ({log.operator})",
+                "log_id": base64.b64encode(log.log_id).decode(),
+                "key": base64.b64encode(_spki(log)).decode(),
+                "url": url,
+                "mmd": round(log.mmd),
+                "state": {"usable": {"timestamp": _rfc3339(timestamp)}},
+            }
+        )
+    return {
+        "version": "simlab-1",
+        "log_list_timestamp": _rfc3339(timestamp),
+        "operators": [
+            {"name": name, "email": [f"ct@{name.lower()}.invalid"], "logs": entries}
+            for name, entries in operators.items()
+        ],
+    }
+
+
+def ctlog_file(logs: Sequence[CTLog]) -> str:
+    """The logs in OpenSSL's CTLOG_FILE format (one section per log)."""
+    lines = ["enabled_logs = " + ",".join(log.name for log in logs), ""]
+    for log in logs:
+        lines += [
+            f"[{log.name}]",
+            f"description = simlab {log.name} ({log.operator})",
+            f"key = {base64.b64encode(_spki(log)).decode()}",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 def export(scenario: str, out: Path, *, seed: int = 0, defence: str = "hpkp+ct") -> list[Path]:
@@ -41,6 +111,9 @@ def export(scenario: str, out: Path, *, seed: int = 0, defence: str = "hpkp+ct")
     write("scts.json", json.dumps(scts, indent=2))
     sths = [log.sth(world.s.days * DAY).to_json() | {"log": log.name} for log in world.logs]
     write("sths.json", json.dumps(sths, indent=2))
+    listed_at = to_datetime(0.0, world.epoch)
+    write("loglist.json", json.dumps(log_list(world.logs, timestamp=listed_at), indent=2))
+    write("ctlogs.cnf", ctlog_file(world.logs))
     attime = int(to_datetime(world.attack_start, world.epoch).timestamp())
     write(
         "README.txt",
@@ -51,6 +124,8 @@ def export(scenario: str, out: Path, *, seed: int = 0, defence: str = "hpkp+ct")
             "      -untrusted owner-chain.pem owner-chain.pem\n"
             "  openssl x509 -in owner-chain.pem -noout -text   # shows 'CT Precertificate SCTs'\n"
             "  simlab pin owner-chain.pem                       # RFC 7469 pins\n"
+            "loglist.json (Chrome's v3 log list) and ctlogs.cnf (OpenSSL's CTLOG_FILE) hold\n"
+            "the logs' public keys; `simlab live` serves the logs themselves.\n"
         ),
     )
     return written

@@ -1,11 +1,19 @@
-"""Live mode: a scenario's servers on real TLS sockets on 127.0.0.1.
+"""Live mode: a scenario's servers on real TLS sockets, and its CT logs on the RFC 6962 API.
 
 Students trust what they can poke with their own tools. A *scene* runs a scenario up to a
-chosen simulated moment, then serves the legitimate server and the attacker over real TLS
-(Python's ``ssl``), each with its simulated chain and, over HTTP/1.1, its HPKP header.
-simlab's own live client reads the served chain off the socket and decides with the very
-pipeline the simulation uses (:meth:`simlab.world.World.decide`); ``curl`` and
-``openssl s_client`` can be pointed at the same ports.
+chosen simulated moment, then serves on 127.0.0.1: the legitimate server and the attacker
+over real TLS (Python's ``ssl``), each with its simulated chain and, over HTTP/1.1, its
+HPKP header; and the scenario's CT logs over HTTP (:class:`simlab.ct.http.LogFront`), for
+``certspotter`` or any RFC 6962 client. simlab's own live client reads the served chain off
+the socket and decides with the very pipeline the simulation uses
+(:meth:`simlab.world.World.decide`).
+
+:meth:`Scene.commands` are the commands a student copies: a ``curl`` per server and victim
+app (with ``--pinnedpubkey`` exactly when that app enforces pins, see :func:`enforces_pins`),
+each with the verdict simlab predicts, and an ``openssl s_client`` per server that trusts
+the victim's roots (``-CAfile``) and, when the scenario logs certificates, checks their
+SCTs against the scenario's logs (``-ct -ctlogfile``). The test suite runs every one of
+them and checks each prediction.
 
 Real TLS stacks check certificates against the wall clock, so this surface (and only
 this one) reads it: the scene's epoch is chosen so that the simulated moment is *now*.
@@ -15,36 +23,73 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
+import shlex
 import shutil
 import socket
 import ssl
 import tempfile
-import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from simlab.clock import DAY, HOUR, SimTime
+from simlab.ct import embedded_scts, verify_sct
+from simlab.ct.http import Limits, LogFront, LoopbackServer, RequestHandler
 from simlab.errors import ScenarioError, SimlabError
+from simlab.export import ctlog_file, log_list
+from simlab.files import output_dir
 from simlab.keys import PrivateKey
-from simlab.pki import Chain
+from simlab.pki import Chain, FailureReason, RevocationMode
 from simlab.runner import build, settings_for
 from simlab.world import Client, Decision, Endpoint, World
 
-__all__ = ["LiveServer", "Scene", "fetch", "live_decide", "scene", "victim"]
+__all__ = [
+    "Command",
+    "LiveServer",
+    "Scene",
+    "enforces_pins",
+    "fetch",
+    "live_decide",
+    "scene",
+    "victim",
+    "victim_apps",
+]
 
 _DER = 2  # ssl._ssl.ENCODING_DER
+_PEM = serialization.Encoding.PEM
+
+
+class _FixedAnswer(RequestHandler):
+    """Every request gets the same page (and the endpoint's HPKP header)."""
+
+    response_headers: ClassVar[dict[str, str]] = {}  # set per server, in a subclass
+    response_body: ClassVar[bytes] = b""
+
+    def do_GET(self) -> None:
+        self.close_connection = True
+        self.reply(
+            200,
+            self.response_body,
+            content_type="text/plain; charset=utf-8",
+            headers=self.response_headers,
+        )
+
+    do_HEAD = do_GET
+    do_POST = do_GET
 
 
 class LiveServer:
     """Serves one chain over TLS on 127.0.0.1, answering every HTTP request the same way.
 
-    Use as a context manager; the port is chosen by the OS. Closing stops the accept loop
-    and joins its thread, so nothing is left behind.
+    Use as a context manager; the port is chosen by the OS. Connections are served each on
+    its own thread under :class:`~simlab.ct.http.Limits`, so an idle or slow client never
+    holds up another; closing cuts open connections and joins every thread.
     """
 
     def __init__(
@@ -55,6 +100,7 @@ class LiveServer:
         headers: dict[str, str] | None = None,
         body: str = "simlab\n",
         port: int = 0,
+        limits: Limits | None = None,
     ) -> None:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         with tempfile.TemporaryDirectory() as folder:
@@ -68,50 +114,18 @@ class LiveServer:
                 )
             )
             self.context.load_cert_chain(cert_file, key_file)
-        lines = [
-            "HTTP/1.1 200 OK",
-            "Content-Type: text/plain; charset=utf-8",
-            f"Content-Length: {len(body.encode())}",
-            "Connection: close",
-        ]
-        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-        self.response = ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
-        self._listener = socket.create_server(("127.0.0.1", port))
-        self._listener.settimeout(0.1)
-        self.port: int = self._listener.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve, name=f"simlab-live-{self.port}", daemon=True
-        )
-        self._thread.start()
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(5)
-                try:
-                    with self.context.wrap_socket(conn, server_side=True) as tls:
-                        request = b""
-                        while b"\r\n\r\n" not in request:
-                            chunk = tls.recv(4096)
-                            if not chunk:
-                                break
-                            request += chunk
-                        if request:
-                            tls.sendall(self.response)
-                except (ssl.SSLError, OSError):
-                    pass  # the client refused the chain: a decision, not an error
+        class Handler(_FixedAnswer):
+            response_headers: ClassVar[dict[str, str]] = dict(headers or {})
+            response_body: ClassVar[bytes] = body.encode()
+
+        self._server = LoopbackServer(
+            Handler, port=port, tls=self.context, limits=limits, name="simlab-live"
+        )
+        self.port: int = self._server.port
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
+        self._server.close()
 
     def __enter__(self) -> LiveServer:
         return self
@@ -167,13 +181,44 @@ def live_decide(
     return decision
 
 
+def enforces_pins(client: Client) -> bool:
+    """Whether ``client`` enforces pins bundled in it, the way ``curl --pinnedpubkey`` does.
+
+    The one place live mode asks which clients of a defence pin: its curl commands carry
+    ``--pinnedpubkey`` exactly for these clients.
+    """
+    return client.kind == "app" and client.app_pins
+
+
+@dataclass(frozen=True)
+class Command:
+    """A ready-to-copy command and what simlab predicts it shows.
+
+    ``expect_ok`` is the prediction: curl exits 0, or s_client prints "Verify return code:
+    0 (ok)". ``valid_scts`` is how many SCTs s_client ``-ct`` should report valid.
+    """
+
+    server: str
+    client: str  # who the command judges as, e.g. "an app that pins"
+    argv: tuple[str, ...]
+    verdict: str  # what simlab says, e.g. "accept" or "block (unknown_issuer)"
+    expect_ok: bool
+    valid_scts: int | None = None
+
+    @property
+    def line(self) -> str:
+        text = shlex.join(self.argv)
+        return f"{text} </dev/null" if self.argv[:2] == ("openssl", "s_client") else text
+
+
 @dataclass
 class Scene:
-    """A world stopped at simulated time ``at``, with its servers live on loopback."""
+    """A world stopped at simulated time ``at``, with its servers and logs live on loopback."""
 
     world: World
     at: SimTime
     servers: dict[str, LiveServer] = field(default_factory=dict)
+    logs: LogFront | None = None
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="simlab-live-")))
 
     def endpoint(self, name: str) -> Endpoint:
@@ -185,12 +230,19 @@ class Scene:
     def roots_file(self, client: Client) -> Path:
         """The client's trust store as a PEM file (public roots, plus any user root)."""
         path = self.folder / f"roots-client-{client.id}.pem"
-        path.write_bytes(
-            b"".join(c.public_bytes(serialization.Encoding.PEM) for c in client.store.certificates)
-        )
+        path.write_bytes(b"".join(c.public_bytes(_PEM) for c in client.store.certificates))
+        return path
+
+    def ctlog_file(self) -> Path:
+        """The scenario's logs in OpenSSL's CTLOG_FILE format."""
+        path = self.folder / "ctlogs.cnf"
+        path.write_text(ctlog_file(self.world.logs))
         return path
 
     def app_pins(self, client: Client) -> list[str]:
+        """The pins ``client`` enforces now (none unless :func:`enforces_pins`)."""
+        if not enforces_pins(client):
+            return []
         release = self.world.adoption.release_for(
             client.app_threshold, self.world.releases, self.at
         )
@@ -215,11 +267,114 @@ class Scene:
             command += ["--pinnedpubkey", ";".join(f"sha256//{p}" for p in pins)]
         return [*command, f"https://{host}:{port}/"]
 
+    @property
+    def logs_certificates(self) -> bool:
+        return any(log.submissions for log in self.world.logs)
+
+    def s_client(self, name: str, client: Client) -> list[str]:
+        """``openssl s_client`` trusting ``client``'s roots, checking SCTs if the scenario logs."""
+        port = self.servers[name].port
+        command = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}"]
+        command += ["-servername", self.world.host, "-CAfile", str(self.roots_file(client))]
+        if self.logs_certificates:
+            command += ["-ct", "-ctlogfile", str(self.ctlog_file())]
+        return command
+
+    def valid_scts(self, chain: Chain) -> int:
+        """How many SCTs embedded in ``chain``'s leaf verify against the scenario's logs."""
+        if len(chain.certificates) < 2:
+            return 0
+        leaf, issuer = chain.leaf, chain.certificates[1]
+        keys = {log.log_id: log.public_key for log in self.world.logs}
+        return sum(
+            sct.log_id in keys and verify_sct(sct, leaf, issuer, keys[sct.log_id])
+            for sct in embedded_scts(leaf)
+        )
+
+    def commands(self) -> list[Command]:
+        """Every command a student is shown, with simlab's prediction for each."""
+        out: list[Command] = []
+        world = self.world
+        apps = victim_apps(world)
+        for name in self.servers:
+            chain = self.endpoint(name).chain
+            for label, app in apps:
+                decision = world.decide(app, chain, self.at)
+                verdict = decision.verdict + (f" ({decision.reason})" if decision.reason else "")
+                ok = decision.verdict == "accept"
+                if decision.reason in _REVOCATION:
+                    unchecked = _without_revocation(world, app, chain, self.at)
+                    ok = unchecked.verdict == "accept"
+                    outcome = "connects" if ok else f"fails too ({unchecked.reason})"
+                    verdict += f"; curl checks no revocation here, so this command {outcome}"
+                argv = tuple(self.curl(name, app))
+                out.append(Command(name, label, argv, verdict, ok))
+        for name in self.servers:
+            chain = self.endpoint(name).chain
+            label, app = apps[0]
+            validation = world.validator.validate(chain, app.store, world.host, self.at)
+            verdict = "verifies" if validation.ok else f"does not verify ({validation.reason})"
+            scts = self.valid_scts(chain) if self.logs_certificates and validation.ok else None
+            argv = tuple(self.s_client(name, app))
+            out.append(Command(name, f"the roots of {label}", argv, verdict, validation.ok, scts))
+        return out
+
+    def log_urls(self) -> dict[str, str]:
+        """Each log's base URL (RFC 6962 endpoints are ``ct/v1/...`` below it)."""
+        return {n: self.logs.url(n) for n in self.logs.mounts} if self.logs else {}
+
+    def write(self, out: Path) -> list[Path]:
+        """``servers.json``, ``loglist.json``, ``ctlogs.cnf`` and ``cafile.pem`` in ``out``."""
+        folder = output_dir(out)
+        _, app = victim_apps(self.world)[0]
+        cafile = folder / "cafile.pem"
+        cafile.write_bytes(b"".join(c.public_bytes(_PEM) for c in app.store.certificates))
+        urls = self.log_urls()
+        servers = {
+            "owner": f"https://127.0.0.1:{self.servers['owner'].port}",
+            "attacker": (
+                f"https://127.0.0.1:{self.servers['attacker'].port}"
+                if "attacker" in self.servers
+                else None
+            ),
+            "logs": urls,
+            "cafile": str(cafile.resolve()),
+        }
+        listed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        files = {
+            "servers.json": json.dumps(servers, indent=2) + "\n",
+            "loglist.json": json.dumps(
+                log_list(self.world.logs, urls, timestamp=listed_at), indent=2
+            )
+            + "\n",
+            "ctlogs.cnf": ctlog_file(self.world.logs),
+        }
+        for name, text in files.items():
+            (folder / name).write_text(text)
+        return [cafile, *(folder / name for name in files)]
+
     def close(self) -> None:
         for server in self.servers.values():
             server.close()
         self.servers.clear()
+        if self.logs is not None:
+            self.logs.close()
+            self.logs = None
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_REVOCATION = {FailureReason.REVOKED.value, FailureReason.REVOCATION_UNAVAILABLE.value}
+
+
+def _without_revocation(world: World, client: Client, chain: Chain, at: SimTime) -> Decision:
+    """The decision of ``client`` had it asked no OCSP responder or CRL, as curl does unless
+    given ``--crlfile`` or ``--cert-status`` (curl(1))."""
+    saved = world.revocation_mode
+    world.revocation_mode = RevocationMode.NONE
+    try:
+        return world.decide(client, chain, at)
+    finally:
+        world.revocation_mode = saved
 
 
 def victim(world: World, kind: str) -> Client:
@@ -228,6 +383,18 @@ def victim(world: World, kind: str) -> Client:
         if client.kind == kind and client.access == world.s.attacker_network:
             return client
     raise SimlabError(f"this scenario has no {kind} client on {world.s.attacker_network}")
+
+
+def victim_apps(world: World) -> list[tuple[str, Client]]:
+    """One victim app that enforces pins and one that does not, where the world has them."""
+    found: dict[bool, Client] = {}
+    for client in world.clients:
+        if client.kind == "app" and client.access == world.s.attacker_network:
+            found.setdefault(enforces_pins(client), client)
+    if not found:
+        raise SimlabError(f"this scenario has no app client on {world.s.attacker_network}")
+    labels = {True: "an app that pins", False: "an app without pins"}
+    return [(labels[pins], found[pins]) for pins in (True, False) if pins in found]
 
 
 @contextlib.contextmanager
@@ -240,7 +407,11 @@ def scene(
     now: dt.datetime | None = None,
     **params: Any,
 ) -> Iterator[Scene]:
-    """Run ``scenario`` to ``at_day`` (default: one hour into the attack) and serve it live."""
+    """Run ``scenario`` to ``at_day`` (default: one hour into the attack) and serve it live.
+
+    The logs' clock runs on from the scene's moment at wall-clock speed, so an entry
+    submitted with ``add-chain`` merges after the log's real merge delay.
+    """
     moment = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     _, _, settings = settings_for(scenario, defence, params)
     at = settings.attack_start_day * DAY + HOUR if at_day is None else at_day * DAY
@@ -255,6 +426,12 @@ def scene(
     world.run(until=at)
     live = Scene(world, at)
     try:
+        started = time.monotonic()
+        live.logs = LogFront(
+            {log.name: log for log in world.logs},
+            roots=world.public_store.certificates,
+            clock=lambda: at + (time.monotonic() - started),
+        )
         live.servers["owner"] = _serve(world.owner, world)
         if world.attacker is not None:
             live.servers["attacker"] = _serve(world.attacker, world)

@@ -1,5 +1,6 @@
 """Certificate Transparency (RFC 6962): Merkle trees, logs, SCTs, monitors and client policy."""
 
+from simlab.ct.http import Lie, LogFront, Mount, sth_from_json
 from simlab.ct.log import CTLog, LogEntry, SignedTreeHead, precert_hook
 from simlab.ct.merkle import MerkleTree, verify_consistency, verify_inclusion
 from simlab.ct.monitor import Alert, Auditor, Finding, Monitor
@@ -16,15 +17,19 @@ __all__ = [
     "CTVerdict",
     "Finding",
     "KnownLog",
+    "Lie",
     "LogEntry",
+    "LogFront",
     "MerkleTree",
     "Monitor",
+    "Mount",
     "SignedTreeHead",
     "ct_policy",
     "decode_sct_list",
     "embedded_scts",
     "encode_sct_list",
     "precert_hook",
+    "sth_from_json",
     "verify_consistency",
     "verify_inclusion",
     "verify_sct",

@@ -1,0 +1,622 @@
+"""RFC 6962 section 4 over HTTP: simlab's CT logs on 127.0.0.1, for monitors nobody here wrote.
+
+:class:`LogFront` serves :class:`~simlab.ct.log.CTLog` objects at
+``http://127.0.0.1:PORT/NAME/ct/v1/...`` with the JSON and TLS encodings of RFC 6962
+section 4: ``add-chain`` (4.1), ``add-pre-chain`` (4.2), ``get-sth`` (4.3),
+``get-sth-consistency`` (4.4), ``get-proof-by-hash`` (4.5), ``get-entries`` (4.6, at most
+``page_size`` entries per call, as real logs cap their pages) and ``get-roots`` (4.7).
+The front adds no honesty of its own: a log that withholds an entry or shows a victim a
+split view (:meth:`CTLog.withhold`, :meth:`CTLog.show_only_to`) does so on the wire, one
+view per URL. Two lies a log can tell only in its signed tree heads are switched on per
+mount (:class:`Lie`): a root its entries do not hash to, and a signature by a key that is not
+the one in the log list. A real monitor (SSLMate's ``certspotter``) catches both.
+
+Both this front and :mod:`simlab.live`'s TLS servers run on :class:`LoopbackServer`: a
+thread per connection, short read timeouts, a deadline per request enforced by a reaper
+(so a client that sends one byte a second is cut off too), and caps on header and body
+size, requests per connection and open connections. It binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import dataclasses
+import enum
+import hashlib
+import io
+import json
+import socket
+import ssl
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.certificate_transparency import LogEntryType
+
+from simlab.clock import SimTime
+from simlab.ct.log import PUBLIC_VIEW, CTLog, LogEntry, SignedTreeHead, sth_signature_input
+from simlab.ct.sct import sign
+from simlab.errors import SimlabError
+from simlab.keys import PrivateKey, derive_key
+from simlab.pki import CT_POISON_OID, Chain
+
+__all__ = [
+    "Lie",
+    "Limits",
+    "LogFront",
+    "LoopbackServer",
+    "Mount",
+    "RequestHandler",
+    "sth_from_json",
+]
+
+_DER = serialization.Encoding.DER
+
+
+# -- a loopback server no client can stall ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may cost a :class:`LoopbackServer` (seconds, bytes, counts)."""
+
+    read_timeout: float = 2.0  # silence on a socket before it is closed
+    request_deadline: float = 5.0  # to send one whole request (and read the answer)
+    handshake_deadline: float = 3.0  # to finish the TLS handshake
+    max_head_bytes: int = 16 * 1024  # request line and headers
+    max_body_bytes: int = 256 * 1024  # add-chain bodies are a few kilobytes
+    max_requests: int = 100  # per connection, then the server closes it
+    max_connections: int = 64  # open at once; more are closed on accept
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _CappedReader:
+    """``rfile`` with a byte budget per request: a client cannot stream headers forever."""
+
+    def __init__(self, raw: io.BufferedIOBase) -> None:
+        self._raw = raw
+        self._left = 0
+
+    def allow(self, n: int) -> None:
+        self._left = n
+
+    def _spend(self, data: bytes) -> bytes:
+        self._left -= len(data)
+        if self._left < 0:
+            raise _TooLarge
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        limit = self._left + 1 if size < 0 else min(size, self._left + 1)
+        return self._spend(self._raw.readline(limit))
+
+    def read(self, size: int = -1) -> bytes:
+        limit = self._left + 1 if size < 0 else min(size, self._left + 1)
+        return self._spend(self._raw.read(limit))
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 under :class:`Limits`. Subclasses implement ``do_GET`` / ``do_POST``."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "simlab"
+    sys_version = ""
+    server: LoopbackServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _CappedReader(self.rfile)  # type: ignore[assignment]
+        self._served = 0
+
+    def handle_one_request(self) -> None:
+        limits = self.server.limits
+        self.server.arm(self.request, limits.request_deadline)
+        self.rfile.allow(limits.max_head_bytes)  # type: ignore[attr-defined]
+        try:
+            super().handle_one_request()
+        except _TooLarge:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.wfile.write(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+            return
+        self._served += 1
+        if self._served >= limits.max_requests:
+            self.close_connection = True
+
+    def body(self) -> bytes | None:
+        """The request body, or None after answering 411/413 (missing or too long)."""
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self.reply(411, {"error_message": "a Content-Length is required"})
+            return None
+        if not 0 <= length <= self.server.limits.max_body_bytes:
+            self.close_connection = True
+            self.reply(413, {"error_message": f"at most {self.server.limits.max_body_bytes} bytes"})
+            return None
+        self.rfile.allow(length)  # type: ignore[attr-defined]
+        return self.rfile.read(length)
+
+    def reply(
+        self,
+        status: int,
+        body: bytes | Mapping[str, Any],
+        *,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if self._served + 1 >= self.server.limits.max_requests:
+            self.close_connection = True  # say so in this last answer, then close
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: a live session prints its own summary, not one line per request."""
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """An HTTP (or, given ``tls``, HTTPS) server on 127.0.0.1 that no client can stall.
+
+    Each connection gets its own thread; the TLS handshake runs there too, never in the
+    accept loop. A reaper thread shuts down any connection past its deadline, so an idle
+    or trickling client costs one thread for a few seconds and delays nobody else.
+    :meth:`close` stops accepting, cuts every open connection and joins every thread.
+    """
+
+    daemon_threads = False  # close() joins them: nothing is left running
+    block_on_close = True
+    allow_reuse_address = False
+
+    def __init__(
+        self,
+        handler: type[RequestHandler],
+        *,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        limits: Limits | None = None,
+        name: str = "simlab-http",
+    ) -> None:
+        super().__init__(("127.0.0.1", port), handler)
+        self.tls = tls
+        self.limits = limits or Limits()
+        self.port: int = self.server_address[1]
+        self._deadlines: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._workers = [
+            threading.Thread(
+                target=self.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"{name}-{self.port}",
+                daemon=True,
+            ),
+            threading.Thread(target=self._reap, name=f"{name}-{self.port}-reaper", daemon=True),
+        ]
+        for thread in self._workers:
+            thread.start()
+
+    # accept thread
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            crowded = len(self._deadlines) >= self.limits.max_connections
+            if not crowded:
+                self._deadlines[request] = time.monotonic() + self.limits.handshake_deadline
+        if crowded:
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    # connection thread
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        request.settimeout(self.limits.read_timeout)
+        conn = request
+        try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(
+                    request, server_side=True, do_handshake_on_connect=False
+                )
+                with self._lock:
+                    self._deadlines[conn] = self._deadlines.pop(request, 0.0)
+                conn.do_handshake()
+            self.RequestHandlerClass(conn, client_address, self)  # type: ignore[arg-type]
+        except (OSError, ValueError):
+            pass  # a refused handshake, a reset, a deadline: the client's problem, not ours
+        finally:
+            with self._lock:
+                self._deadlines.pop(conn, None)
+                self._deadlines.pop(request, None)
+            if conn is not request:
+                with contextlib.suppress(OSError):
+                    conn.close()
+
+    def arm(self, conn: socket.socket, seconds: float) -> None:
+        """Give ``conn`` ``seconds`` from now for its next request."""
+        with self._lock:
+            if conn in self._deadlines:
+                self._deadlines[conn] = time.monotonic() + seconds
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet for a client that hung up; anything else is a bug and is printed."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+    def _reap(self) -> None:
+        while not self._stop.wait(0.05):
+            now = time.monotonic()
+            with self._lock:
+                late = [c for c, deadline in self._deadlines.items() if deadline <= now]
+            for conn in late:
+                _cut(conn)
+
+    def close(self) -> None:
+        """Stop accepting, cut open connections, join every thread this server started."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self.shutdown()
+        with self._lock:
+            open_now = list(self._deadlines)
+        for conn in open_now:
+            _cut(conn)
+        self.server_close()
+        for thread in self._workers:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> LoopbackServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _cut(conn: socket.socket) -> None:
+    """Shut the socket down under any blocked read (plain shutdown, even on an SSLSocket)."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(conn, socket.SHUT_RDWR)
+
+
+# -- the RFC 6962 front -----------------------------------------------------------------------
+
+
+class Lie(enum.StrEnum):
+    """What a log may lie about in the tree heads it serves."""
+
+    NONE = "none"
+    ROOT = "root"  # signs, with its own key, a root its entries do not hash to
+    KEY = "key"  # signs its tree heads with a key other than the one in the log list
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One view of one log at one URL path."""
+
+    log: CTLog
+    view: str = PUBLIC_VIEW
+    lie: Lie = Lie.NONE
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _u24(data: bytes) -> bytes:
+    return len(data).to_bytes(3, "big") + data
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(_DER)
+
+
+def _has_poison(cert: x509.Certificate) -> bool:
+    try:
+        cert.extensions.get_extension_for_oid(CT_POISON_OID)
+    except x509.ExtensionNotFound:
+        return False
+    return True
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LogFront:
+    """Serve ``mounts`` (URL name -> log or :class:`Mount`) on one loopback port.
+
+    ``roots`` are the roots the logs accept (``get-roots``, and the anchors ``add-chain``
+    checks submissions against). ``clock`` gives the simulated moment of each request: a
+    log merges what is due and signs tree heads at that moment. Every log call holds one
+    lock, since :class:`CTLog` is not thread-safe.
+    """
+
+    def __init__(
+        self,
+        mounts: Mapping[str, CTLog | Mount],
+        *,
+        roots: Sequence[x509.Certificate],
+        clock: Callable[[], SimTime],
+        page_size: int = 256,
+        port: int = 0,
+        limits: Limits | None = None,
+    ) -> None:
+        if page_size < 1:
+            raise SimlabError(f"page_size must be at least 1, got {page_size}")
+        for name in mounts:
+            if not name or "/" in name:
+                raise SimlabError(f"a log's URL name must be one path segment, got {name!r}")
+        self.mounts = {name: m if isinstance(m, Mount) else Mount(m) for name, m in mounts.items()}
+        self.roots = tuple(roots)
+        self.clock = clock
+        self.page_size = page_size
+        self.lock = threading.Lock()
+        front = self
+
+        class Handler(_FrontHandler):
+            pass
+
+        Handler.front = front
+        self.server = LoopbackServer(Handler, port=port, limits=limits, name="simlab-ctlog")
+        self.port = self.server.port
+
+    def url(self, name: str) -> str:
+        """The log's base URL, as a log list gives it (endpoints are ``ct/v1/...`` below it)."""
+        return f"http://127.0.0.1:{self.port}/{name}/"
+
+    def close(self) -> None:
+        self.server.close()
+
+    def __enter__(self) -> LogFront:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- endpoints (each runs under self.lock) ------------------------------------------------
+
+    def get_sth(self, mount: Mount) -> dict[str, object]:
+        return self._sth(mount).to_json()
+
+    def _sth(self, mount: Mount) -> SignedTreeHead:
+        sth = mount.log.sth(self.clock(), view=mount.view)
+        if mount.lie is Lie.ROOT:
+            root = hashlib.sha256(b"simlab: a root no entries hash to" + sth.root_hash).digest()
+            return _resigned(sth, _log_key(mount.log), root)
+        if mount.lie is Lie.KEY:
+            return _resigned(sth, derive_key(mount.log.name, "impostor-key"), sth.root_hash)
+        return sth
+
+    def get_sth_consistency(self, mount: Mount, query: Mapping[str, str]) -> dict[str, object]:
+        size = self._sth(mount).tree_size
+        first, second = _int(query, "first"), _int(query, "second")
+        if not 0 <= first <= second <= size:
+            raise _BadRequest(f"need 0 <= first <= second <= {size}, got {first}, {second}")
+        proof = mount.log.consistency_proof(first, second, view=mount.view)
+        return {"consistency": [_b64(p) for p in proof]}
+
+    def get_proof_by_hash(self, mount: Mount, query: Mapping[str, str]) -> dict[str, object]:
+        size = self._sth(mount).tree_size
+        try:
+            leaf_hash = base64.b64decode(query.get("hash", ""), validate=True)
+        except binascii.Error:
+            raise _BadRequest("hash must be base64") from None
+        if len(leaf_hash) != 32:
+            raise _BadRequest("hash must be a base64 SHA-256 leaf hash")
+        tree_size = _int(query, "tree_size")
+        if not 1 <= tree_size <= size:
+            raise _BadRequest(f"tree_size must be between 1 and {size}, got {tree_size}")
+        found = mount.log.inclusion_proof_by_hash(leaf_hash, tree_size, view=mount.view)
+        if found is None:
+            raise _BadRequest("no entry with that leaf hash in a tree of that size", 404)
+        index, path = found
+        return {"leaf_index": index, "audit_path": [_b64(p) for p in path]}
+
+    def get_entries(self, mount: Mount, query: Mapping[str, str]) -> dict[str, object]:
+        """Section 4.6: entries ``start`` to ``end`` inclusive, cut at the tree's size and at
+        ``page_size`` ("Logs MAY restrict the number of entries that can be retrieved per
+        get-entries request"); a client asks again from where the answer stopped."""
+        size = self._sth(mount).tree_size
+        start, end = _int(query, "start"), _int(query, "end")
+        if not 0 <= start <= end or start >= size:
+            raise _BadRequest(f"need 0 <= start <= end and start < {size}, got {start}, {end}")
+        last = min(end, size - 1, start + self.page_size - 1)
+        entries = mount.log.entries(start, last + 1, view=mount.view)
+        return {
+            "entries": [
+                {"leaf_input": _b64(e.leaf), "extra_data": _b64(self._extra_data(e))}
+                for e in entries
+            ]
+        }
+
+    def _extra_data(self, entry: LogEntry) -> bytes:
+        """Section 4.6: the chain above an x509_entry; a PrecertChainEntry for a precert."""
+        chain = b"".join(_u24(_der(c)) for c in self._chain_above(entry.issuer))
+        if entry.entry_type == LogEntryType.PRE_CERTIFICATE:
+            return _u24(_der(entry.certificate)) + _u24(chain)
+        return _u24(chain)
+
+    def _chain_above(self, issuer: x509.Certificate | None) -> list[x509.Certificate]:
+        if issuer is None:
+            return []
+        above = [r for r in self.roots if r.subject == issuer.issuer and r != issuer]
+        return [issuer, *above[:1]]
+
+    def get_roots(self) -> dict[str, object]:
+        return {"certificates": [_b64(_der(r)) for r in self.roots]}
+
+    def add_chain(self, mount: Mount, body: bytes, *, pre: bool) -> dict[str, object]:
+        chain = self._submitted_chain(body)
+        if _has_poison(chain[0]) != pre:
+            what = "add-pre-chain needs a precertificate" if pre else "add-chain got a precert"
+            raise _BadRequest(what)
+        at = self.clock()
+        if pre:
+            sct = mount.log.add_pre_chain(chain[0], chain[1], at=at)
+        else:
+            sct = mount.log.add_chain(Chain(tuple(chain)), at=at)
+        return sct.to_json()
+
+    def _submitted_chain(self, body: bytes) -> list[x509.Certificate]:
+        try:
+            raw = json.loads(body)["chain"]
+            chain = [
+                x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in raw
+            ]
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise _BadRequest('expected {"chain": [base64 DER certificates]}') from None
+        if not chain:
+            raise _BadRequest("the chain is empty")
+        # Section 4.1: the log checks the signatures up to a root it accepts.
+        for child, parent in zip(chain, [*chain[1:], None], strict=True):
+            if parent is None:
+                anchors = [r for r in self.roots if r.subject == child.issuer]
+                if child in self.roots or any(_signed_by(child, r) for r in anchors):
+                    break
+                raise _BadRequest("the chain does not end at a root this log accepts")
+            if not _signed_by(child, parent):
+                raise _BadRequest("a certificate in the chain is not signed by the next one")
+        if len(chain) < 2 and _has_poison(chain[0]):
+            raise _BadRequest("add-pre-chain needs the precertificate's issuer")
+        return chain
+
+
+def _signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    try:
+        child.verify_directly_issued_by(parent)
+    except (InvalidSignature, ValueError, TypeError):  # a wrong signature, name or key type
+        return False
+    return True
+
+
+def _int(query: Mapping[str, str], name: str) -> int:
+    try:
+        return int(query[name])
+    except (KeyError, ValueError):
+        raise _BadRequest(f"parameter {name} must be an integer") from None
+
+
+def _log_key(log: CTLog) -> PrivateKey:
+    """The log's signing key: the front *is* the log, and a lying log signs its own lies."""
+    return log._key
+
+
+def _resigned(sth: SignedTreeHead, key: PrivateKey, root: bytes) -> SignedTreeHead:
+    signature = sign(key, sth_signature_input(sth.timestamp_ms, sth.tree_size, root))
+    return dataclasses.replace(sth, root_hash=root, signature=signature)
+
+
+_GETS = {"get-sth", "get-sth-consistency", "get-proof-by-hash", "get-entries", "get-roots"}
+_POSTS = {"add-chain", "add-pre-chain"}
+
+
+class _FrontHandler(RequestHandler):
+    front: LogFront
+
+    def _route(self) -> tuple[Mount, str, dict[str, str]] | None:
+        parts = urlsplit(self.path)
+        segments = parts.path.split("/")
+        # "", NAME, "ct", "v1", ENDPOINT
+        if len(segments) != 5 or segments[0] or segments[2:4] != ["ct", "v1"]:
+            self.reply(404, {"error_message": "expected /LOG/ct/v1/ENDPOINT"})
+            return None
+        mount = self.front.mounts.get(segments[1])
+        if mount is None:
+            self.reply(404, {"error_message": f"no log named {segments[1]!r} here"})
+            return None
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return mount, segments[4], query
+
+    def do_GET(self) -> None:
+        routed = self._route()
+        if routed is None:
+            return
+        mount, endpoint, query = routed
+        if endpoint in _POSTS:
+            self.reply(
+                405, {"error_message": f"{endpoint} takes a POST"}, headers={"Allow": "POST"}
+            )
+            return
+        front = self.front
+        calls: dict[str, Callable[[], dict[str, object]]] = {
+            "get-sth": lambda: front.get_sth(mount),
+            "get-sth-consistency": lambda: front.get_sth_consistency(mount, query),
+            "get-proof-by-hash": lambda: front.get_proof_by_hash(mount, query),
+            "get-entries": lambda: front.get_entries(mount, query),
+            "get-roots": front.get_roots,
+        }
+        self._answer(calls.get(endpoint))
+
+    def do_POST(self) -> None:
+        routed = self._route()
+        if routed is None:
+            return
+        mount, endpoint, _ = routed
+        if endpoint in _GETS:
+            self.reply(405, {"error_message": f"{endpoint} takes a GET"}, headers={"Allow": "GET"})
+            return
+        body = self.body()
+        if body is None:
+            return
+        front = self.front
+        if endpoint in _POSTS:
+            self._answer(lambda: front.add_chain(mount, body, pre=endpoint == "add-pre-chain"))
+        else:
+            self._answer(None)
+
+    def _answer(self, call: Callable[[], dict[str, object]] | None) -> None:
+        if call is None:
+            self.reply(404, {"error_message": "unknown endpoint (RFC 6962 section 4)"})
+            return
+        try:
+            with self.front.lock:
+                result = call()
+        except _BadRequest as exc:
+            self.reply(exc.status, {"error_message": str(exc), "success": False})
+            return
+        self.reply(200, result)
+
+
+def sth_from_json(
+    data: Mapping[str, Any], log_id: bytes, view: str = PUBLIC_VIEW
+) -> SignedTreeHead:
+    """A ``get-sth`` answer as a :class:`SignedTreeHead` of the log ``log_id`` (to verify it,
+    or to check a consistency proof between two of them)."""
+    signature = base64.b64decode(str(data["tree_head_signature"]))
+    if len(signature) < 4 or int.from_bytes(signature[2:4], "big") != len(signature) - 4:
+        raise SimlabError("tree_head_signature is not a TLS DigitallySigned structure")
+    return SignedTreeHead(
+        log_id,
+        int(data["tree_size"]),
+        int(data["timestamp"]),
+        base64.b64decode(str(data["sha256_root_hash"])),
+        signature[4:],
+        view,
+    )

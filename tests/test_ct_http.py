@@ -1,0 +1,359 @@
+"""The RFC 6962 HTTP front: every endpoint over a real socket, lies on the wire, a sturdy server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import struct
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.certificate_transparency import LogEntryType
+
+from simlab.clock import HOUR
+from simlab.ct import CTLog, MerkleTree, precert_hook, verify_sct
+from simlab.ct.http import Lie, Limits, LogFront, Mount, sth_from_json
+from simlab.ct.log import proves_consistency
+from simlab.ct.merkle import leaf_hash, verify_inclusion
+from simlab.ct.sct import SCT
+from simlab.errors import SimlabError
+from simlab.keys import derive_key
+from tests.conftest import SmallPKI
+
+DER = serialization.Encoding.DER
+
+
+class Clock:
+    """A simulated clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error)
+
+
+def _post(url: str, body: bytes) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read() or b"{}")
+
+
+def _issue(small_pki: SmallPKI, log: CTLog, label: str, at: float) -> x509.Certificate:
+    key = derive_key(0, label).public_key()
+    names = [f"{label}.example.com"]
+    return small_pki.inter.issue("owner", names, key, at=at, precert_hook=precert_hook([log], at))
+
+
+@pytest.fixture
+def served(small_pki: SmallPKI) -> Iterator[tuple[LogFront, CTLog, Clock]]:
+    log = CTLog("argon", "Google", merge_delay=HOUR)
+    for i in range(5):
+        _issue(small_pki, log, f"host{i}", at=i * 60.0)
+    clock = Clock()
+    clock.now = 2 * HOUR
+    with LogFront(
+        {"argon": log}, roots=[small_pki.root.certificate], clock=clock, page_size=2
+    ) as f:
+        yield f, log, clock
+
+
+def test_get_sth_is_signed_by_the_log_and_entries_rebuild_its_root(
+    served: tuple[LogFront, CTLog, Clock],
+) -> None:
+    front, log, _ = served
+    base = front.url("argon") + "ct/v1/"
+    status, data = _get(base + "get-sth")
+    assert status == 200
+    sth = sth_from_json(data, log.log_id)
+    assert sth.tree_size == 5 and sth.verify(log.public_key)
+    tree, start = MerkleTree(), 0
+    while start < sth.tree_size:  # paged, as a monitor reads a real log
+        status, page = _get(base + f"get-entries?start={start}&end=99")
+        assert status == 200 and len(page["entries"]) == min(2, sth.tree_size - start)
+        for entry in page["entries"]:
+            tree.append(base64.b64decode(entry["leaf_input"]))
+        start += len(page["entries"])
+    assert tree.root() == sth.root_hash
+
+
+def test_extra_data_carries_the_precertificate_and_its_chain(
+    served: tuple[LogFront, CTLog, Clock], small_pki: SmallPKI
+) -> None:
+    front, log, _ = served
+    _, page = _get(front.url("argon") + "ct/v1/get-entries?start=0&end=0")
+    leaf_input = base64.b64decode(page["entries"][0]["leaf_input"])
+    extra = base64.b64decode(page["entries"][0]["extra_data"])
+    assert leaf_input[:2] == b"\x00\x00" and struct.unpack(">H", leaf_input[10:12]) == (1,)
+    n = int.from_bytes(extra[:3], "big")
+    precert = x509.load_der_x509_certificate(extra[3 : 3 + n])
+    assert precert == log.submissions[0].certificate
+    chain = extra[3 + n + 3 :]
+    first = int.from_bytes(chain[:3], "big")
+    assert x509.load_der_x509_certificate(chain[3 : 3 + first]) == small_pki.inter.certificate
+    assert x509.load_der_x509_certificate(chain[6 + first :]) == small_pki.root.certificate
+
+
+def test_inclusion_and_consistency_proofs_verify_against_served_tree_heads(
+    served: tuple[LogFront, CTLog, Clock], small_pki: SmallPKI
+) -> None:
+    front, log, clock = served
+    base = front.url("argon") + "ct/v1/"
+    old = sth_from_json(_get(base + "get-sth")[1], log.log_id)
+    _issue(small_pki, log, "later", at=clock.now)
+    clock.now += 2 * HOUR
+    new = sth_from_json(_get(base + "get-sth")[1], log.log_id)
+    assert (old.tree_size, new.tree_size) == (5, 6)
+    status, data = _get(base + f"get-sth-consistency?first={old.tree_size}&second=6")
+    assert status == 200
+    proof = [base64.b64decode(p) for p in data["consistency"]]
+    assert proves_consistency(old, new, proof)
+    entry = log.submissions[2]
+    h = base64.b64encode(entry.leaf_hash).decode()
+    status, data = _get(base + f"get-proof-by-hash?hash={h.replace('+', '%2B')}&tree_size=6")
+    assert status == 200 and data["leaf_index"] == 2
+    path = [base64.b64decode(p) for p in data["audit_path"]]
+    assert verify_inclusion(entry.leaf, 2, 6, path, new.root_hash)
+
+
+def test_add_chain_and_add_pre_chain_answer_with_scts_that_verify(
+    served: tuple[LogFront, CTLog, Clock], small_pki: SmallPKI
+) -> None:
+    front, log, clock = served
+    base = front.url("argon") + "ct/v1/"
+    chain = small_pki.chain
+    body = {"chain": [base64.b64encode(c.public_bytes(DER)).decode() for c in chain.certificates]}
+    status, data = _post(base + "add-chain", json.dumps(body).encode())
+    assert status == 200 and data["sct_version"] == 0
+    signature = base64.b64decode(data["signature"])
+    sct = SCT(
+        base64.b64decode(data["id"]),
+        data["timestamp"],
+        LogEntryType.X509_CERTIFICATE,
+        signature[4:],
+    )
+    assert verify_sct(sct, chain.leaf, None, log.public_key)
+    clock.now += 2 * HOUR  # merged within the log's delay, then served
+    assert sth_from_json(_get(base + "get-sth")[1], log.log_id).tree_size == 6
+
+    precert = log.submissions[0].certificate
+    pre = {
+        "chain": [
+            base64.b64encode(c.public_bytes(DER)).decode() for c in (precert, chain.certificates[1])
+        ]
+    }
+    status, data = _post(base + "add-pre-chain", json.dumps(pre).encode())
+    assert status == 200 and base64.b64decode(data["id"]) == log.log_id
+    status, data = _post(base + "add-chain", json.dumps(pre).encode())
+    assert status == 400 and "precert" in data["error_message"]
+
+
+def test_a_chain_from_a_root_the_log_does_not_accept_is_refused(
+    served: tuple[LogFront, CTLog, Clock],
+) -> None:
+    front, _, _ = served
+    from simlab.pki import CertificateAuthority
+    from tests.conftest import Owners
+
+    stranger = CertificateAuthority.root("Stranger Root", domain_control=Owners({"x.org": "o"}))
+    chain = stranger.issue("o", ["x.org"], derive_key(0, "x").public_key(), at=0)
+    body = {"chain": [base64.b64encode(c.public_bytes(DER)).decode() for c in chain.certificates]}
+    status, data = _post(front.url("argon") + "ct/v1/add-chain", json.dumps(body).encode())
+    assert status == 400 and "root this log accepts" in data["error_message"]
+    status, data = _post(front.url("argon") + "ct/v1/add-chain", b'{"chain": ["%%%"]}')
+    assert status == 400
+
+
+def test_bad_requests_get_clear_http_errors(served: tuple[LogFront, CTLog, Clock]) -> None:
+    front, _, _ = served
+    base = front.url("argon") + "ct/v1/"
+    assert _get(base + "get-entries?start=5&end=9")[0] == 400  # past the tree
+    assert _get(base + "get-entries?start=a&end=9")[0] == 400
+    assert _get(base + "get-sth-consistency?first=3&second=9")[0] == 400
+    missing = base64.b64encode(bytes(32)).decode()
+    assert _get(base + f"get-proof-by-hash?hash={missing}&tree_size=5")[0] == 404
+    assert _get(base + "get-everything")[0] == 404
+    assert _get(front.url("nope") + "ct/v1/get-sth")[0] == 404
+    assert _get(base + "add-chain")[0] == 405
+    roots = _get(base + "get-roots")[1]["certificates"]
+    assert len(roots) == 1
+    status, _ = _post(base + "add-chain", b"x" * (Limits().max_body_bytes + 1))
+    assert status == 413
+
+
+def test_a_front_refuses_bad_mount_names_and_page_sizes(small_pki: SmallPKI) -> None:
+    log = CTLog("argon", "Google")
+    with pytest.raises(SimlabError, match="one path segment"):
+        LogFront({"a/b": log}, roots=[], clock=lambda: 0.0)
+    with pytest.raises(SimlabError, match="page_size"):
+        LogFront({"a": log}, roots=[], clock=lambda: 0.0, page_size=0)
+
+
+# -- misbehaviour on the wire --------------------------------------------------------------------
+
+
+def test_lies_in_tree_heads_are_visible_to_a_client_of_the_api(small_pki: SmallPKI) -> None:
+    log = CTLog("argon", "Google", merge_delay=HOUR)
+    _issue(small_pki, log, "a", at=0)
+    mounts = {"root": Mount(log, lie=Lie.ROOT), "key": Mount(log, lie=Lie.KEY)}
+    with LogFront(mounts, roots=[small_pki.root.certificate], clock=lambda: 2 * HOUR) as front:
+        forged = sth_from_json(_get(front.url("root") + "ct/v1/get-sth")[1], log.log_id)
+        assert forged.verify(log.public_key)  # a valid signature...
+        entries = _get(front.url("root") + "ct/v1/get-entries?start=0&end=0")[1]["entries"]
+        leaf = base64.b64decode(entries[0]["leaf_input"])
+        assert leaf_hash(leaf) != forged.root_hash  # ...over a root its one entry is not
+        impostor = sth_from_json(_get(front.url("key") + "ct/v1/get-sth")[1], log.log_id)
+        assert impostor.root_hash == leaf_hash(leaf) and not impostor.verify(log.public_key)
+
+
+def test_a_split_view_is_two_urls_whose_tree_heads_no_consistency_proof_joins(
+    small_pki: SmallPKI,
+) -> None:
+    log = CTLog("twofaced", "Evil", merge_delay=HOUR)
+    _issue(small_pki, log, "benign", at=0)
+    log.merge(HOUR)
+    _issue(small_pki, log, "rogue", at=HOUR)
+    log.show_only_to(log.submissions[-1].sct, "victim")
+    _issue(small_pki, log, "later", at=2 * HOUR)
+    mounts = {"public": Mount(log), "victim": Mount(log, view="victim")}
+    with LogFront(mounts, roots=[small_pki.root.certificate], clock=lambda: 5 * HOUR) as front:
+        public = sth_from_json(_get(front.url("public") + "ct/v1/get-sth")[1], log.log_id)
+        victim = sth_from_json(_get(front.url("victim") + "ct/v1/get-sth")[1], log.log_id)
+        assert public.verify(log.public_key) and victim.verify(log.public_key)
+        assert (public.tree_size, victim.tree_size) == (2, 3)
+        url = front.url("victim") + "ct/v1/get-sth-consistency?first=2&second=3"
+        proof = [base64.b64decode(p) for p in _get(url)[1]["consistency"]]
+        assert not proves_consistency(public, victim, proof)  # gossip exposes the fork
+
+
+def test_a_withheld_entry_never_gets_an_inclusion_proof(small_pki: SmallPKI) -> None:
+    log = CTLog("broken", "B", merge_delay=HOUR)
+    _issue(small_pki, log, "a", at=0)
+    _issue(small_pki, log, "b", at=0)
+    log.withhold(log.submissions[1].sct)
+    with LogFront({"broken": log}, roots=[], clock=lambda: 2 * log.mmd) as front:
+        base = front.url("broken") + "ct/v1/"
+        assert _get(base + "get-sth")[1]["tree_size"] == 1
+        h = base64.b64encode(log.submissions[1].leaf_hash).decode().replace("+", "%2B")
+        assert _get(base + f"get-proof-by-hash?hash={h}&tree_size=1")[0] == 404
+
+
+# -- a server no client can stall ------------------------------------------------------------
+
+
+def _front_server(limits: Limits) -> LogFront:
+    return LogFront({"l": CTLog("l", "O")}, roots=[], clock=lambda: 0.0, limits=limits)
+
+
+def _timed_get(url: str) -> float:
+    start = time.monotonic()
+    assert _get(url)[0] == 200
+    return time.monotonic() - start
+
+
+@pytest.mark.timeout(30)
+def test_an_idle_and_a_trickling_client_delay_nobody() -> None:
+    with _front_server(Limits(read_timeout=3.0, request_deadline=4.0)) as front:
+        url = front.url("l") + "ct/v1/get-sth"
+        _timed_get(url)  # warm up: the first STH is signed once
+        idle = socket.create_connection(("127.0.0.1", front.port))
+        slow = socket.create_connection(("127.0.0.1", front.port))
+        stop = threading.Event()
+
+        def trickle() -> None:
+            for byte in b"GET /l/ct/v1/get-sth HTTP/1.1\r\n":
+                if stop.wait(0.2):
+                    return
+                try:
+                    slow.send(bytes([byte]))
+                except OSError:
+                    return
+
+        feeder = threading.Thread(target=trickle)
+        feeder.start()
+        try:
+            time.sleep(0.3)
+            assert max(_timed_get(url) for _ in range(3)) < 0.5
+        finally:
+            stop.set()
+            feeder.join()
+            idle.close()
+            slow.close()
+
+
+@pytest.mark.timeout(30)
+def test_an_idle_client_is_cut_after_the_read_timeout_and_a_trickler_at_the_deadline() -> None:
+    with _front_server(Limits(read_timeout=0.5, request_deadline=1.0)) as front:
+        with socket.create_connection(("127.0.0.1", front.port), timeout=5) as idle:
+            start = time.monotonic()
+            assert idle.recv(1) == b""
+            assert time.monotonic() - start < 2
+        with socket.create_connection(("127.0.0.1", front.port), timeout=5) as slow:
+            start = time.monotonic()
+            with pytest.raises(OSError):
+                for _ in range(40):  # one byte every 0.1 s: never silent for 0.5 s
+                    slow.send(b"G")
+                    time.sleep(0.1)
+            assert time.monotonic() - start < 2.5  # cut at the 1 s deadline, not after 4 s
+
+
+@pytest.mark.timeout(30)
+def test_headers_requests_and_connections_are_capped() -> None:
+    limits = Limits(max_head_bytes=1024, max_requests=2, max_connections=2)
+    with _front_server(limits) as front:
+        with socket.create_connection(("127.0.0.1", front.port), timeout=5) as big:
+            big.sendall(b"GET /l/ct/v1/get-sth HTTP/1.1\r\nX-Pad: " + b"a" * 2048 + b"\r\n\r\n")
+            assert big.recv(100).startswith(b"HTTP/1.1 431")
+        with socket.create_connection(("127.0.0.1", front.port), timeout=5) as keep:
+            request = b"GET /l/ct/v1/get-sth HTTP/1.1\r\nHost: x\r\n\r\n"
+            keep.sendall(request * 3)
+            answers = b""
+            while chunk := keep.recv(65536):
+                answers += chunk
+            assert answers.count(b"HTTP/1.1 200") == 2  # then the server closed it,
+            assert answers.count(b"Connection: close") == 1  # as its second answer said
+        held = [socket.create_connection(("127.0.0.1", front.port)) for _ in range(2)]
+        try:
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", front.port), timeout=5) as third:
+                third.sendall(b"GET /l/ct/v1/get-sth HTTP/1.1\r\n\r\n")
+                assert third.recv(100) == b""  # closed on accept: two are open already
+        finally:
+            for conn in held:
+                conn.close()
+
+
+def test_closing_joins_every_thread_and_cuts_open_connections() -> None:
+    front = _front_server(Limits(read_timeout=30, request_deadline=30))
+    idle = socket.create_connection(("127.0.0.1", front.port))
+    time.sleep(0.1)
+    start = time.monotonic()
+    front.close()
+    assert time.monotonic() - start < 2
+    names = [t.name for t in threading.enumerate()]
+    assert not [n for n in names if "simlab-ctlog" in n or "process_request" in n]
+    assert idle.recv(1) == b""
+    idle.close()
