@@ -45,7 +45,7 @@ from simlab.errors import ScenarioError, SimlabError
 from simlab.export import ctlog_file, log_list
 from simlab.files import output_dir
 from simlab.keys import PrivateKey
-from simlab.pki import Chain, FailureReason, RevocationMode
+from simlab.pki import Chain
 from simlab.runner import build, settings_for
 from simlab.world import Client, Decision, Endpoint, World
 
@@ -181,13 +181,14 @@ def live_decide(
     return decision
 
 
-def enforces_pins(client: Client) -> bool:
-    """Whether ``client`` enforces pins bundled in it, the way ``curl --pinnedpubkey`` does.
+def enforces_pins(world: World, client: Client) -> bool:
+    """Whether ``client`` enforces pins bundled in it, the way ``curl --pinnedpubkey`` does:
+    an app whose release pins, of a site that bundles pins (the ``static`` defence).
 
     The one place live mode asks which clients of a defence pin: its curl commands carry
     ``--pinnedpubkey`` exactly for these clients.
     """
-    return client.kind == "app" and client.app_pins
+    return client.kind == "app" and client.release.static_pins and world.s.app_pins
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ class Scene:
 
     def app_pins(self, client: Client) -> list[str]:
         """The pins ``client`` enforces now (none unless :func:`enforces_pins`)."""
-        if not enforces_pins(client):
+        if not enforces_pins(self.world, client):
             return []
         release = self.world.adoption.release_for(
             client.app_threshold, self.world.releases, self.at
@@ -299,14 +300,11 @@ class Scene:
         for name in self.servers:
             chain = self.endpoint(name).chain
             for label, app in apps:
+                # Apps check no revocation (clients.toml), and neither does curl without
+                # --crlfile: the app's decision is the command's.
                 decision = world.decide(app, chain, self.at)
                 verdict = decision.verdict + (f" ({decision.reason})" if decision.reason else "")
                 ok = decision.verdict == "accept"
-                if decision.reason in _REVOCATION:
-                    unchecked = _without_revocation(world, app, chain, self.at)
-                    ok = unchecked.verdict == "accept"
-                    outcome = "connects" if ok else f"fails too ({unchecked.reason})"
-                    verdict += f"; curl checks no revocation here, so this command {outcome}"
                 argv = tuple(self.curl(name, app))
                 out.append(Command(name, label, argv, verdict, ok))
         for name in self.servers:
@@ -363,20 +361,6 @@ class Scene:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-_REVOCATION = {FailureReason.REVOKED.value, FailureReason.REVOCATION_UNAVAILABLE.value}
-
-
-def _without_revocation(world: World, client: Client, chain: Chain, at: SimTime) -> Decision:
-    """The decision of ``client`` had it asked no OCSP responder or CRL, as curl does unless
-    given ``--crlfile`` or ``--cert-status`` (curl(1))."""
-    saved = world.revocation_mode
-    world.revocation_mode = RevocationMode.NONE
-    try:
-        return world.decide(client, chain, at)
-    finally:
-        world.revocation_mode = saved
-
-
 def victim(world: World, kind: str) -> Client:
     """A client of ``kind`` on the attacker's access network (the one the story targets)."""
     for client in world.clients:
@@ -390,7 +374,7 @@ def victim_apps(world: World) -> list[tuple[str, Client]]:
     found: dict[bool, Client] = {}
     for client in world.clients:
         if client.kind == "app" and client.access == world.s.attacker_network:
-            found.setdefault(enforces_pins(client), client)
+            found.setdefault(enforces_pins(world, client), client)
     if not found:
         raise SimlabError(f"this scenario has no app client on {world.s.attacker_network}")
     labels = {True: "an app that pins", False: "an app without pins"}
