@@ -12,6 +12,7 @@ cell, the test runs both eras. README.md's "What the comparison shows" states th
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,7 @@ import simlab
 from simlab.clock import DAY, HOUR
 from simlab.errors import SimlabError
 from simlab.runner import Result
+from simlab.scenario_file import builtin_scenarios
 
 SEED = 1
 
@@ -288,6 +290,69 @@ def test_hpkp_ransom_ct_visible_with_a_shorter_window() -> None:
     ct, none = run("hpkp-ransom", "ct"), run("hpkp-ransom", "none")
     assert ct.metrics["detected_by"] == "ct_monitor"
     assert ct.metrics["exposure_window"] < none.metrics["exposure_window"] / 2
+
+
+# -- the README's table ---------------------------------------------------------------------------
+
+README_CELLS: dict[str, tuple[str, str, str, str]] = {
+    "mitm": (
+        "a warning; browsers click through, apps and legacy clients refuse",
+        "fatal for Chrome desktop and Firefox; others click through",
+        "fatal for returning visitors of HPKP browsers; first visits as none",
+        "as none: CT makes no error fatal (HSTS does)",
+    ),
+    "mitm-local-root": (
+        "intercepted, apps included (targets below API 24 trust user roots)",
+        "browsers intercepted (local roots bypass pins); pinned apps refuse",
+        "intercepted (local roots bypass pins)",
+        "intercepted (no CT for local roots)",
+    ),
+    "ca-compromise": (
+        "intercepted everywhere; the rogue certificate is logged, nobody watches",
+        "refused by Chrome desktop, Firefox and apps; the rest intercepted",
+        "refused only by browsers already holding pins",
+        "seen by the monitor in ~2 h; Chrome saved days later by its CRLSet, "
+        "OCSP browsers intercepted throughout",
+    ),
+    "key-loss": (
+        "no outage",
+        "apps fail until an update ships, unless a backup pin was bundled",
+        "HPKP browsers locked out up to the 60-day cap, unless a backup key",
+        "no outage, unless the certificate carries too few SCTs",
+    ),
+    "key-theft": (
+        "intercepted: the genuine certificate",
+        "intercepted",
+        "intercepted",
+        "intercepted",
+    ),
+    "domain-hijack": (
+        "every client intercepted, on every network",
+        "refused by Chrome desktop, Firefox and apps",
+        "refused by returning HPKP visitors",
+        "issuance seen by the monitor in ~2 h: a shorter window",
+    ),
+    "hpkp-ransom": (
+        "HPKP browsers locked out after recovery, though the site never pinned",
+        "pinned clients refuse; Chrome for Android still locked out",
+        "the ransomer pins through the live key: HPKP browsers locked out",
+        "seen by the monitor: a shorter window, fewer locked out",
+    ),
+}
+"""README.md's table of what the comparison shows, cell for cell the tests above (default era
+2018-10). Change a cell here and in its test together."""
+
+
+def readme_table() -> str:
+    lines = ["| scenario | none | static | hpkp | ct |", "|---|---|---|---|---|"]
+    lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in README_CELLS.items()]
+    return "\n".join(lines)
+
+
+def test_the_readme_states_the_asserted_cells() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert readme_table() in readme
+    assert set(README_CELLS) == set(builtin_scenarios())
 
 
 # -- the API ------------------------------------------------------------------------------------
