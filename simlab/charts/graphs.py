@@ -232,8 +232,8 @@ def trust_graph(world: Any) -> Figure:
     rogue = sum(c == "#D55E00" for c in colours.values())
     breach = any(c == "#E69F00" for c in colours.values())
     ax.set_title(
-        f"Who vouches for {world.host}?\n{rogue} certificate(s) the owner never asked for"
-        + ("; a CA's key is in the attacker's hands" if breach else ""),
+        f"Who vouches for {world.host}?\n{rogue} certificate{'' if rogue == 1 else 's'} "
+        "the owner never asked for" + ("; a CA's key is in the attacker's hands" if breach else ""),
         fontsize=11,
     )
     ax.axis("off")

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from simlab.charts.claims import run_settings, timeline_claim
+from simlab.charts.claims import REACH, run_settings, timeline_claim
 from simlab.charts.style import OKABE_ITO
 
 __all__ = ["attack_days", "ct_timeline", "timeline", "traffic_note"]
@@ -53,11 +53,27 @@ def traffic_note(daily: pd.DataFrame) -> str:
     )
 
 
-def _scenario_title(scenario: str) -> str:
+def _scenario_title(scenario: str, rows: pd.DataFrame) -> str:
+    """The built-in scenario's title and whom its attacker can answer (see ``claims.REACH``)."""
     from simlab.scenario_file import builtin_scenarios
+    from simlab.world import Settings
 
     spec = builtin_scenarios().get(scenario)
-    return spec.title if spec is not None else ""
+    if spec is None:
+        return ""
+    kind = REACH.get(spec.story, "")
+    if kind == "on-path":
+        where = (
+            "/".join(map(str, rows["attacker_network"].unique()))
+            if "attacker_network" in rows
+            else Settings().attacker_network
+        )
+        return f"{spec.title}: the attacker answers clients whose route passes {where}"
+    reach = {
+        "dns": "DNS sends every client to the attacker",
+        "server": "the attacker answers every client from the real server",
+    }
+    return f"{spec.title}: {reach[kind]}" if kind in reach else spec.title
 
 
 def _mark_window(ax: Axes, window: tuple[int, int] | None) -> None:
@@ -116,7 +132,7 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
         _stack(ax, share)
         _mark_window(ax, attack_days(mine))
         ax.set_title(defence, pad=10)
-        ax.set_xlim(first_day, last_day + 1)
+        ax.set_xlim(first_day + 0.5, last_day + 0.5)  # day midpoints: no empty edges
         volume = ax.twinx()
         volume.plot(
             total.index + 0.5,
@@ -134,7 +150,7 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
             zoom = axes[1][k]
             _stack(zoom, share)
             _mark_window(zoom, attack_days(mine))
-            zoom.set_xlim(max(first_day, window[0] - 3), min(last_day + 1, window[1] + 9))
+            zoom.set_xlim(max(first_day + 0.5, window[0] - 3), min(last_day + 0.5, window[1] + 9))
             zoom.set_xlabel("day (zoomed on the attack)")
         else:
             ax.set_xlabel("day")
@@ -146,7 +162,7 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
     line = volume.get_legend_handles_labels()
     fig.legend(handles + line[0], labels + line[1], loc="outside lower center", ncols=5, fontsize=8)
     claim = f"{scenario}: {timeline_claim(daily, scenario)}"
-    about = [_scenario_title(scenario), run_settings(rows)]
+    about = [_scenario_title(scenario, rows), run_settings(rows)]
     if window is not None:
         about.append("black bar: days the attacker answered connections")
     lines = [*textwrap.wrap(claim, 40 * len(defences)), " · ".join(a for a in about if a)]
