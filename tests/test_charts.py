@@ -265,6 +265,17 @@ def test_subtitle_names_seeds_clients_era_and_non_default_parameters() -> None:
     assert fig.get_suptitle().endswith("\n3 seeds · 40 clients · rogue_logged=true · days=90")
 
 
+def test_a_table_of_several_eras_never_pools_them_in_one_cell() -> None:
+    table = _grid({("a", "none"): [0.9], ("a", "static"): [0.1]}, "interception_rate")
+    both = pd.concat([table.assign(era="2012-01"), table.assign(era="2016-01")])
+    fig = charts.heatmap(both, "interception_rate")
+    rows = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert rows == ["a (2012-01)", "a (2016-01)"]
+    assert "era 2012-01, 2016-01" in fig.get_suptitle()
+    one = charts.heatmap(table.assign(era="2016-01"), "interception_rate")
+    assert [t.get_text() for t in one.axes[0].get_yticklabels()] == ["a"]
+
+
 def test_ct_timeline_names_the_run_settings() -> None:
     events = [(0.0, "rogue certificate issued"), (7200.0, "first detection (ct_monitor)")]
     fig = charts.ct_timeline(events, "CT", params={"rogue_logged": True}, seed=0)

@@ -40,7 +40,9 @@ __all__ = [
     "rate_better",
     "reach_claim",
     "run_settings",
+    "split_eras",
     "sweep_claim",
+    "tie_note",
     "timeline_claim",
     "worst_of",
 ]
@@ -86,6 +88,15 @@ class Summary:
         if have.empty:
             return cls(len(series), 0, math.nan, math.nan, math.nan)
         return cls(len(series), len(have), float(have.mean()), float(have.min()), float(have.max()))
+
+
+def split_eras(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A table that mixes client eras (an ``era`` column with several values) gets the era
+    appended to ``column`` ("mitm (2016-01)"), so no cell pools runs from different eras."""
+    if "era" not in table or column == "era" or table["era"].nunique(dropna=True) < 2:
+        return table
+    era = table["era"].astype(str)
+    return table.assign(**{column: table[column].astype(str) + " (" + era + ")"})
 
 
 def better(a: Summary, b: Summary, metric: str) -> bool:
@@ -149,8 +160,8 @@ def _names(defences: list[str]) -> str:
 def heatmap_claim(metrics: pd.DataFrame, metric: str) -> str:
     """Which defence is best across the scenarios where ``metric`` applies, or that none is.
 
-    "'static' lets the attacker in least in all 6 scenarios (alone in 4)" only if 'static'
-    is undominated in every row; otherwise the defence that wins alone most often, or a
+    "'static' lets the attacker in least or ties in all 6 scenarios (alone in 4)" only if
+    'static' is undominated in every row; otherwise the defence that wins alone most often, or a
     neutral statement. A defence that is alone worst in most rows is named too.
     """
     style = METRIC_STYLES[metric]

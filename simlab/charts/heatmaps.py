@@ -10,7 +10,15 @@ import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from simlab.charts.claims import applies, best_of, cells, heatmap_claim, run_settings, tie_note
+from simlab.charts.claims import (
+    applies,
+    best_of,
+    cells,
+    heatmap_claim,
+    run_settings,
+    split_eras,
+    tie_note,
+)
 from simlab.charts.style import METRIC_STYLES, MISSING_COLOUR, format_value, text_colour
 from simlab.errors import SimlabError
 
@@ -31,6 +39,7 @@ def heatmap(metrics: pd.DataFrame, metric: str) -> Figure:
     a cell that detected in 1 of 3 runs cannot pass for a fast one.
     """
     check_metric(metric)
+    metrics = split_eras(metrics, "scenario")
     style = METRIC_STYLES[metric]
     grid = cells(metrics, metric, "scenario")
     ok = applies(metrics, metric)

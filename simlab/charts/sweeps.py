@@ -13,7 +13,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import offset_copy
 
-from simlab.charts.claims import Summary, axis_order, cells, run_settings, sweep_claim, tie_note
+from simlab.charts.claims import (
+    Summary,
+    axis_order,
+    cells,
+    run_settings,
+    split_eras,
+    sweep_claim,
+    tie_note,
+)
 from simlab.charts.heatmaps import check_metric
 from simlab.charts.style import CATEGORY_COLOURS, METRIC_STYLES
 from simlab.errors import SimlabError
@@ -87,6 +95,7 @@ def parameter_chart(metrics: pd.DataFrame, param: str, metric: str) -> Figure:
     check_metric(metric)
     if param not in metrics:
         raise SimlabError(f"the sweep table has no column {param!r} to chart against")
+    metrics = split_eras(metrics, "defence") if param != "era" else metrics
     style = METRIC_STYLES[metric]
     categorical = is_categorical(metrics[param])
     order, xs = _positions(metrics[param], categorical)

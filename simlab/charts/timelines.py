@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from simlab.charts.claims import REACH, run_settings, timeline_claim
+from simlab.charts.claims import REACH, run_settings, split_eras, timeline_claim
 from simlab.charts.style import OKABE_ITO
 
 __all__ = ["attack_days", "ct_timeline", "timeline", "traffic_note"]
@@ -109,6 +109,7 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
     line (right axis); the bottom row zooms on the attack, so a week-long attack reads at
     full width on a 60- or 90-day run. A black bar above each panel marks the days the
     attacker answered connections under that defence."""
+    daily = split_eras(daily, "defence")
     rows = daily[daily["scenario"] == scenario]
     defences = list(dict.fromkeys(rows["defence"]))
     window = attack_days(rows)
