@@ -34,14 +34,20 @@ class Job:
 
 def _execute(job: Job) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     result = run(job.scenario, job.defence, seed=job.seed, **dict(job.params))
+    # Connections the attacker answered: charts mark attacker metrics n/a where it is 0
+    # (a story without an attacker), and shade the days it was active on timelines.
+    answered = result.table["responder"] == "attacker"
     row = {
         "scenario": job.scenario,
         "defence": job.defence,
         "seed": job.seed,
         **dict(job.params),
         **result.metrics,
+        "attacker_connections": int(answered.sum()),
     }
-    daily = result.daily().reset_index()
+    daily = result.daily()
+    attacker = result.table[answered].groupby("day").size()
+    daily = daily.assign(attacker=attacker.reindex(daily.index, fill_value=0)).reset_index()
     days = [
         {
             "scenario": job.scenario,

@@ -1,0 +1,35 @@
+"""Charts for teaching. They read only results tables (and, for the two graphs, a world).
+
+Every take-away in a title is computed from the data drawn, by the pure functions of
+:mod:`simlab.charts.claims`, under one stated rule for ties and noise. Dark is better on
+every heatmap (``cividis``, colour-blind safe); categories use the Okabe-Ito colours; cell
+text is black or white by the WCAG contrast rule (:mod:`simlab.charts.style`).
+
+``from simlab import charts; charts.heatmap(metrics, "interception_rate")`` and
+``charts.save(fig, out, name)`` are the whole workflow.
+"""
+
+from __future__ import annotations
+
+from simlab.charts import claims
+from simlab.charts.graphs import network_graph, trust_graph
+from simlab.charts.heatmaps import heatmap
+from simlab.charts.output import save
+from simlab.charts.style import LABELS, METRIC_STYLES, OKABE_ITO, SCALE
+from simlab.charts.sweeps import parameter_chart
+from simlab.charts.timelines import ct_timeline, timeline
+
+__all__ = [
+    "LABELS",
+    "METRIC_STYLES",
+    "OKABE_ITO",
+    "SCALE",
+    "claims",
+    "ct_timeline",
+    "heatmap",
+    "network_graph",
+    "parameter_chart",
+    "save",
+    "timeline",
+    "trust_graph",
+]

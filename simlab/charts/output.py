@@ -1,0 +1,25 @@
+"""Writing figures: the same figure, the same bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from simlab.files import output_dir
+
+__all__ = ["save"]
+
+
+def save(fig: Figure, out: Path, name: str) -> list[Path]:
+    """Write ``name``.png and ``name``.svg; return the paths."""
+    out = output_dir(out)
+    paths = [out / f"{name}.png", out / f"{name}.svg"]
+    # A fixed salt for the SVG's element ids and no date: the same figure, the same bytes,
+    # so regenerated figures show up in git only when they really changed.
+    with plt.rc_context({"svg.hashsalt": name}):
+        for path in paths:
+            fig.savefig(path, dpi=130, metadata={"Date": None} if path.suffix == ".svg" else None)
+    plt.close(fig)
+    return paths
