@@ -80,7 +80,7 @@ import enum
 import functools
 import json
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -107,6 +107,7 @@ __all__ = [
     "PinEntry",
     "PinEvent",
     "PinState",
+    "PinViolation",
     "Policy",
     "Profile",
     "ReportSender",
@@ -699,12 +700,80 @@ def evaluate_report_only(policy: Policy, validated_pins: Iterable[str]) -> bool:
 # -- violation reports (RFC 7469 section 3) ---------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def _rfc3339(at: SimTime, epoch: dt.datetime) -> str:
+    # Memoised: every report of a pin entry repeats its effective-expiration-date.
     return to_datetime(at, epoch).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _pem_list(chain: Sequence[x509.Certificate]) -> list[str]:
-    return [c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in chain]
+_PEM_MEMO: dict[int, tuple[x509.Certificate, str]] = {}
+_PEM_MEMO_MAX = 4096
+
+
+def _pem(cert: x509.Certificate) -> str:
+    """``cert`` as PEM, memoised by identity: a world serves the same few certificate objects
+    on every connection, and a certificate never changes. The memo holds each certificate, so
+    its id cannot be reused while the entry lives; it is emptied when it grows too large."""
+    hit = _PEM_MEMO.get(id(cert))
+    if hit is not None and hit[0] is cert:
+        return hit[1]
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    if len(_PEM_MEMO) >= _PEM_MEMO_MAX:
+        _PEM_MEMO.clear()
+    _PEM_MEMO[id(cert)] = (cert, pem)
+    return pem
+
+
+@dataclass(frozen=True)
+class PinViolation:
+    """A pin validation failure before it becomes a report (RFC 7469 section 3).
+
+    Rendering the report PEM-encodes two chains; :meth:`ReportSender.should_send_violation`
+    decides from these fields, so only a report that is sent needs :meth:`report`.
+    """
+
+    hostname: str
+    port: int
+    at: SimTime
+    noted_hostname: str
+    include_subdomains: bool
+    expires_at: SimTime
+    known_pins: frozenset[str]
+    served_chain: Sequence[x509.Certificate]
+    validated_chain: Sequence[x509.Certificate]
+    epoch: dt.datetime = DEFAULT_EPOCH
+
+    def report(self) -> dict[str, object]:
+        """The JSON object a UA POSTs to report-uri (section 3)."""
+        return {
+            "date-time": _rfc3339(self.at, self.epoch),
+            "hostname": self.hostname,
+            "port": self.port,
+            "effective-expiration-date": _rfc3339(self.expires_at, self.epoch),
+            "include-subdomains": self.include_subdomains,
+            "noted-hostname": self.noted_hostname,
+            "served-certificate-chain": [_pem(c) for c in self.served_chain],
+            "validated-certificate-chain": [_pem(c) for c in self.validated_chain],
+            "known-pins": self._known_pins(),
+        }
+
+    def dedupe_key(self, report_uri: str) -> Hashable:
+        """What identifies this report for de-duplication: the report without its date-time,
+        and where it goes (the same key :meth:`ReportSender.should_send` derives from a dict)."""
+        return (
+            report_uri,
+            self.hostname,
+            self.port,
+            _rfc3339(self.expires_at, self.epoch),
+            self.include_subdomains,
+            self.noted_hostname,
+            tuple(_pem(c) for c in self.served_chain),
+            tuple(_pem(c) for c in self.validated_chain),
+            tuple(self._known_pins()),
+        )
+
+    def _known_pins(self) -> list[str]:
+        return [f'pin-sha256="{p}"' for p in sorted(self.known_pins)]
 
 
 def violation_report(
@@ -721,17 +790,65 @@ def violation_report(
     epoch: dt.datetime = DEFAULT_EPOCH,
 ) -> dict[str, object]:
     """The JSON object a UA POSTs to report-uri on a pin validation failure (section 3)."""
-    return {
-        "date-time": _rfc3339(at, epoch),
-        "hostname": hostname,
-        "port": port,
-        "effective-expiration-date": _rfc3339(expires_at, epoch),
-        "include-subdomains": include_subdomains,
-        "noted-hostname": noted_hostname,
-        "served-certificate-chain": _pem_list(served_chain),
-        "validated-certificate-chain": _pem_list(validated_chain),
-        "known-pins": [f'pin-sha256="{p}"' for p in sorted(known_pins)],
-    }
+    violation = PinViolation(
+        hostname,
+        port,
+        at,
+        noted_hostname,
+        include_subdomains,
+        expires_at,
+        frozenset(known_pins),
+        served_chain,
+        validated_chain,
+        epoch,
+    )
+    return violation.report()
+
+
+# The report fields other than date-time, in the order of PinViolation.dedupe_key, and the
+# JSON type each has in a report violation_report renders.
+_KEY_FIELDS: tuple[tuple[str, type], ...] = (
+    ("hostname", str),
+    ("port", int),
+    ("effective-expiration-date", str),
+    ("include-subdomains", bool),
+    ("noted-hostname", str),
+    ("served-certificate-chain", list),
+    ("validated-certificate-chain", list),
+    ("known-pins", list),
+)
+
+
+def _has_json_type(value: object, kind: type) -> bool:
+    if kind is list:
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    return type(value) is kind  # exact: JSON tells true from 1
+
+
+def _report_key(report_uri: str, report: Mapping[str, object]) -> Hashable:
+    """The de-duplication key of a rendered report: everything but its date-time.
+
+    For a report shaped as :func:`violation_report` renders one, this is the tuple
+    :meth:`PinViolation.dedupe_key` gives, equal exactly when the JSON bodies are equal; any
+    other dict is keyed by its JSON text, as before.
+    """
+    body = dict(report)
+    body.pop("date-time")
+    if len(body) == len(_KEY_FIELDS) and all(
+        _has_json_type(body.get(name), kind) for name, kind in _KEY_FIELDS
+    ):
+        values = [body[name] for name, _ in _KEY_FIELDS]
+        return (report_uri, *(tuple(v) if isinstance(v, (list, tuple)) else v for v in values))
+    return report_uri + json.dumps(body, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _https_host(report_uri: str) -> str | None:
+    """The lower-cased host of an ``https`` report-uri, else None."""
+    parts = urllib.parse.urlsplit(report_uri)
+    if parts.scheme == "https" and parts.hostname is not None:
+        return parts.hostname.lower()
+    return None
 
 
 @dataclass
@@ -739,26 +856,50 @@ class ReportSender:
     """Decides which reports a UA actually sends (Chromium's rules).
 
     No report to an HTTPS report-uri on the pinned host itself (it would fail the same pin
-    check), and identical reports within ``profile.report_dedupe_seconds`` are sent once.
+    check), and identical reports (all but the date-time, to the same report-uri) within
+    ``profile.report_dedupe_seconds`` are sent once. :meth:`should_send` takes a rendered
+    report; :meth:`should_send_violation` decides the same without rendering one.
     """
 
     profile: Profile = field(default_factory=lambda: PROFILES["chromium"])
-    _recent: dict[str, SimTime] = field(default_factory=dict)
+    _recent: dict[Hashable, SimTime] = field(default_factory=dict)
 
     def should_send(self, report_uri: str | None, report: dict[str, object], at: SimTime) -> bool:
         if report_uri is None or not self.profile.send_reports:
             return False
-        parts = urllib.parse.urlsplit(report_uri)
-        noted = str(report["noted-hostname"])
-        if parts.scheme == "https" and parts.hostname is not None:
-            target = parts.hostname.lower()
-            if target == report["hostname"] or covers(
-                noted, bool(report["include-subdomains"]), target
-            ):
-                return False
-        body = dict(report)
-        body.pop("date-time")
-        key = report_uri + json.dumps(body, sort_keys=True)
+        if self._to_pinned_host(
+            report_uri,
+            report["hostname"],
+            str(report["noted-hostname"]),
+            bool(report["include-subdomains"]),
+        ):
+            return False
+        return self._fresh(_report_key(report_uri, report), at)
+
+    def should_send_violation(
+        self, report_uri: str | None, violation: PinViolation, at: SimTime
+    ) -> bool:
+        """:meth:`should_send` for ``violation.report()``, without rendering the report."""
+        if report_uri is None or not self.profile.send_reports:
+            return False
+        if self._to_pinned_host(
+            report_uri,
+            violation.hostname,
+            violation.noted_hostname,
+            violation.include_subdomains,
+        ):
+            return False
+        return self._fresh(violation.dedupe_key(report_uri), at)
+
+    def _to_pinned_host(
+        self, report_uri: str, hostname: object, noted: str, include_subdomains: bool
+    ) -> bool:
+        target = _https_host(report_uri)
+        return target is not None and (
+            target == hostname or covers(noted, include_subdomains, target)
+        )
+
+    def _fresh(self, key: Hashable, at: SimTime) -> bool:
         last = self._recent.get(key)
         if last is not None and at - last < self.profile.report_dedupe_seconds:
             return False

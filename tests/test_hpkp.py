@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -653,6 +655,106 @@ def test_report_sender_suppresses_same_host_https_and_duplicates(small_pki: Smal
         "https://r.example.net/", report, 0
     )
     assert not sender.should_send(None, report, 0)
+
+
+def test_pem_encoding_is_memoised_by_identity_and_stays_correct(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hpkp, "_PEM_MEMO", {})
+    certs = small_pki.chain.certificates
+    expected = [c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in certs]
+    assert [hpkp._pem(c) for c in certs] == expected
+    assert all(hpkp._pem(c) is hpkp._pem(c) for c in certs)  # the second call is the memo
+    twin = x509.load_pem_x509_certificate(expected[0].encode())  # equal, not the same object
+    assert hpkp._pem(twin) == expected[0]
+    monkeypatch.setattr(hpkp, "_PEM_MEMO", {})
+    monkeypatch.setattr(hpkp, "_PEM_MEMO_MAX", 1)
+    assert [hpkp._pem(c) for c in certs * 2] == expected * 2  # emptied on the way, still right
+    assert len(hpkp._PEM_MEMO) <= 1
+
+
+def _violation(small_pki: SmallPKI, **changes: object) -> hpkp.PinViolation:
+    fields: dict[str, object] = {
+        "hostname": "example.com",
+        "port": 443,
+        "at": 3661,
+        "noted_hostname": "example.com",
+        "include_subdomains": True,
+        "expires_at": 60 * DAY,
+        "known_pins": frozenset({A, B}),
+        "served_chain": small_pki.chain.certificates,
+        "validated_chain": small_pki.chain.certificates,
+    }
+    return hpkp.PinViolation(**(fields | changes))  # type: ignore[arg-type]
+
+
+def test_a_pin_violation_renders_the_report_violation_report_builds(small_pki: SmallPKI) -> None:
+    assert _violation(small_pki).report() == _report(small_pki)
+
+
+def test_report_decisions_are_the_same_from_a_violation_or_its_rendered_report(
+    small_pki: SmallPKI,
+) -> None:
+    rogue = small_pki.inter.compromise().issue(
+        ["example.com"], derive_key(0, "attacker").public_key(), at=10
+    )
+    # (report-uri, changes to the violation, time): duplicates inside and after the hour,
+    # and every field that makes a report different.
+    script: list[tuple[str | None, dict[str, object], float]] = [
+        ("https://r.example.net/", {}, 0),
+        ("https://r.example.net/", {"at": 5000}, 100),  # only date-time differs: a duplicate
+        ("https://r.example.net/", {}, 3599),
+        ("https://r.example.net/", {}, 3600),
+        ("https://other.example.net/", {}, 3600),
+        ("https://r.example.net/", {"served_chain": rogue.certificates}, 3601),
+        ("https://r.example.net/", {"validated_chain": rogue.certificates}, 3601),
+        ("https://r.example.net/", {"known_pins": frozenset({A, C})}, 3601),
+        ("https://r.example.net/", {"expires_at": 61 * DAY}, 3601),
+        ("https://r.example.net/", {"expires_at": 61 * DAY + 0.5}, 3602),  # same second
+        ("https://r.example.net/", {"include_subdomains": False}, 3601),
+        ("https://r.example.net/", {"hostname": "www.example.com"}, 3601),
+        ("https://r.example.net/", {"port": 8443}, 3601),
+        ("https://example.com/r", {}, 3601),  # the pinned host itself
+        ("https://a.example.com/r", {}, 3601),  # covered by includeSubDomains
+        ("http://example.com/r", {}, 3601),
+        (None, {}, 3601),
+    ]
+    rendered, lazy = ReportSender(), ReportSender()
+    from_reports = [
+        rendered.should_send(uri, _violation(small_pki, **change).report(), at)
+        for uri, change, at in script
+    ]
+    from_violations = [
+        lazy.should_send_violation(uri, _violation(small_pki, **change), at)
+        for uri, change, at in script
+    ]
+    assert from_reports == from_violations
+    assert from_reports == [
+        True, False, False, True, True, True, True, True, True, False,
+        True, True, True, False, False, True, False,
+    ]  # fmt: skip
+
+
+def test_both_entry_points_share_one_memory_of_sent_reports(small_pki: SmallPKI) -> None:
+    sender = ReportSender()
+    assert sender.should_send("https://r.example.net/", _report(small_pki), 0)
+    assert not sender.should_send_violation("https://r.example.net/", _violation(small_pki), 1)
+    assert not ReportSender(hpkp.profile("firefox")).should_send_violation(
+        "https://r.example.net/", _violation(small_pki), 0
+    )
+
+
+def test_a_report_of_another_shape_is_still_keyed_by_its_json(small_pki: SmallPKI) -> None:
+    sender = ReportSender()
+    extra = _report(small_pki) | {"x-note": "a"}
+    assert sender.should_send("https://r.example.net/", extra, 0)
+    assert not sender.should_send("https://r.example.net/", dict(extra), 1)
+    assert sender.should_send("https://r.example.net/", extra | {"x-note": "b"}, 2)
+    # JSON tells true from 1, so a hand-made report with 1 is a different report.
+    assert sender.should_send("https://r.example.net/", _report(small_pki), 3)
+    assert sender.should_send(
+        "https://r.example.net/", _report(small_pki) | {"include-subdomains": 1}, 4
+    )
 
 
 # -- the lifecycle table ------------------------------------------------------------------------
