@@ -745,17 +745,18 @@ class PinViolation:
 
     def report(self) -> dict[str, object]:
         """The JSON object a UA POSTs to report-uri (section 3)."""
-        return {
-            "date-time": _rfc3339(self.at, self.epoch),
-            "hostname": self.hostname,
-            "port": self.port,
-            "effective-expiration-date": _rfc3339(self.expires_at, self.epoch),
-            "include-subdomains": self.include_subdomains,
-            "noted-hostname": self.noted_hostname,
-            "served-certificate-chain": [_pem(c) for c in self.served_chain],
-            "validated-certificate-chain": [_pem(c) for c in self.validated_chain],
-            "known-pins": self._known_pins(),
-        }
+        return violation_report(
+            hostname=self.hostname,
+            port=self.port,
+            at=self.at,
+            noted_hostname=self.noted_hostname,
+            include_subdomains=self.include_subdomains,
+            expires_at=self.expires_at,
+            known_pins=self.known_pins,
+            served_chain=self.served_chain,
+            validated_chain=self.validated_chain,
+            epoch=self.epoch,
+        )
 
     def dedupe_key(self, report_uri: str) -> Hashable:
         """What identifies this report for de-duplication: the report without its date-time,
@@ -769,11 +770,8 @@ class PinViolation:
             self.noted_hostname,
             tuple(_pem(c) for c in self.served_chain),
             tuple(_pem(c) for c in self.validated_chain),
-            tuple(self._known_pins()),
+            tuple(_known_pins(self.known_pins)),
         )
-
-    def _known_pins(self) -> list[str]:
-        return [f'pin-sha256="{p}"' for p in sorted(self.known_pins)]
 
 
 def violation_report(
@@ -790,19 +788,21 @@ def violation_report(
     epoch: dt.datetime = DEFAULT_EPOCH,
 ) -> dict[str, object]:
     """The JSON object a UA POSTs to report-uri on a pin validation failure (section 3)."""
-    violation = PinViolation(
-        hostname,
-        port,
-        at,
-        noted_hostname,
-        include_subdomains,
-        expires_at,
-        frozenset(known_pins),
-        served_chain,
-        validated_chain,
-        epoch,
-    )
-    return violation.report()
+    return {
+        "date-time": _rfc3339(at, epoch),
+        "hostname": hostname,
+        "port": port,
+        "effective-expiration-date": _rfc3339(expires_at, epoch),
+        "include-subdomains": include_subdomains,
+        "noted-hostname": noted_hostname,
+        "served-certificate-chain": [_pem(c) for c in served_chain],
+        "validated-certificate-chain": [_pem(c) for c in validated_chain],
+        "known-pins": _known_pins(known_pins),
+    }
+
+
+def _known_pins(pins: Iterable[str]) -> list[str]:
+    return [f'pin-sha256="{p}"' for p in sorted(pins)]
 
 
 # The report fields other than date-time, in the order of PinViolation.dedupe_key, and the
@@ -821,7 +821,7 @@ _KEY_FIELDS: tuple[tuple[str, type], ...] = (
 
 def _has_json_type(value: object, kind: type) -> bool:
     if kind is list:
-        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        return isinstance(value, (list, tuple)) and all(type(v) is str for v in value)
     return type(value) is kind  # exact: JSON tells true from 1
 
 
@@ -832,13 +832,14 @@ def _report_key(report_uri: str, report: Mapping[str, object]) -> Hashable:
     :meth:`PinViolation.dedupe_key` gives, equal exactly when the JSON bodies are equal; any
     other dict is keyed by its JSON text, as before.
     """
-    body = dict(report)
-    body.pop("date-time")
-    if len(body) == len(_KEY_FIELDS) and all(
-        _has_json_type(body.get(name), kind) for name, kind in _KEY_FIELDS
+    if "date-time" not in report:
+        raise KeyError("date-time")
+    values = [report.get(name) for name, _ in _KEY_FIELDS]
+    if len(report) == len(_KEY_FIELDS) + 1 and all(
+        _has_json_type(v, kind) for v, (_, kind) in zip(values, _KEY_FIELDS, strict=True)
     ):
-        values = [body[name] for name, _ in _KEY_FIELDS]
-        return (report_uri, *(tuple(v) if isinstance(v, (list, tuple)) else v for v in values))
+        return (report_uri, *(tuple(v) if isinstance(v, list) else v for v in values))
+    body = {k: v for k, v in report.items() if k != "date-time"}
     return report_uri + json.dumps(body, sort_keys=True)
 
 
