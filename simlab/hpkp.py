@@ -177,16 +177,18 @@ def profile(name: str | Profile) -> Profile:
 
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-_SHA256_LEN = 32
 
 
 @dataclass(frozen=True)
 class _Directive:
-    """One ``name[=value]`` as a tokenizer hands it on."""
+    """One ``name[=value]`` as a tokenizer hands it on.
 
-    name: str  # lower-cased: both browsers compared names ignoring ASCII case (no other
-    # character lower-cases into the letters of max-age, pin-sha256, includesubdomains or
-    # report-uri, so str.lower() matches exactly the names they matched)
+    ``name`` is lower-cased: both browsers compared names ignoring ASCII case, and no other
+    character lower-cases into the letters of the four directive names, so ``str.lower()``
+    matches exactly the names they matched.
+    """
+
+    name: str
     value: str | None  # None: no '='
     quoted: bool  # the value was a quoted string (Chromium: quotes matched and were stripped)
     at: int  # where it starts in the header, for error messages
@@ -279,12 +281,15 @@ def _chromium_pin(value: str) -> str | None:
     return base64.b64encode(base64.b64decode(data + "=")).decode("ascii")
 
 
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+
+
 def _chromium_report_uri_ok(value: str) -> bool:
     """simlab's reading of ``GURL::is_valid`` for report URIs: GURL trims controls and spaces
     at the ends and drops tabs and newlines, then needs a scheme and a host; the path may hold
     anything (GURL percent-escapes it)."""
     try:
-        parts = urllib.parse.urlsplit(value)  # trims and drops the same characters
+        parts = urllib.parse.urlsplit(value.strip(_C0_OR_SPACE))  # urlsplit drops HT, CR, LF
     except ValueError:
         return False
     host = parts.netloc
