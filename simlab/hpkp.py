@@ -16,18 +16,71 @@ violation reports         sent (report-uri), de-duplicated     not implemented
 Report-Only header        evaluated and reported               not supported (Bugzilla 1091177)
 ========================  ===================================  ==================================
 
+Each browser reads the header with its own tokenizer (``Profile.header_grammar``). Chromium's
+is lenient where Firefox's follows the RFC 2616 grammar, and each has quirks of its own:
+
+=====================  =====================================  ================================
+header text            chromium [C]                           firefox [F]
+=====================  =====================================  ================================
+directives             split at ``;`` outside ``"..."`` *or*  ``directive *( ";" directive )``
+                       ``'...'``; an open quote runs to the   and nothing left over
+                       end of the header
+directive name         anything before the first ``=``,       a token, possibly empty (``;;``
+                       SP/HT trimmed; ``=`` first, or a       and ``=x`` pass as unknown
+                       quote before ``=``, rejects            directives)
+value                  anything after ``=``, SP/HT trimmed;   a token or a ``"`` string;
+                       ``a=`` and nothing more rejects        ``a=`` gives an empty value
+quoted value           ``"`` or ``'``; ``\\x`` becomes ``x``;  ``"`` only, and it must close;
+                       with no closing quote, the text after  a quoted-pair keeps its
+                       the opening one, *not* quoted          backslash in the value
+whitespace             SP and HT                              SP, HT, CRLF line folding
+``max-age``            digits, quoted or not; repeats         digits, quoted or not; once
+                       allowed, the last wins
+``pin-sha256``         quoted; padded base64 of 32 bytes      token or quoted; base64 of 32
+                                                              bytes, padding optional
+``includeSubDomains``  any value ignored; repeats allowed     once; no value
+``report-uri``         quoted; a valid URL; the last wins     once; otherwise ignored
+=====================  =====================================  ================================
+
+[C] Chromium until HPKP left it in version 72; read in the Chromium 57 sources and in a later
+copy that already parsed Expect-CT, the same code in both. ``net/http/http_security_headers.cc``
+``ParseHPKPHeaderImpl`` (with ``ParseAndAppendPin`` and ``MaxAgeToLimitedInt``) reads the header
+with ``HttpUtil::NameValuePairsIterator`` (``net/http/http_util.cc``: ``GetNext``, ``IsQuote``,
+``Unquote``) in ``Values::NOT_REQUIRED`` and ``Quotes::NOT_STRICT`` mode, over
+``HttpUtil::ValuesIterator`` and ``base/strings/string_tokenizer.h``
+(``StringTokenizerT::AdvanceOne``); numbers go through ``ParseUint32``
+(``net/base/parse_number.cc``), base64 through ``modp_b64_decode`` with ``DOPAD``
+(``third_party/modp_b64``). ``net/http/http_security_headers_unittest.cc``
+(``TestBogusPinsHeaders``, ``TestValidPKPHeaders``) exercises them; ``tests/test_hpkp.py``
+mirrors its cases. Chromium compared pins as bytes, so simlab stores them re-encoded.
+
+[F] Firefox until HPKP was turned off in version 72; read in a 2017-18 copy.
+``security/manager/ssl/nsSecurityHeaderParser.cpp`` (``Header``, ``Directive``,
+``DirectiveValue``, ``QuotedString``, ``LWSMultiple``, ``IsTokenSymbol``,
+``IsQuotedTextSymbol``) and ``nsSiteSecurityService.cpp`` ``ParseSSSHeaders`` (repeats, values,
+``stringIsBase64EncodingOf256bitValue`` over ``xpcom/io/Base64.cpp`` ``Base64Decode``);
+``security/manager/ssl/tests/unit/test_pinning_header_parsing.js`` exercises them. Firefox
+compared pins as the strings sent, and so does simlab.
+
+Choices where the sources leave a gap, stated rather than silent: Chromium's ``report-uri`` must
+be a valid ``GURL``; simlab asks for a scheme and a host free of spaces and control characters
+(anything is allowed in the path, which ``GURL`` percent-escapes). Firefox's parser read a C
+string, so a NUL would end the header early; no HTTP header value carries a NUL, and simlab
+rejects one for Firefox (Chromium's tokenizer treats it as an ordinary character).
+
 In both, a chain ending at a user-installed root bypasses enforcement: that is why corporate
 TLS proxies (and mitmproxy) kept working on pinned sites.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import enum
 import functools
 import json
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -40,7 +93,6 @@ from simlab.pins import (
     PinSource,
     PinVerdict,
     covers,
-    is_valid_pin,
     matches,
     parent_domains,
 )
@@ -49,11 +101,13 @@ from simlab.pki import AnchorOrigin
 __all__ = [
     "TRANSITIONS",
     "HeaderError",
+    "HeaderGrammar",
     "HeaderOutcome",
     "KnownPinnedHosts",
     "PinEntry",
     "PinEvent",
     "PinState",
+    "PinViolation",
     "Policy",
     "Profile",
     "ReportSender",
@@ -72,9 +126,16 @@ class HeaderError(SimlabError):
     """
 
 
+class HeaderGrammar(enum.StrEnum):
+    """Whose tokenizer reads a ``Public-Key-Pins`` header (the module docstring's second table)."""
+
+    CHROMIUM = "chromium"  # NameValuePairsIterator, Quotes::NOT_STRICT
+    FIREFOX = "firefox"  # nsSecurityHeaderParser (RFC 2616 section 2.2)
+
+
 @dataclass(frozen=True)
 class Profile:
-    """How one user agent applied RFC 7469 (see the module docstring's table)."""
+    """How one user agent applied RFC 7469 (see the module docstring's tables)."""
 
     name: str
     max_age_cap: int = int(60 * DAY)
@@ -84,6 +145,7 @@ class Profile:
     send_reports: bool = True
     report_only_supported: bool = True
     report_dedupe_seconds: int = 3600
+    header_grammar: HeaderGrammar = HeaderGrammar.CHROMIUM
 
 
 PROFILES: dict[str, Profile] = {
@@ -94,6 +156,7 @@ PROFILES: dict[str, Profile] = {
         note_from_local_root=False,
         send_reports=False,
         report_only_supported=False,
+        header_grammar=HeaderGrammar.FIREFOX,
     ),
 }
 
@@ -110,75 +173,273 @@ def profile(name: str | Profile) -> Profile:
         ) from None
 
 
-# -- header grammar (RFC 7469 section 2.1, RFC 7230 section 3.2.6) -----------------------
+# -- header grammar (RFC 7469 section 2.1; each browser's tokenizer) ----------------------
 
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_OWS = " \t"
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
-def _directives(header: str) -> list[tuple[str, str | None]]:
-    """Split a header into (lower-cased name, unquoted value or None).
+@dataclass(frozen=True)
+class _Directive:
+    """One ``name[=value]`` as a tokenizer hands it on.
 
-    Empty directives (``;;`` or a trailing ``;``) are skipped, as Chromium's
-    ``NameValuePairsIterator`` did.
+    ``name`` is lower-cased: both browsers compared names ignoring ASCII case, and no other
+    character lower-cases into the letters of the four directive names, so ``str.lower()``
+    matches exactly the names they matched.
     """
-    out: list[tuple[str, str | None]] = []
-    i, n = 0, len(header)
-    while True:
-        while i < n and header[i] in _OWS:
-            i += 1
-        if i >= n:
-            return out
-        if header[i] == ";":
-            i += 1
+
+    name: str
+    value: str | None  # None: no '='
+    quoted: bool  # the value was a quoted string (Chromium: quotes matched and were stripped)
+    at: int  # where it starts in the header, for error messages
+
+
+def _delta_seconds(name: str, value: str | None, cap: int) -> int:
+    """``max-age``: one or more ASCII digits, clamped to ``cap`` (``kMaxHPKPAgeSecs``)."""
+    if value is None or not value.isascii() or not value.isdigit():
+        raise HeaderError(f"{name} must be a non-negative integer, got {value!r}")
+    return cap if len(value) > 18 else min(int(value), cap)  # no int() of 5000 digits
+
+
+# Chromium: HttpUtil::NameValuePairsIterator(..., ';', Values::NOT_REQUIRED, Quotes::NOT_STRICT)
+
+_CR_LWS = " \t"  # HTTP_LWS
+_CR_QUOTES = "\"'"  # HttpUtil::IsQuote: "some servers rely on" single quotes
+
+
+def _chromium_split(header: str) -> Iterator[tuple[int, str]]:
+    """``ValuesIterator``: split at ';' outside quotes; a backslash inside quotes skips the next
+    character; an unclosed quote runs to the end (``StringTokenizerT::AdvanceOne``)."""
+    start, quote, escaped = 0, "", False
+    for i, c in enumerate(header):
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                quote = ""
+        elif c == ";":
+            yield start, header[start:i]
+            start = i + 1
+        elif c in _CR_QUOTES:
+            quote = c
+    yield start, header[start:]
+
+
+def _chromium_unquote(value: str) -> str:
+    """``HttpUtil::Unquote`` (non-strict): drop the quotes; ``\\x`` becomes ``x``."""
+    out: list[str] = []
+    escaped = False
+    for c in value[1:-1]:
+        if c == "\\" and not escaped:
+            escaped = True
             continue
-        start = i
-        while i < n and header[i] in _TCHAR:
-            i += 1
-        if i == start:
-            raise HeaderError(f"expected a directive name at position {i}, found {header[i]!r}")
-        name = header[start:i].lower()
-        while i < n and header[i] in _OWS:
-            i += 1
-        value: str | None = None
-        if i < n and header[i] == "=":
-            i += 1
-            while i < n and header[i] in _OWS:
-                i += 1
-            if i < n and header[i] == '"':
-                value, i = _quoted_string(header, i)
-            else:
-                start = i
-                while i < n and header[i] in _TCHAR:
-                    i += 1
-                if i == start:
-                    raise HeaderError(f"directive {name!r} has '=' but no value (position {i})")
-                value = header[start:i]
-        while i < n and header[i] in _OWS:
-            i += 1
-        if i < n and header[i] != ";":
-            raise HeaderError(f"unexpected {header[i]!r} at position {i} after directive {name!r}")
-        out.append((name, value))
+        escaped = False
+        out.append(c)
+    return "".join(out)
 
 
-def _quoted_string(header: str, i: int) -> tuple[str, int]:
-    """Parse a quoted-string starting at header[i] == '"'; return (content, next index)."""
-    chars: list[str] = []
-    i += 1
+def _chromium_directives(header: str) -> Iterator[_Directive]:
+    """``NameValuePairsIterator::GetNext``, one pair at a time (an error stops the iteration)."""
+    for start, token in _chromium_split(header):
+        text = token.lstrip(_CR_LWS)
+        at = start + len(token) - len(text)
+        text = text.rstrip(_CR_LWS)
+        if not text:
+            continue  # ValuesIterator skips empty values: ';;' and a trailing ';'
+        equals = text.find("=")
+        if equals == 0:
+            raise HeaderError(f"directive at position {at} has no name")
+        if equals < 0:
+            yield _Directive(text.lower(), None, False, at)
+            continue
+        if any(q in text[:equals] for q in _CR_QUOTES):
+            raise HeaderError(f"quote before '=' in the directive at position {at}")
+        name = text[:equals].rstrip(_CR_LWS).lower()
+        value = text[equals + 1 :].lstrip(_CR_LWS)
+        if not value:
+            raise HeaderError(f"directive {name!r} has '=' but no value (position {at})")
+        if value[0] not in _CR_QUOTES:
+            yield _Directive(name, value, False, at)
+        elif len(value) > 1 and value[-1] == value[0]:
+            yield _Directive(name, _chromium_unquote(value), True, at)
+        else:
+            # "Gracefully recover from mismatching quotes" (crbug.com/39836): the text after
+            # the opening quote is the value, and it does not count as quoted.
+            yield _Directive(name, value[1:], False, at)
+
+
+def _chromium_pin(value: str) -> str | None:
+    """``ParseAndAppendPin``: ``modp_b64_decode`` with ``DOPAD`` (length a multiple of 4, at
+    most two '=' at the end) giving 32 bytes; returned re-encoded, as Chromium kept bytes."""
+    if len(value) % 4 or not value:
+        return None
+    data = value[:-2] if value.endswith("==") else value[:-1] if value.endswith("=") else value
+    if not _B64.issuperset(data) or len(data) != 43:  # 43 characters carry 32 bytes
+        return None
+    return base64.b64encode(base64.b64decode(data + "=")).decode("ascii")
+
+
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+
+
+def _chromium_report_uri_ok(value: str) -> bool:
+    """simlab's reading of ``GURL::is_valid`` for report URIs: GURL trims controls and spaces
+    at the ends and drops tabs and newlines, then needs a scheme and a host; the path may hold
+    anything (GURL percent-escapes it)."""
+    try:
+        parts = urllib.parse.urlsplit(value.strip(_C0_OR_SPACE))  # urlsplit drops HT, CR, LF
+    except ValueError:
+        return False
+    host = parts.netloc
+    return bool(parts.scheme) and bool(host) and not any(c.isspace() or c < " " for c in host)
+
+
+def _parse_chromium(header: str, report_only: bool, cap: int) -> Policy:
+    """``ParseHPKPHeaderImpl``: pins and report-uri must be quoted; repeats are allowed (the
+    last ``max-age`` and ``report-uri`` win); ``includeSubDomains`` ignores any value."""
+    pins: set[str] = set()
+    max_age: int | None = None
+    include_subdomains = False
+    report_uri: str | None = None
+    for d in _chromium_directives(header):
+        if d.name == "max-age":
+            max_age = _delta_seconds(d.name, d.value, cap)
+        elif d.name == "pin-sha256":
+            if not d.quoted:
+                raise HeaderError(f"pin-sha256 at position {d.at} must be a quoted string")
+            pin = _chromium_pin(d.value or "")
+            if pin is None:
+                raise HeaderError(f"pin-sha256 value {d.value!r} is not base64 of 32 bytes")
+            pins.add(pin)
+        elif d.name == "includesubdomains":
+            include_subdomains = True
+        elif d.name == "report-uri":
+            if not d.quoted:
+                raise HeaderError(f"report-uri at position {d.at} must be a quoted string")
+            if not d.value or not _chromium_report_uri_ok(d.value):
+                raise HeaderError(f"report-uri must be an absolute URI, got {d.value!r}")
+            report_uri = d.value
+        # anything else: "Silently ignore unknown directives for forward compatibility."
+    if max_age is None and not report_only:
+        raise HeaderError("max-age is required in Public-Key-Pins")
+    return Policy(frozenset(pins), max_age, include_subdomains, report_uri, report_only)
+
+
+# Firefox: nsSecurityHeaderParser, then nsSiteSecurityService ParseSSSHeaders
+
+# IsQuotedTextSymbol: octets 32-126 but '"' and '\', plus HT, LF and CR (a signed char, so
+# nothing above 127).
+_FF_QDTEXT = frozenset(chr(c) for c in range(32, 127) if chr(c) not in '"\\') | set("\t\n\r")
+
+
+def _firefox_lws(header: str, i: int) -> int:
+    """``LWSMultiple``: SP and HT, and CRLF only as line folding (followed by SP or HT)."""
+    while i < len(header):
+        if header[i] in " \t":
+            i += 1
+        elif header[i] == "\r":
+            if header[i + 1 : i + 2] != "\n" or header[i + 2 : i + 3] not in (" ", "\t"):
+                raise HeaderError(f"CR at position {i} is not CRLF line folding")
+            i += 3
+        else:
+            break
+    return i
+
+
+def _firefox_token(header: str, i: int) -> int:
+    while i < len(header) and header[i] in _TCHAR:
+        i += 1
+    return i
+
+
+def _firefox_quoted(header: str, i: int) -> tuple[str, int]:
+    """``QuotedString`` from the '"' at ``header[i]``: the content, with the backslash of each
+    quoted-pair kept (``Advance`` copies every character it accepts), and the next index."""
+    start = i = i + 1
     while i < len(header):
         c = header[i]
-        if c == '"':
-            return "".join(chars), i + 1
-        if c == "\\":
-            if i + 1 >= len(header):
-                break
+        if c in _FF_QDTEXT:
             i += 1
-            c = header[i]
-        if c in "\r\n\x00" or (ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F:
-            raise HeaderError(f"control character in quoted string at position {i}")
-        chars.append(c)
-        i += 1
-    raise HeaderError("unterminated quoted string")
+        elif c == "\\" and i + 1 < len(header) and header[i + 1].isascii():
+            i += 2
+        else:
+            break
+    if i < len(header) and header[i] == '"':
+        return header[start:i], i + 1
+    if i >= len(header) or (header[i] == "\\" and i + 1 >= len(header)):
+        raise HeaderError("unterminated quoted string")
+    if header[i] == "\\":
+        raise HeaderError(f"backslash before a non-ASCII character at position {i}")
+    raise HeaderError(f"{header[i]!r} is not allowed in a quoted string (position {i})")
+
+
+def _firefox_directives(header: str) -> list[_Directive]:
+    """``nsSecurityHeaderParser::Parse``: the whole header must match, or nothing is used."""
+    if "\x00" in header:
+        raise HeaderError(f"NUL at position {header.index(chr(0))}")
+    out: list[_Directive] = []
+    i = 0
+    while True:
+        at = i = _firefox_lws(header, i)
+        i = _firefox_token(header, i)
+        name = header[at:i].lower()
+        i = _firefox_lws(header, i)
+        value: str | None = None
+        quoted = False
+        if i < len(header) and header[i] == "=":
+            i = _firefox_lws(header, i + 1)
+            if i < len(header) and header[i] == '"':
+                value, i = _firefox_quoted(header, i)
+                quoted = True
+            else:
+                start, i = i, _firefox_token(header, i)
+                value = header[start:i]  # may be empty: DirectiveValue accepts nothing
+            i = _firefox_lws(header, i)
+        out.append(_Directive(name, value, quoted, at))
+        if i < len(header) and header[i] == ";":
+            i += 1
+            continue
+        if i < len(header):
+            raise HeaderError(f"unexpected {header[i]!r} at position {i} after directive {name!r}")
+        return out
+
+
+def _mozilla_pin_ok(value: str) -> bool:
+    """``stringIsBase64EncodingOf256bitValue``: ``Base64Decode`` strips '=' padding only from a
+    length that is a multiple of 4, accepts unpadded input, and must give 32 bytes."""
+    data = value
+    if data and len(data) % 4 == 0:
+        data = data[:-2] if data.endswith("==") else data[:-1] if data.endswith("=") else data
+    return len(data) == 43 and _B64.issuperset(data)
+
+
+def _parse_firefox(header: str, report_only: bool, cap: int) -> Policy:
+    """``ParseSSSHeaders``: ``max-age``, ``includeSubDomains`` and ``report-uri`` at most once;
+    ``includeSubDomains`` takes no value; ``report-uri`` is otherwise ignored."""
+    pins: set[str] = set()
+    seen: set[str] = set()
+    max_age: int | None = None
+    include_subdomains = False
+    for d in _firefox_directives(header):
+        if d.name in ("max-age", "includesubdomains", "report-uri"):
+            if d.name in seen:
+                raise HeaderError(f"directive {d.name!r} appears more than once")
+            seen.add(d.name)
+        if d.name == "max-age":
+            max_age = _delta_seconds(d.name, d.value, cap)
+        elif d.name == "includesubdomains":
+            if d.value:
+                raise HeaderError(f"includeSubDomains takes no value, got {d.value!r}")
+            include_subdomains = True
+        elif d.name == "pin-sha256":
+            if not _mozilla_pin_ok(d.value or ""):
+                raise HeaderError(f"pin-sha256 value {d.value!r} is not base64 of 32 bytes")
+            pins.add(d.value or "")
+    if max_age is None and not report_only:
+        raise HeaderError("max-age is required in Public-Key-Pins")
+    return Policy(frozenset(pins), max_age, include_subdomains, None, report_only)
 
 
 @dataclass(frozen=True)
@@ -199,56 +460,28 @@ class Policy:
         return serialise(self)
 
 
-def parse(header: str, *, report_only: bool = False, profile: str = "chromium") -> Policy:
-    """Parse a ``Public-Key-Pins`` header value (RFC 7469 section 2.1).
+def parse(header: str, *, report_only: bool = False, profile: str | Profile = "chromium") -> Policy:
+    """Parse a ``Public-Key-Pins`` header value (RFC 7469 section 2.1) as ``profile`` did.
 
-    Directive names are case-insensitive; values are tokens or quoted strings; ``max-age``
-    is required except in Report-Only and is clamped to the profile's cap; each
-    ``pin-sha256`` is base64 of 32 bytes; ``includeSubDomains`` takes no value;
-    ``report-uri`` must be an absolute URI; repeating any directive but ``pin-sha256`` is an
-    error; unknown directives (including ``pin-`` with other hash algorithms) are ignored.
+    Directive names are case-insensitive; ``max-age`` is required except in Report-Only and is
+    clamped to the profile's cap; each ``pin-sha256`` is base64 of 32 bytes; ``report-uri``
+    must be an absolute URI; unknown directives (including ``pin-`` with other hash
+    algorithms) are ignored. How the text is tokenized, and which repeats and values are
+    tolerated, follows the profile's browser (the module docstring's second table).
     Raises :class:`HeaderError` naming the problem.
     """
     if not isinstance(header, str):
         raise HeaderError(f"header must be a string, not {type(header).__name__}")
-    return _parse(header, report_only, profile)
+    return _parse(header, report_only, _profile_for(profile))
 
 
 @functools.lru_cache(maxsize=4096)
-def _parse(header: str, report_only: bool, profile: str) -> Policy:
+def _parse(header: str, report_only: bool, profile: Profile) -> Policy:
     """The parser proper. Pure and memoised: a browser sees the same header on every visit,
     and a Policy is immutable, so a cached answer is the answer (errors are not cached)."""
-    cap = _profile_for(profile).max_age_cap
-    pins: set[str] = set()
-    seen: set[str] = set()
-    max_age: int | None = None
-    include_subdomains = False
-    report_uri: str | None = None
-    for name, value in _directives(header):
-        if name != "pin-sha256":
-            if name in seen and name in ("max-age", "includesubdomains", "report-uri"):
-                raise HeaderError(f"directive {name!r} appears more than once")
-            seen.add(name)
-        if name == "pin-sha256":
-            if value is None or not is_valid_pin(value):
-                raise HeaderError(f"pin-sha256 value {value!r} is not base64 of a 32-byte SHA-256")
-            pins.add(value)
-        elif name == "max-age":
-            if value is None or not value.isascii() or not value.isdigit():
-                raise HeaderError(f"max-age must be a non-negative integer, got {value!r}")
-            # Oversized values are clamped, not rejected (Chromium kMaxHPKPAgeSecs).
-            max_age = cap if len(value) > 18 else min(int(value), cap)
-        elif name == "includesubdomains":
-            if value is not None:
-                raise HeaderError(f"includeSubDomains takes no value, got {value!r}")
-            include_subdomains = True
-        elif name == "report-uri":
-            if value is None or not _is_absolute_uri(value):
-                raise HeaderError(f"report-uri must be an absolute URI, got {value!r}")
-            report_uri = value
-    if max_age is None and not report_only:
-        raise HeaderError("max-age is required in Public-Key-Pins")
-    return Policy(frozenset(pins), max_age, include_subdomains, report_uri, report_only)
+    if profile.header_grammar is HeaderGrammar.FIREFOX:
+        return _parse_firefox(header, report_only, profile.max_age_cap)
+    return _parse_chromium(header, report_only, profile.max_age_cap)
 
 
 def _profile_for(name: str | Profile) -> Profile:
@@ -256,15 +489,6 @@ def _profile_for(name: str | Profile) -> Profile:
         return profile(name)
     except SimlabError as exc:
         raise HeaderError(str(exc)) from None
-
-
-def _is_absolute_uri(value: str) -> bool:
-    try:
-        parts = urllib.parse.urlsplit(value)
-    except ValueError:
-        return False
-    allowed = not any(c.isspace() or ord(c) < 0x21 or ord(c) > 0x7E for c in value)
-    return allowed and bool(parts.scheme) and bool(parts.netloc)
 
 
 def serialise(policy: Policy) -> str:
@@ -397,9 +621,7 @@ class KnownPinnedHosts:
         """
         self._expire(host, at)
         try:
-            policy = (
-                header if isinstance(header, Policy) else parse(header, profile=self.profile.name)
-            )
+            policy = header if isinstance(header, Policy) else parse(header, profile=self.profile)
         except HeaderError as exc:
             return self._reject(host, f"invalid header: {exc}")
         if policy.report_only:
@@ -483,12 +705,78 @@ def evaluate_report_only(policy: Policy, validated_pins: Iterable[str]) -> bool:
 # -- violation reports (RFC 7469 section 3) ---------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def _rfc3339(at: SimTime, epoch: dt.datetime) -> str:
+    # Memoised: every report of a pin entry repeats its effective-expiration-date.
     return to_datetime(at, epoch).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _pem_list(chain: Sequence[x509.Certificate]) -> list[str]:
-    return [c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in chain]
+_PEM_MEMO: dict[int, tuple[x509.Certificate, str]] = {}
+_PEM_MEMO_MAX = 4096
+
+
+def _pem(cert: x509.Certificate) -> str:
+    """``cert`` as PEM, memoised by identity: a world serves the same few certificate objects
+    on every connection, and a certificate never changes. The memo holds each certificate, so
+    its id cannot be reused while the entry lives; it is emptied when it grows too large."""
+    hit = _PEM_MEMO.get(id(cert))
+    if hit is not None and hit[0] is cert:
+        return hit[1]
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    if len(_PEM_MEMO) >= _PEM_MEMO_MAX:
+        _PEM_MEMO.clear()
+    _PEM_MEMO[id(cert)] = (cert, pem)
+    return pem
+
+
+@dataclass(frozen=True)
+class PinViolation:
+    """A pin validation failure before it becomes a report (RFC 7469 section 3).
+
+    Rendering the report PEM-encodes two chains; :meth:`ReportSender.should_send_violation`
+    decides from these fields, so only a report that is sent needs :meth:`report`.
+    """
+
+    hostname: str
+    port: int
+    at: SimTime
+    noted_hostname: str
+    include_subdomains: bool
+    expires_at: SimTime
+    known_pins: frozenset[str]
+    served_chain: Sequence[x509.Certificate]
+    validated_chain: Sequence[x509.Certificate]
+    epoch: dt.datetime = DEFAULT_EPOCH
+
+    def report(self) -> dict[str, object]:
+        """The JSON object a UA POSTs to report-uri (section 3)."""
+        return violation_report(
+            hostname=self.hostname,
+            port=self.port,
+            at=self.at,
+            noted_hostname=self.noted_hostname,
+            include_subdomains=self.include_subdomains,
+            expires_at=self.expires_at,
+            known_pins=self.known_pins,
+            served_chain=self.served_chain,
+            validated_chain=self.validated_chain,
+            epoch=self.epoch,
+        )
+
+    def dedupe_key(self, report_uri: str) -> Hashable:
+        """What identifies this report for de-duplication: the report without its date-time,
+        and where it goes (the same key :meth:`ReportSender.should_send` derives from a dict)."""
+        return (
+            report_uri,
+            self.hostname,
+            self.port,
+            _rfc3339(self.expires_at, self.epoch),
+            self.include_subdomains,
+            self.noted_hostname,
+            tuple(_pem(c) for c in self.served_chain),
+            tuple(_pem(c) for c in self.validated_chain),
+            tuple(_known_pins(self.known_pins)),
+        )
 
 
 def violation_report(
@@ -512,10 +800,61 @@ def violation_report(
         "effective-expiration-date": _rfc3339(expires_at, epoch),
         "include-subdomains": include_subdomains,
         "noted-hostname": noted_hostname,
-        "served-certificate-chain": _pem_list(served_chain),
-        "validated-certificate-chain": _pem_list(validated_chain),
-        "known-pins": [f'pin-sha256="{p}"' for p in sorted(known_pins)],
+        "served-certificate-chain": [_pem(c) for c in served_chain],
+        "validated-certificate-chain": [_pem(c) for c in validated_chain],
+        "known-pins": _known_pins(known_pins),
     }
+
+
+def _known_pins(pins: Iterable[str]) -> list[str]:
+    return [f'pin-sha256="{p}"' for p in sorted(pins)]
+
+
+# The report fields other than date-time, in the order of PinViolation.dedupe_key, and the
+# JSON type each has in a report violation_report renders.
+_KEY_FIELDS: tuple[tuple[str, type], ...] = (
+    ("hostname", str),
+    ("port", int),
+    ("effective-expiration-date", str),
+    ("include-subdomains", bool),
+    ("noted-hostname", str),
+    ("served-certificate-chain", list),
+    ("validated-certificate-chain", list),
+    ("known-pins", list),
+)
+
+
+def _has_json_type(value: object, kind: type) -> bool:
+    if kind is list:
+        return isinstance(value, (list, tuple)) and all(type(v) is str for v in value)
+    return type(value) is kind  # exact: JSON tells true from 1
+
+
+def _report_key(report_uri: str, report: Mapping[str, object]) -> Hashable:
+    """The de-duplication key of a rendered report: everything but its date-time.
+
+    For a report shaped as :func:`violation_report` renders one, this is the tuple
+    :meth:`PinViolation.dedupe_key` gives, equal exactly when the JSON bodies are equal; any
+    other dict is keyed by its JSON text, as before.
+    """
+    if "date-time" not in report:
+        raise KeyError("date-time")
+    values = [report.get(name) for name, _ in _KEY_FIELDS]
+    if len(report) == len(_KEY_FIELDS) + 1 and all(
+        _has_json_type(v, kind) for v, (_, kind) in zip(values, _KEY_FIELDS, strict=True)
+    ):
+        return (report_uri, *(tuple(v) if isinstance(v, list) else v for v in values))
+    body = {k: v for k, v in report.items() if k != "date-time"}
+    return report_uri + json.dumps(body, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _https_host(report_uri: str) -> str | None:
+    """The lower-cased host of an ``https`` report-uri, else None."""
+    parts = urllib.parse.urlsplit(report_uri)
+    if parts.scheme == "https" and parts.hostname is not None:
+        return parts.hostname.lower()
+    return None
 
 
 @dataclass
@@ -523,26 +862,50 @@ class ReportSender:
     """Decides which reports a UA actually sends (Chromium's rules).
 
     No report to an HTTPS report-uri on the pinned host itself (it would fail the same pin
-    check), and identical reports within ``profile.report_dedupe_seconds`` are sent once.
+    check), and identical reports (all but the date-time, to the same report-uri) within
+    ``profile.report_dedupe_seconds`` are sent once. :meth:`should_send` takes a rendered
+    report; :meth:`should_send_violation` decides the same without rendering one.
     """
 
     profile: Profile = field(default_factory=lambda: PROFILES["chromium"])
-    _recent: dict[str, SimTime] = field(default_factory=dict)
+    _recent: dict[Hashable, SimTime] = field(default_factory=dict)
 
     def should_send(self, report_uri: str | None, report: dict[str, object], at: SimTime) -> bool:
         if report_uri is None or not self.profile.send_reports:
             return False
-        parts = urllib.parse.urlsplit(report_uri)
-        noted = str(report["noted-hostname"])
-        if parts.scheme == "https" and parts.hostname is not None:
-            target = parts.hostname.lower()
-            if target == report["hostname"] or covers(
-                noted, bool(report["include-subdomains"]), target
-            ):
-                return False
-        body = dict(report)
-        body.pop("date-time")
-        key = report_uri + json.dumps(body, sort_keys=True)
+        if self._to_pinned_host(
+            report_uri,
+            report["hostname"],
+            str(report["noted-hostname"]),
+            bool(report["include-subdomains"]),
+        ):
+            return False
+        return self._fresh(_report_key(report_uri, report), at)
+
+    def should_send_violation(
+        self, report_uri: str | None, violation: PinViolation, at: SimTime
+    ) -> bool:
+        """:meth:`should_send` for ``violation.report()``, without rendering the report."""
+        if report_uri is None or not self.profile.send_reports:
+            return False
+        if self._to_pinned_host(
+            report_uri,
+            violation.hostname,
+            violation.noted_hostname,
+            violation.include_subdomains,
+        ):
+            return False
+        return self._fresh(violation.dedupe_key(report_uri), at)
+
+    def _to_pinned_host(
+        self, report_uri: str, hostname: object, noted: str, include_subdomains: bool
+    ) -> bool:
+        target = _https_host(report_uri)
+        return target is not None and (
+            target == hostname or covers(noted, include_subdomains, target)
+        )
+
+    def _fresh(self, key: Hashable, at: SimTime) -> bool:
         last = self._recent.get(key)
         if last is not None and at - last < self.profile.report_dedupe_seconds:
             return False

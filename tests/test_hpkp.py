@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import base64
 import contextlib
+import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +18,7 @@ from simlab.clock import DAY
 from simlab.errors import SimlabError
 from simlab.hpkp import (
     HeaderError,
+    HeaderGrammar,
     KnownPinnedHosts,
     PinEvent,
     PinState,
@@ -33,20 +39,47 @@ C = spki_pin(derive_key(0, "other").public_key())
 PUBLIC, USER = AnchorOrigin.PUBLIC, AnchorOrigin.USER
 
 
-# -- grammar ----------------------------------------------------------------------------
+# -- grammar: what both browsers accept ---------------------------------------------------------
+
+PROFILES = ("chromium", "firefox")
+AB = frozenset({A, B})
+PINS = f'pin-sha256="{A}"; pin-sha256="{B}"'  # a live and a backup pin, as good_pin + backup_pin
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+# A with the two unused low bits of its last base64 digit set differently: the same 32 bytes.
+A_ODD = A[:42] + _ALPHABET[_ALPHABET.index(A[42]) ^ 1] + "="
 
 
-def test_parse_the_rfc_example_shape() -> None:
+def _expect(header: str, profile: str, expected: Policy | str, **kw: bool) -> None:
+    """``expected`` is the Policy parsed, or a fragment of the HeaderError's message."""
+    if isinstance(expected, Policy):
+        assert parse(header, profile=profile, **kw) == expected
+    else:
+        with pytest.raises(HeaderError, match=re.escape(expected)):
+            parse(header, profile=profile, **kw)
+
+
+def _firefox_view(policy: Policy) -> Policy:
+    """Firefox parsed report-uri and ignored it: reporting was never implemented."""
+    return dataclasses.replace(policy, report_uri=None)
+
+
+def test_each_profile_names_its_grammar() -> None:
+    assert hpkp.profile("chromium").header_grammar is HeaderGrammar.CHROMIUM
+    assert hpkp.profile("firefox").header_grammar is HeaderGrammar.FIREFOX
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_parse_the_rfc_example_shape(profile: str) -> None:
     header = (
         f'pin-sha256="{A}";\tpin-sha256="{B}"; max-age=3000; includeSubDomains; '
         'report-uri="https://other.example.net/pkp-report"'
     )
-    policy = parse(header)
-    assert policy == Policy(
-        frozenset({A, B}), 3000, True, "https://other.example.net/pkp-report", False
-    )
+    policy = Policy(AB, 3000, True, "https://other.example.net/pkp-report", False)
+    expected = policy if profile == "chromium" else _firefox_view(policy)
+    assert parse(header, profile=profile) == expected
 
 
+@pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize(
     "header",
     [
@@ -55,53 +88,275 @@ def test_parse_the_rfc_example_shape() -> None:
         f'  pin-sha256 = "{A}" ;  pin-sha256="{B}" ; max-age = 10 ; includeSubDomains ; ',
         f'pin-sha256="{A}"; pin-sha256="{B}"; max-age=10; includeSubDomains; future-thing=x',
         f'pin-sha256="{A}"; pin-sha256="{B}"; pin-sha512="abc"; max-age=10; includeSubDomains',
+        f'pin-sha256="{A}"; pin-sha256="{B}"; max-age=10; includeSubDomains; a="q;uoted"',
     ],
 )
-def test_names_are_case_insensitive_values_token_or_quoted_unknown_ignored(header: str) -> None:
-    assert parse(header) == Policy(frozenset({A, B}), 10, True, None)
+def test_names_are_case_insensitive_values_token_or_quoted_unknown_ignored(
+    header: str, profile: str
+) -> None:
+    assert parse(header, profile=profile) == Policy(AB, 10, True, None)
+
+
+# TestValidPKPHeaders in net/http/http_security_headers_unittest.cc, case by case (its
+# good_pin/backup_pin are PINS here). Each parses the same in Firefox, but for report-uri.
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize(
+    ("header", "policy"),
+    [
+        (f"max-age=243; {PINS}", Policy(AB, 243)),
+        (
+            f'max-age=243; {PINS}; report-uri= "http://example.test/foo"',
+            Policy(AB, 243, False, "http://example.test/foo"),
+        ),
+        (
+            f'   {PINS}  ; Max-agE    = 567; repOrT-URi = "http://example.test/foo"',
+            Policy(AB, 567, False, "http://example.test/foo"),
+        ),
+        (f"includeSubDOMAINS;{PINS}  ; mAx-aGe    = 890      ", Policy(AB, 890, True)),
+        (f"{PINS}; max-age=123;IGNORED;", Policy(AB, 123)),
+        (f"max-age=394082;{PINS};  ", Policy(AB, 394082)),
+        (f"max-age=39408299  ;{PINS};  ", Policy(AB, 60 * 86400)),  # kMaxHPKPAgeSecs
+        (
+            f"max-age=39408038  ;    cybers=39408038  ;  includeSubdomains; {PINS};   ",
+            Policy(AB, 60 * 86400, True),
+        ),
+        (f"  max-age=0  ;  {PINS}", Policy(AB, 0)),
+        (f"  max-age=0 ; includeSubdomains;  {PINS}", Policy(AB, 0, True)),
+        (f"  max-age={'9' * 45}  ;  {PINS};   ", Policy(AB, 60 * 86400)),
+        # "Test that the parser correctly parses an unencoded ';' inside a quoted report-uri."
+        (
+            f'max-age=999; {PINS}; report-uri="http://foo.com/?;bar"',
+            Policy(AB, 999, False, "http://foo.com/?;bar"),
+        ),
+    ],
+)
+def test_the_chromium_unittest_valid_headers(header: str, policy: Policy, profile: str) -> None:
+    assert parse(header, profile=profile) == (
+        policy if profile == "chromium" else _firefox_view(policy)
+    )
+
+
+def test_report_only_needs_no_max_age_and_takes_single_quotes_in_chromium() -> None:
+    # TestValidPKPHeaders: "Test that the parser does not require max-age for Report-Only
+    # headers" (backup_pin; good_pin; report-uri='http://foo.com').
+    header = f'pin-sha256="{B}"; pin-sha256="{A}"; report-uri=\'http://foo.com\''
+    assert parse(header, report_only=True) == Policy(AB, None, False, "http://foo.com", True)
+
+
+# TestBogusPinsHeaders (chromium) and test_pinning_header_parsing.js checkFailParseInvalidPin
+# (firefox): rejected by both, often for different reasons.
+@pytest.mark.parametrize(
+    ("header", "chromium", "firefox"),
+    [
+        ("", "max-age is required", "max-age is required"),
+        ("    ", "max-age is required", "max-age is required"),
+        ("  abc   ", "max-age is required", "max-age is required"),
+        ("  max-age  ", "non-negative integer", "non-negative integer"),
+        ("max-age=", "has '=' but no value", "non-negative integer"),
+        ("   max-age  =     xy", "non-negative integer", "non-negative integer"),
+        ("max-age=3488a923  ", "non-negative integer", "non-negative integer"),
+        ("max-age==3488923", "got '=3488923'", "unexpected '='"),
+        ("amax-age=3488923", "max-age is required", "max-age is required"),
+        ("max-age=-3488923", "non-negative integer", "non-negative integer"),
+        ("max-age=+3488923", "non-negative integer", "non-negative integer"),  # ParseUint32
+        ("max-age=3488923     e", "non-negative integer", "unexpected 'e'"),
+        ('max-age=3488923     report-uri="http://foo.com"', "non-negative integer", "'r'"),
+        ("max-age=34889.23", "non-negative integer", "non-negative integer"),
+        ("max-age=INVALID", "non-negative integer", "non-negative integer"),  # the .js case
+        (f'pin-sha256="{A}"', "max-age is required", "max-age is required"),  # VALID_PIN1
+        # good_pin_unquoted: "Pins are always quoted" in ParseHPKPHeaderImpl.
+        (f'max-age=243; pin-sha256={A}; pin-sha256="{B}"', "must be a quoted", "unexpected"),
+        # ";report-uri=http://foo.com;": "report-uris are always quoted".
+        (f"max-age=243; {PINS};report-uri=http://foo.com;", "must be a quoted", "':'"),
+        # "Test that the parser rejects misquoted strings."
+        (f"max-age=999; {PINS}; report-uri=\"http://foo;bar'", "must be a quoted", "unterminated"),
+        # "Test that the parser rejects invalid report-uris."
+        (f"max-age=999; {PINS}; report-uri=\"foo;bar'", "must be a quoted", "unterminated"),
+        ('pin-sha256="AAAA"; max-age=1', "not base64 of 32 bytes", "not base64 of 32 bytes"),
+        # BROKEN_PIN1 in the .js test.
+        (f'max-age=1; {PINS}; pin-sha256="jdjsjsjs"', "not base64", "not base64"),
+        (f'pin-sha256="{A[:-4]}"; max-age=1', "not base64", "not base64"),
+        ("pin-sha256; max-age=1", "must be a quoted string", "not base64"),
+        (f'pin-sha256="{A}" max-age=1', "must be a quoted string", "unexpected 'm'"),
+        (f'pin-sha256="{A}"; max-age=1, other=2', "non-negative integer", "unexpected ','"),
+    ],
+)
+def test_headers_both_browsers_reject(header: str, chromium: str, firefox: str) -> None:
+    _expect(header, "chromium", chromium)
+    _expect(header, "firefox", firefox)
+
+
+# -- grammar: where Chromium's tokenizer and Firefox's parser part ------------------------------
 
 
 @pytest.mark.parametrize(
-    ("header", "reason"),
+    ("header", "chromium", "firefox"),
     [
-        (f'pin-sha256="{A}"', "max-age is required"),
-        (f'pin-sha256="{A}"; max-age=-1', "non-negative integer"),
-        (f'pin-sha256="{A}"; max-age=1.5', "non-negative integer"),
-        (f'pin-sha256="{A}"; max-age=', "no value"),
-        (f'pin-sha256="{A}"; max-age', "non-negative integer"),
-        (f'pin-sha256="{A}"; max-age=10; max-age=20', "'max-age' appears more than once"),
-        (f'pin-sha256="{A}"; max-age=1; includeSubDomains; includeSubDomains', "more than once"),
-        (f'pin-sha256="{A}"; max-age=1; includeSubDomains=yes', "takes no value"),
-        (f'pin-sha256="{A}"; max-age=1; report-uri="/relative"', "absolute URI"),
-        (
-            f'pin-sha256="{A}"; max-age=1; report-uri="https://a.example/"; report-uri="https://b.example/"',
-            "more than once",
+        # TestValidPKPHeaders, "Test that the parser allows quoted max-age values":
+        # max-age='999'. Firefox has no single quotes; "'999'" is a token, and not digits.
+        pytest.param(
+            f"max-age='999'; {PINS}",
+            Policy(AB, 999),
+            "non-negative integer",
+            id="single-quoted max-age",
         ),
-        ('pin-sha256="AAAA"; max-age=1', "not base64 of a 32-byte"),
-        (f'pin-sha256="{A[:-4]}"; max-age=1', "not base64 of a 32-byte"),
-        ("pin-sha256; max-age=1", "not base64"),
-        (f'pin-sha256="{A}; max-age=1', "unterminated quoted string"),
-        (f'pin-sha256="{A}" max-age=1', "unexpected 'm'"),
-        ("=x; max-age=1", "expected a directive name"),
-        (f'pin-sha256="{A}"; max-age=1, other=2', "unexpected ','"),
+        # TestValidPKPHeaders, "Test that the parser handles escaped values":
+        # report-uri='http://foo.com\'\a' is http://foo.com'a to Chromium.
+        pytest.param(
+            f"max-age=999; {PINS}; report-uri='http://foo.com\\'\\a'",
+            Policy(AB, 999, False, "http://foo.com'a"),
+            "unexpected ':'",
+            id="single-quoted escaped report-uri",
+        ),
+        # TestValidPKPHeaders, "report-uri with a >0x7f character" (the case appends 0x7f,
+        # which RFC 2616's quoted-string excludes as a CTL).
+        pytest.param(
+            f'max-age=999; {PINS}; report-uri="http://foo.com/\x7f"',
+            Policy(AB, 999, False, "http://foo.com/\x7f"),
+            "not allowed in a quoted string",
+            id="DEL in report-uri",
+        ),
+        # TestValidPKPHeaders, "Test that the parser handles escaped values", applied to a
+        # pin: Unquote drops the backslash; Firefox's QuotedString keeps it, not base64.
+        pytest.param(
+            f'max-age=1; pin-sha256="\\{A}"; pin-sha256="{B}"',
+            Policy(AB, 1),
+            "not base64",
+            id="escaped pin character",
+        ),
+        # TestValidPKPHeaders' Report-Only case quotes with ' (HttpUtil::IsQuote); to Firefox
+        # a '-quoted pin is a token that stops at '/' or the '=' padding.
+        pytest.param(
+            f"max-age=1; pin-sha256='{A}'; pin-sha256='{B}'",
+            Policy(AB, 1),
+            "unexpected",  # at the '=' padding, or at a '/' before it
+            id="single-quoted pins",
+        ),
+        # TestBogusPinsHeaders, report-uri='' (empty once unquoted). Firefox ignores the
+        # value, and '' is a token.
+        pytest.param(
+            f"max-age=243; {PINS}; report-uri=''",
+            "absolute URI",
+            Policy(AB, 243),
+            id="empty report-uri",
+        ),
+        # TestBogusPinsHeaders, ";report-uri=;": GetNext's "Malformed; value is empty".
+        # Firefox's DirectiveValue takes nothing after '=' as an empty value.
+        pytest.param(
+            f"max-age=243; {PINS};report-uri=;",
+            "has '=' but no value",
+            Policy(AB, 243),
+            id="report-uri= with no value",
+        ),
+        # TestBogusPinsHeaders, "Test that the parser rejects invalid report-uris": GURL needs
+        # an absolute URL. Firefox never looked at the value.
+        pytest.param(
+            f'max-age=1; {PINS}; report-uri="/relative"',
+            "absolute URI",
+            Policy(AB, 1),
+            id="relative report-uri",
+        ),
+        # TestBogusPinsHeaders, "Test that the parser rejects misquoted strings": in Chromium
+        # an open quote runs to the end of the header, here swallowing max-age; to Firefox
+        # it's is a token (' is a tchar).
+        pytest.param(
+            f"{PINS}; note=it's; max-age=10",
+            "max-age is required",
+            Policy(AB, 10),
+            id="apostrophe in a value",
+        ),
+        # http_util.cc NameValuePairsIterator::GetNext: "we also accept values with missing
+        # close quotemark (http://crbug.com/39836)"; Firefox's Expect('"') fails.
+        pytest.param(
+            f'{PINS}; max-age="999',
+            Policy(AB, 999),
+            "unterminated quoted string",
+            id="unclosed quote",
+        ),
+        # GetNext: "Malformed, no name". Firefox's DirectiveName is a token of zero or more
+        # characters, so '=x' is an unknown directive with an empty name.
+        pytest.param(f"=x; max-age=1; {PINS}", "has no name", Policy(AB, 1), id="empty name"),
+        # test_pinning_header_parsing.js: GOOD_MAX_AGE + GOOD_MAX_AGE fails (ParseSSSHeaders
+        # ERROR_MULTIPLE_MAX_AGES). ParseHPKPHeaderImpl counts nothing: the last one wins.
+        pytest.param(
+            f"max-age=10; max-age=20; {PINS}",
+            Policy(AB, 20),
+            "'max-age' appears more than once",
+            id="max-age twice",
+        ),
+        # test_pinning_header_parsing.js: INCLUDE_SUBDOMAINS + INCLUDE_SUBDOMAINS.
+        pytest.param(
+            f"max-age=1; {PINS}; includeSubDomains; includeSubDomains",
+            Policy(AB, 1, True),
+            "'includesubdomains' appears more than once",
+            id="includeSubDomains twice",
+        ),
+        # test_pinning_header_parsing.js: REPORT_URI + REPORT_URI. Chromium keeps the last.
+        pytest.param(
+            f'max-age=1; {PINS}; report-uri="https://a.example/"; report-uri="https://b.example/"',
+            Policy(AB, 1, False, "https://b.example/"),
+            "'report-uri' appears more than once",
+            id="report-uri twice",
+        ),
+        # No case in either test: ParseSSSHeaders returns ERROR_INVALID_INCLUDE_SUBDOMAINS for
+        # a value; ParseHPKPHeaderImpl sets include_subdomains whatever follows.
+        pytest.param(
+            f"max-age=1; {PINS}; includeSubDomains=yes",
+            Policy(AB, 1, True),
+            "takes no value",
+            id="includeSubDomains=yes",
+        ),
+        # No case in either test: modp_b64_decode (DOPAD) needs the '=' padding, xpcom's
+        # Base64Decode does not; Firefox keeps the string, which can never match a chain.
+        pytest.param(
+            f'max-age=1; pin-sha256="{A[:-1]}"; pin-sha256="{B}"',
+            "not base64 of 32 bytes",
+            Policy(frozenset({A[:-1], B}), 1),
+            id="unpadded pin",
+        ),
+        # No case in either test: Chromium kept pins as bytes (HashValue), Firefox as strings
+        # (PublicKeyPinningService EvalCert compares base64 text), so unused bits differ.
+        pytest.param(
+            f'max-age=1; pin-sha256="{A_ODD}"; pin-sha256="{B}"',
+            Policy(AB, 1),
+            Policy(frozenset({A_ODD, B}), 1),
+            id="non-canonical base64",
+        ),
     ],
 )
-def test_invalid_headers_raise_header_error_with_the_reason(header: str, reason: str) -> None:
-    with pytest.raises(HeaderError, match=reason):
-        parse(header)
+def test_headers_the_browsers_read_differently(
+    header: str, chromium: Policy | str, firefox: Policy | str
+) -> None:
+    _expect(header, "chromium", chromium)
+    _expect(header, "firefox", firefox)
+
+
+def test_firefox_takes_crlf_line_folding_only_as_folding() -> None:
+    # nsSecurityHeaderParser::LWSMultiple / LWSCRLF: CR must be followed by LF and SP or HT.
+    assert parse(f"max-age=1;\r\n {PINS}", profile="firefox") == Policy(AB, 1)
+    for bad in (f"max-age=1;\r {PINS}", f"max-age=1;\r\n{PINS}", f"max-age=1;\n {PINS}"):
+        with pytest.raises(HeaderError):
+            parse(bad, profile="firefox")
+
+
+def test_a_nul_is_an_ordinary_character_to_chromium_and_rejected_for_firefox() -> None:
+    header = f"note=a\x00b; max-age=1; {PINS}"
+    assert parse(header) == Policy(AB, 1)  # StringTokenizer works on std::string
+    with pytest.raises(HeaderError, match="NUL at position 6"):
+        parse(header, profile="firefox")
 
 
 def test_header_error_is_a_simlab_error() -> None:
     assert issubclass(HeaderError, SimlabError)
 
 
-def test_max_age_is_clamped_to_the_profile_cap_not_rejected() -> None:
-    one_year = f'pin-sha256="{A}"; pin-sha256="{B}"; max-age=31536000'
-    assert parse(one_year).max_age == 60 * 86400
-    assert parse(one_year, profile="firefox").max_age == 60 * 86400
-    huge = f'pin-sha256="{A}"; max-age=' + "9" * 5000  # beyond Python's int() digit limit
-    assert parse(huge).max_age == 60 * 86400
-    assert parse(f'pin-sha256="{A}"; max-age=0').max_age == 0
+@pytest.mark.parametrize("profile", PROFILES)
+def test_max_age_is_clamped_to_the_profile_cap_not_rejected(profile: str) -> None:
+    one_year = f"{PINS}; max-age=31536000"
+    assert parse(one_year, profile=profile).max_age == 60 * 86400
+    huge = f"{PINS}; max-age=" + "9" * 5000  # beyond Python's int() digit limit
+    assert parse(huge, profile=profile).max_age == 60 * 86400
+    assert parse(f"{PINS}; max-age=0", profile=profile).max_age == 0
 
 
 def test_report_only_makes_max_age_optional() -> None:
@@ -115,8 +370,20 @@ def test_unknown_profile_is_rejected_by_name() -> None:
         parse(f'pin-sha256="{A}"; max-age=1', profile="safari")
 
 
+def test_a_profile_outside_the_table_parses_with_its_grammar() -> None:
+    # A release-specific Profile (not in PROFILES) is used as it is, not looked up by name.
+    strict = hpkp.Profile("firefox-60", header_grammar=HeaderGrammar.FIREFOX)
+    with pytest.raises(HeaderError, match="more than once"):
+        parse(f"max-age=1; max-age=2; {PINS}", profile=strict)
+    kph = KnownPinnedHosts(hpkp.Profile("chrome-70", min_pins=2))
+    outcome = kph.process_header(
+        "example.com", f"max-age=9; {PINS}", at=0, validated_pins={A}, anchor_origin=PUBLIC
+    )
+    assert outcome.state is PinState.NOTED
+
+
 _pins = st.sets(st.binary(min_size=32, max_size=32), max_size=4).map(
-    lambda raw: frozenset(__import__("base64").b64encode(b).decode() for b in raw)
+    lambda raw: frozenset(base64.b64encode(b).decode() for b in raw)
 )
 _uris = st.none() | st.from_regex(r"https?://[a-z]{1,10}\.example/[a-z\"\\/]{0,10}", fullmatch=True)
 
@@ -133,24 +400,30 @@ def test_serialise_then_parse_round_trips(
 ) -> None:
     policy = Policy(pins, max_age, subdomains, uri, report_only)
     assert parse(serialise(policy), report_only=report_only) == policy
+    firefox = parse(serialise(policy), report_only=report_only, profile="firefox")
+    assert firefox == _firefox_view(policy)
 
 
-@settings(max_examples=500)
-@given(st.text())
-def test_arbitrary_strings_never_raise_anything_but_header_error(text: str) -> None:
+@pytest.mark.parametrize("profile", PROFILES)
+@settings(max_examples=300)
+@given(text=st.text())
+def test_arbitrary_strings_never_raise_anything_but_header_error(text: str, profile: str) -> None:
     with contextlib.suppress(HeaderError):
-        parse(text)
+        parse(text, profile=profile)
 
 
+@pytest.mark.parametrize("profile", PROFILES)
 @settings(max_examples=300)
 @given(
-    st.lists(
+    text=st.lists(
         st.sampled_from(
             [
                 "pin-sha256",
                 "=",
                 f'"{A}"',
+                f"'{B}'",
                 '"',
+                "'",
                 ";",
                 " ",
                 "max-age",
@@ -160,15 +433,22 @@ def test_arbitrary_strings_never_raise_anything_but_header_error(text: str) -> N
                 "report-uri",
                 '"https://x.example/"',
                 "\t",
+                "\r\n ",
+                "\r",
                 ",",
                 "\x00",
+                "\x7f",
+                "é",
             ]
         )
     ).map("".join)
 )
-def test_header_shaped_noise_never_raises_anything_but_header_error(text: str) -> None:
+def test_header_shaped_noise_never_raises_anything_but_header_error(
+    text: str, profile: str
+) -> None:
     with contextlib.suppress(HeaderError):
-        parse(text)
+        policy = parse(text, profile=profile)
+        assert policy.max_age is not None and 0 <= policy.max_age <= 60 * 86400
 
 
 # -- noting (sections 2.3-2.5) ---------------------------------------------------------------
@@ -201,7 +481,7 @@ def test_a_valid_header_with_live_and_backup_pin_is_noted() -> None:
             "no backup pin",
         ),
         (GOOD, {"connection_ok": False}, "certificate errors"),
-        ('max-age=1000; garbage="', {}, "invalid header"),
+        (GOOD + "; =garbage", {}, "invalid header: directive at position"),
     ],
 )
 def test_rejected_headers_are_not_noted(header: str, kw: dict[str, object], reason: str) -> None:
@@ -375,6 +655,106 @@ def test_report_sender_suppresses_same_host_https_and_duplicates(small_pki: Smal
         "https://r.example.net/", report, 0
     )
     assert not sender.should_send(None, report, 0)
+
+
+def test_pem_encoding_is_memoised_by_identity_and_stays_correct(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hpkp, "_PEM_MEMO", {})
+    certs = small_pki.chain.certificates
+    expected = [c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in certs]
+    assert [hpkp._pem(c) for c in certs] == expected
+    assert all(hpkp._pem(c) is hpkp._pem(c) for c in certs)  # the second call is the memo
+    twin = x509.load_pem_x509_certificate(expected[0].encode())  # equal, not the same object
+    assert hpkp._pem(twin) == expected[0]
+    monkeypatch.setattr(hpkp, "_PEM_MEMO", {})
+    monkeypatch.setattr(hpkp, "_PEM_MEMO_MAX", 1)
+    assert [hpkp._pem(c) for c in certs * 2] == expected * 2  # emptied on the way, still right
+    assert len(hpkp._PEM_MEMO) <= 1
+
+
+def _violation(small_pki: SmallPKI, **changes: object) -> hpkp.PinViolation:
+    fields: dict[str, object] = {
+        "hostname": "example.com",
+        "port": 443,
+        "at": 3661,
+        "noted_hostname": "example.com",
+        "include_subdomains": True,
+        "expires_at": 60 * DAY,
+        "known_pins": frozenset({A, B}),
+        "served_chain": small_pki.chain.certificates,
+        "validated_chain": small_pki.chain.certificates,
+    }
+    return hpkp.PinViolation(**(fields | changes))  # type: ignore[arg-type]
+
+
+def test_a_pin_violation_renders_the_report_violation_report_builds(small_pki: SmallPKI) -> None:
+    assert _violation(small_pki).report() == _report(small_pki)
+
+
+def test_report_decisions_are_the_same_from_a_violation_or_its_rendered_report(
+    small_pki: SmallPKI,
+) -> None:
+    rogue = small_pki.inter.compromise().issue(
+        ["example.com"], derive_key(0, "attacker").public_key(), at=10
+    )
+    # (report-uri, changes to the violation, time): duplicates inside and after the hour,
+    # and every field that makes a report different.
+    script: list[tuple[str | None, dict[str, object], float]] = [
+        ("https://r.example.net/", {}, 0),
+        ("https://r.example.net/", {"at": 5000}, 100),  # only date-time differs: a duplicate
+        ("https://r.example.net/", {}, 3599),
+        ("https://r.example.net/", {}, 3600),
+        ("https://other.example.net/", {}, 3600),
+        ("https://r.example.net/", {"served_chain": rogue.certificates}, 3601),
+        ("https://r.example.net/", {"validated_chain": rogue.certificates}, 3601),
+        ("https://r.example.net/", {"known_pins": frozenset({A, C})}, 3601),
+        ("https://r.example.net/", {"expires_at": 61 * DAY}, 3601),
+        ("https://r.example.net/", {"expires_at": 61 * DAY + 0.5}, 3602),  # same second
+        ("https://r.example.net/", {"include_subdomains": False}, 3601),
+        ("https://r.example.net/", {"hostname": "www.example.com"}, 3601),
+        ("https://r.example.net/", {"port": 8443}, 3601),
+        ("https://example.com/r", {}, 3601),  # the pinned host itself
+        ("https://a.example.com/r", {}, 3601),  # covered by includeSubDomains
+        ("http://example.com/r", {}, 3601),
+        (None, {}, 3601),
+    ]
+    rendered, lazy = ReportSender(), ReportSender()
+    from_reports = [
+        rendered.should_send(uri, _violation(small_pki, **change).report(), at)
+        for uri, change, at in script
+    ]
+    from_violations = [
+        lazy.should_send_violation(uri, _violation(small_pki, **change), at)
+        for uri, change, at in script
+    ]
+    assert from_reports == from_violations
+    assert from_reports == [
+        True, False, False, True, True, True, True, True, True, False,
+        True, True, True, False, False, True, False,
+    ]  # fmt: skip
+
+
+def test_both_entry_points_share_one_memory_of_sent_reports(small_pki: SmallPKI) -> None:
+    sender = ReportSender()
+    assert sender.should_send("https://r.example.net/", _report(small_pki), 0)
+    assert not sender.should_send_violation("https://r.example.net/", _violation(small_pki), 1)
+    assert not ReportSender(hpkp.profile("firefox")).should_send_violation(
+        "https://r.example.net/", _violation(small_pki), 0
+    )
+
+
+def test_a_report_of_another_shape_is_still_keyed_by_its_json(small_pki: SmallPKI) -> None:
+    sender = ReportSender()
+    extra = _report(small_pki) | {"x-note": "a"}
+    assert sender.should_send("https://r.example.net/", extra, 0)
+    assert not sender.should_send("https://r.example.net/", dict(extra), 1)
+    assert sender.should_send("https://r.example.net/", extra | {"x-note": "b"}, 2)
+    # JSON tells true from 1, so a hand-made report with 1 is a different report.
+    assert sender.should_send("https://r.example.net/", _report(small_pki), 3)
+    assert sender.should_send(
+        "https://r.example.net/", _report(small_pki) | {"include-subdomains": 1}, 4
+    )
 
 
 # -- the lifecycle table ------------------------------------------------------------------------
