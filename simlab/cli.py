@@ -187,7 +187,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     written += charts.save(charts.trust_graph(example.world), out, "trust-graph")
     title = "CT: a logged rogue certificate works until the monitor alerts and it is revoked"
     written += charts.save(
-        charts.ct_timeline(example.events, title, start=example.world.attack_start),
+        charts.ct_timeline(
+            example.events,
+            title,
+            start=example.world.attack_start,
+            params=example.params,
+            seed=0,
+        ),
         out,
         "ct-detection-timeline",
     )

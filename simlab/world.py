@@ -819,7 +819,7 @@ class World:
         ):
             entry = client.kph.lookup(self.host, at)
             if entry is not None:
-                report = hpkp.violation_report(
+                violation = hpkp.PinViolation(
                     hostname=self.host,
                     port=443,
                     at=at,
@@ -831,9 +831,8 @@ class World:
                     validated_chain=validation.chain,
                     epoch=self.epoch,
                 )
-                if client.reports.should_send(entry.report_uri, report, at) and self._delivered(
-                    client
-                ):
+                sent = client.reports.should_send_violation(entry.report_uri, violation, at)
+                if sent and self._delivered(client):
                     self.detect(at, "hpkp_report")
                     return
         if check.source is not None and check.source.value == "app":
