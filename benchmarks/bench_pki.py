@@ -1,9 +1,9 @@
 """Certificate issuance and path validation, beside bare ``cryptography`` doing the same.
 
 Baselines and simlab are timed in alternation, best of several rounds. The validation
-baseline is bare ``cryptography`` at its fastest: ``Store`` and
-``ServerVerifier`` built once, then only ``verify`` in the loop. Every ratio is against
-it. A second bare line builds the verifier per call, as simlab's raw path has to.
+baseline is bare ``cryptography`` at its fastest: ``Store`` and ``ServerVerifier`` built
+once, then only ``verify`` in the loop; every validation ratio is against it. A second bare
+line builds the verifier per call, as simlab's raw path has to.
 """
 
 from __future__ import annotations
