@@ -115,7 +115,8 @@ def settings_for(
     merged = {**spec.params, **check_params(params, "run()")}
     settings = dataclasses.replace(Settings(), **{**merged, **DEFENCES[defence]})
     check_settings(settings, f"scenario {spec.name!r} with {params}" if params else spec.name)
-    return spec, merged, settings
+    # Every run says which clients it simulated: the era is always one of its parameters.
+    return spec, {"era": settings.era, **merged}, settings
 
 
 def build(

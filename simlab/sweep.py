@@ -41,6 +41,7 @@ def _execute(job: Job) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "scenario": job.scenario,
         "defence": job.defence,
         "seed": job.seed,
+        "era": result.params["era"],
         **dict(job.params),
         **result.metrics,
         "attacker_connections": int(answered.sum()),
@@ -53,6 +54,7 @@ def _execute(job: Job) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             "scenario": job.scenario,
             "defence": job.defence,
             "seed": job.seed,
+            "era": result.params["era"],
             **dict(job.params),
             **{str(k): v for k, v in rec.items()},
         }

@@ -255,7 +255,7 @@ def test_subtitle_names_seeds_clients_era_and_non_default_parameters() -> None:
             "attacker_connections": 5,
         }
     )
-    assert claims.run_settings(table) == "3 seeds · 300 clients · era 2016-01 · rogue_logged=true"
+    assert claims.run_settings(table) == "3 seeds · 300 clients · clients: the web of 2016-01 · rogue_logged=true"
     table = table.drop(columns="era").assign(days=90, n_clients=40)
     assert claims.run_settings(table) == "3 seeds · 40 clients · rogue_logged=true · days=90"
     assert (
@@ -271,7 +271,7 @@ def test_a_table_of_several_eras_never_pools_them_in_one_cell() -> None:
     fig = charts.heatmap(both, "interception_rate")
     rows = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert rows == ["a (2012-01)", "a (2016-01)"]
-    assert "era 2012-01, 2016-01" in fig.get_suptitle()
+    assert "clients: the web of 2012-01, 2016-01" in fig.get_suptitle()
     one = charts.heatmap(table.assign(era="2016-01"), "interception_rate")
     assert [t.get_text() for t in one.axes[0].get_yticklabels()] == ["a"]
 

@@ -360,8 +360,9 @@ def sweep_claim(metrics: pd.DataFrame, param: str, metric: str) -> str:
 
 
 def run_settings(table: pd.DataFrame, *, exclude: Iterable[str] = ()) -> str:
-    """The settings a reader needs to reproduce a chart: seeds, clients, era (when the table
-    has an ``era`` column) and every parameter column whose value is not its default."""
+    """The settings a reader needs to reproduce a chart: seeds, clients, the era whose
+    clients ran ("clients: the web of 2018-10", from the ``era`` column) and every parameter
+    column whose value is not its default."""
     from simlab.world import Settings
 
     defaults: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Settings)}
@@ -380,7 +381,7 @@ def run_settings(table: pd.DataFrame, *, exclude: Iterable[str] = ()) -> str:
     if "era" in table and "era" not in skip:
         eras = sorted(str(v) for v in table["era"].dropna().unique())
         if eras:
-            parts.append("era " + ", ".join(eras))
+            parts.append("clients: the web of " + ", ".join(eras))
     for name in table.columns:
         if name in skip or name in ("n_clients", "era", "seed") or name not in defaults:
             continue
