@@ -213,6 +213,11 @@ def check_settings(settings: Settings, where: str) -> None:
             f"{where}: browser_share + app_share must be at most 1 (the rest are legacy "
             f"clients), got {s.browser_share:g} + {s.app_share:g}"
         )
+    if s.attack_start_day >= s.days:  # else the run would report a harmless-looking 0%
+        raise ScenarioError(
+            f"{where}: attack_start_day ({s.attack_start_day:g}) must be before the run ends "
+            f"(days = {s.days:g}): the attack would never happen"
+        )
     positions = [f"isp-{i}" for i in range(s.access_networks)] + ["ix"]
     if s.attacker_network not in positions:
         raise ScenarioError(
