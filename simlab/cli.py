@@ -437,7 +437,9 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
 
     p = sub.add_parser("run", help="run a scenario (built-in, .toml or .py) and print its metrics")
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml|FILE.py")
-    p.add_argument("defences", nargs="*", metavar="DEFENCE", help="defences (default: all)")
+    p.add_argument(
+        "defences", nargs="*", default=[], metavar="DEFENCE", help="defences (default: all)"
+    )
     p.add_argument("--defence", action="append", help="a defence (repeatable; same as DEFENCE)")
     p.add_argument("--seed", type=int, default=0)
     add_param_option(p)

@@ -223,6 +223,17 @@ def test_a_reader_that_goes_away_is_no_traceback() -> None:
     assert err == ""
 
 
+def test_a_missing_scenario_names_only_what_is_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv in (["run"], ["run", "--seed", "1"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.rstrip().endswith("required: SCENARIO|FILE.toml|FILE.py")  # not DEFENCE
+
+
 def test_run_a_python_scenario_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(EXAMPLES / "slow_response.py")]) == 0
     lines = capsys.readouterr().out.splitlines()
