@@ -73,6 +73,8 @@ def test_run_a_toml_file_prints_a_metrics_table(
     assert "interception_rate" in out and "static" in out
     table = pd.read_csv(tmp_path / "cafe-wifi-none-seed0.csv")
     assert table["client"].max() < 60
+    assert "time_h" in table and "time" not in table  # hours, and the header says so
+    assert (table["time_h"] // 24 == table["day"]).all()
 
 
 def test_run_takes_defences_as_words(capsys: pytest.CaptureFixture[str]) -> None:
