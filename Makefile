@@ -1,33 +1,54 @@
 # Two entry points, each self-contained on a fresh machine with Python 3.11+:
-#   make demo   set up .venv and run the scenario x defence comparison into figures/
-#   make test   set up .venv and run lint, type checks and the whole test suite
+#   make demo   set up .venv with what the comparison needs, and run it into figures/
+#   make test   set up .venv with the dev tools too, and run lint, type checks and the tests
+# VENV=/some/dir puts the environment elsewhere (e.g. to time a fresh install).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+CORE := $(VENV)/.core-stamp
+DEV := $(VENV)/.dev-stamp
+CHECKED := simlab tests benchmarks examples notebooks
 
 .PHONY: demo test bench notebooks clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(BIN)/python:
+	@echo "== setup: creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
 
-demo: $(STAMP)
+# The comparison needs only simlab's own dependencies: no Jupyter, Dask or test tools.
+$(CORE): pyproject.toml | $(BIN)/python
+	@echo "== setup: installing simlab and its dependencies (cryptography, networkx, matplotlib, pandas, tqdm)"
+	$(PIP) -e .
+	@touch $@
+
+$(DEV): pyproject.toml | $(BIN)/python
+	@echo "== setup: installing simlab with the dev extras (Jupyter, Dask, pytest, ruff, mypy, pymerkle)"
+	$(PIP) -e '.[dev]'
+	@touch $@ $(CORE)
+
+demo: $(CORE)
+	@echo "== demo: every scenario under every defence, 3 seeds each, into figures/"
 	$(BIN)/simlab compare --out figures
 
-test: $(STAMP)
-	$(BIN)/ruff check simlab tests benchmarks examples notebooks
-	$(BIN)/ruff format --check simlab tests benchmarks examples notebooks
+test: $(DEV)
+	@echo "== test 1/4: lint (ruff check)"
+	$(BIN)/ruff check $(CHECKED)
+	@echo "== test 2/4: formatting (ruff format --check)"
+	$(BIN)/ruff format --check $(CHECKED)
+	@echo "== test 3/4: types (mypy --strict)"
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	@echo "== test 4/4: tests (pytest: one line per test file; the slowest tests at the end)"
+	$(BIN)/python -m pytest --verbosity=0 --durations=5
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python -m benchmarks
 
-notebooks: $(STAMP)
-	$(BIN)/python notebooks/build.py
+# Each notebook is notebooks/NN-name.py (jupytext percent format) paired with its .ipynb.
+# Edit either one (in an editor, or in Jupyter), then sync the pair and clear the outputs.
+notebooks: $(DEV)
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]-*.py
+	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/[0-9][0-9]-*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,9 +1,11 @@
 # ---
 # jupyter:
 #   jupytext:
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -152,6 +154,15 @@ unexpected = {key for key, _ in found} - {hex_key(pin) for pin in world.monitor.
 print("keys the owner did not expect:", unexpected or "none (certspotter not run?)")
 
 # %% [markdown]
+# Who vouches for that certificate: it chains to a public root through the compromised CA,
+# which is why every browser's path validation accepts it, and why only the logs gave it away.
+
+# %%
+from simlab import charts
+
+charts.trust_graph(world);
+
+# %% [markdown]
 # ## A log that lies is caught
 #
 # A monitor trusts no log. Here the same entries are served by three fronts: `argon`
@@ -218,11 +229,14 @@ answer_2 = None
 check(
     answer_1,
     statuses.count("valid") if statuses else len(world.logs),
+    hint="Count the 'valid' statuses openssl printed for the attacker's certificate. How many "
+    "logs did the compromised CA submit its precertificate to?",
     explain="One per log: the compromised CA logged its precertificate, as CT demands.",
 )
 check(
     answer_2,
     False,
+    hint="What does an SCT promise: that a certificate is legitimate, or that a log has it?",
     explain="SCTs prove a certificate was logged, not that it is legitimate: CT detects.",
 )
 

@@ -60,25 +60,38 @@ def _params(pairs: list[str] | None) -> dict[str, object]:
     return out
 
 
-def _fmt(metric: str, value: object) -> str:
-    if value is None:
-        return "never"
-    if metric.endswith("_rate") and isinstance(value, float):
-        return f"{value:.1%}"
-    if metric in ("detection_time", "exposure_window", "lockout_duration") and isinstance(
-        value, float
-    ):
-        return f"{value / 86400:.2f} d" if value >= 86400 else f"{value / 3600:.1f} h"
-    return str(value)
+def _columns(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> list[str]:
+    """Lines of a text table, each column as wide as its longest cell and two spaces from
+    the next, so no two cells ever touch. ``align`` has one letter per column, ``l`` or
+    ``r``; by default the first column is left-aligned and the others right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    align = align or "l" + "r" * (len(header) - 1)
+    return [
+        "  ".join(
+            cell.ljust(w) if a == "l" else cell.rjust(w)
+            for cell, w, a in zip(row, widths, align, strict=True)
+        ).rstrip()
+        for row in [header, *rows]
+    ]
 
 
-def _print_metrics(results: list[tuple[str, dict[str, object]]]) -> None:
+def _print_metrics(results: Sequence[tuple[str, Any]]) -> None:
+    """One column per run (``(label, Result)``), one row per metric, with units."""
     from simlab.runner import METRICS
+    from simlab.units import ATTACK_METRICS, attacker_answered, format_metric
 
-    width = max(len(name) for name, _ in results) + 2
-    print("metric".ljust(22) + "".join(name.rjust(width) for name, _ in results))
-    for metric in METRICS:
-        print(metric.ljust(22) + "".join(_fmt(metric, m[metric]).rjust(width) for _, m in results))
+    applies = [attacker_answered(result) for _, result in results]
+    rows = [
+        [metric]
+        + [
+            format_metric(
+                metric, result.metrics[metric], applies=ok or metric not in ATTACK_METRICS
+            )
+            for (_, result), ok in zip(results, applies, strict=True)
+        ]
+        for metric in METRICS
+    ]
+    print("\n".join(_columns(["metric", *(label for label, _ in results)], rows)))
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -98,9 +111,22 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_value(value: object) -> str:
+    """A value as a user would type it after ``--param key=``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+_KIND_RANGE = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from simlab.parameter_help import meaning
     from simlab.runner import resolve_scenario
     from simlab.scenario_file import settable, type_name
     from simlab.world import SETTING_LIMITS, Settings
@@ -113,13 +139,25 @@ def _cmd_show(args: argparse.Namespace) -> int:
     print(spec.description.strip() + "\n")
     for src in spec.sources:
         print(f"source: {src}")
-    print("\nparameters (scenario values marked *):")
+    print("\nparameters (change one with --param NAME=VALUE; * = set by this scenario):\n")
     defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
-    for key, kind in settable().items():
-        value = spec.params.get(key, defaults[key])
-        shown = f"{value!r}{' *' if key in spec.params else ''}"
-        valid = SETTING_LIMITS[key][1] if key in SETTING_LIMITS else type_name(kind)
-        print(f"  {key:<24} {shown:<16} {valid}")
+    keys = list(settable().items())
+    rows = [
+        [
+            key,
+            _show_value(spec.params.get(key, defaults[key])) + (" *" if key in spec.params else ""),
+            _show_value(defaults[key]),
+            SETTING_LIMITS[key][1]
+            if key in SETTING_LIMITS
+            else _KIND_RANGE.get(kind) or type_name(kind),
+        ]
+        for key, kind in keys
+    ]
+    header, *lines = _columns(["parameter", "value", "default", "range"], rows, "lrrl")
+    print("  " + header)
+    for (key, _), line in zip(keys, lines, strict=True):
+        print("  " + line)
+        print("      " + meaning(key))
     return 0
 
 
@@ -135,15 +173,16 @@ def _run_script(path: Path) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from simlab.runner import DEFENCES, run, settings_for
+    from simlab.units import for_csv
 
     if str(args.scenario).endswith(".py"):
-        if args.defences or args.defence or args.param or args.out:
+        if args.defences or args.defence or args.params or args.out:
             raise SimlabError(
                 f"{args.scenario} is a script: it chooses its own defences and parameters "
                 "(DEFENCE, --defence, --param and --out apply to scenarios and .toml files)"
             )
         return _run_script(Path(args.scenario))
-    params = _params(args.param)
+    params = _params(args.params)
     defences = [*args.defences, *(args.defence or [])] or list(DEFENCES)
     for defence in defences:  # every argument is checked before the first run
         settings_for(args.scenario, defence, params)
@@ -152,36 +191,78 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if out is not None:  # written only once every run has succeeded
         for result in results:
             name = f"{result.scenario}-{result.defence}-seed{args.seed}.csv"
-            result.table.to_csv(output_dir(out) / name, index=False)
+            for_csv(result.table).to_csv(output_dir(out) / name, index=False)
     print(f"scenario {args.scenario} (seed {args.seed})")
-    _print_metrics([(result.defence, result.metrics) for result in results])
+    _print_metrics([(result.defence, result) for result in results])
     return 0
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from simlab import charts
-    from simlab.runner import run
-    from simlab.sweep import compare
+HEATMAP_METRICS = (
+    "interception_rate",
+    "legit_failure_rate",
+    "detection_time",
+    "exposure_window",
+    "lockout_duration",
+    "clients_affected",
+)
 
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pandas as pd
+
+    from simlab import charts
+    from simlab.errors import ScenarioError
+    from simlab.runner import DEFENCES, run
+    from simlab.scenario_file import builtin_scenarios
+    from simlab.sweep import compare
+    from simlab.units import for_csv
+
+    def say(text: str) -> None:
+        if not args.quiet:
+            print(text, flush=True)
+
+    if args.seeds < 1:
+        raise ScenarioError(f"seeds must be at least 1, got {args.seeds}")
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError(f"workers must be at least 1, got {args.workers}")
+    params = _params(args.params)
     out = check_output_dir(args.out)
-    metrics, daily = compare(
-        seeds=args.seeds, workers=args.workers, progress=None if not args.quiet else False
+    names = list(builtin_scenarios())
+    workers = args.workers or os.cpu_count() or 1
+    total = len(names) * len(DEFENCES) * args.seeds
+    say(
+        f"compare: {len(names)} scenarios x {len(DEFENCES)} defences x {args.seeds} seed(s) "
+        f"= {total} runs on {workers} process(es)"
     )
+    # On a terminal, one progress bar; in a log or a pipe, one line per scenario instead.
+    bar = sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet
+    groups = [names] if bar else [[name] for name in names]
+    parts = []
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for group in groups:
+            parts.append(
+                compare(
+                    scenarios=group, seeds=args.seeds, params=params, executor=pool, progress=bar
+                )
+            )
+            done += len(group) * len(DEFENCES) * args.seeds
+            say(f"  runs: {', '.join(group)} done ({done}/{total}, {done / total:.0%})")
+    metrics = pd.concat([m for m, _ in parts], ignore_index=True)
+    daily = pd.concat([d for _, d in parts], ignore_index=True)
     output_dir(out)
-    metrics.to_csv(out / "compare-metrics.csv", index=False)
-    daily.to_csv(out / "compare-daily.csv", index=False)
+    for_csv(metrics).to_csv(out / "compare-metrics.csv", index=False)
+    for_csv(daily).to_csv(out / "compare-daily.csv", index=False)
     written = []
-    for metric in (
-        "interception_rate",
-        "legit_failure_rate",
-        "detection_time",
-        "exposure_window",
-        "lockout_duration",
-        "clients_affected",
-    ):
+    say("charts: heatmaps")
+    for metric in HEATMAP_METRICS:
         written += charts.save(charts.heatmap(metrics, metric), out, f"heatmap-{metric}")
+    say("charts: timelines")
     for scenario in dict.fromkeys(metrics["scenario"]):
         written += charts.save(charts.timeline(daily, scenario), out, f"timeline-{scenario}")
+    say("charts: network graph, trust graph, CT detection timeline")
     example = run("ca-compromise", "ct", seed=0, rogue_logged=True)
     written += charts.save(charts.network_graph(example.world, example.table), out, "network-graph")
     written += charts.save(charts.trust_graph(example.world), out, "trust-graph")
@@ -197,18 +278,37 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         out,
         "ct-detection-timeline",
     )
+    say(f"wrote {len(written)} figures and 2 tables (compare-metrics.csv, compare-daily.csv)")
+    say(f"  to {out.resolve()}/")
     if not args.quiet:
-        print(f"{len(metrics)} runs; wrote {len(written)} figures and 2 tables to {out}/")
         table = metrics.groupby(["scenario", "defence"], sort=False)["interception_rate"].mean()
-        print("\nmean interception rate (scenario x defence):")
-        print(table.unstack().round(2).to_string())
+        wide = table.unstack()
+        rows = [[str(s)] + [f"{v:.0%}" for v in wide.loc[s]] for s in wide.index]
+        print(f"\nmean interception rate over {args.seeds} seed(s):")
+        print("\n".join(_columns(["scenario", *map(str, wide.columns)], rows)))
     return 0
+
+
+def _sweep_cell(metric: str, values: Any) -> str:
+    """A sweep table cell: the mean over seeds with its unit; for detection time, the mean
+    over the runs that detected and how many did (a missing detection is not averaged in)."""
+    from simlab.units import format_metric
+
+    values = list(values)
+    found = [v for v in values if v == v]  # NaN (never detected) != NaN
+    if not found:
+        return "never"
+    cell = format_metric(metric, sum(found) / len(found))
+    if len(found) < len(values):
+        cell += f" ({len(found)}/{len(values)} detected)"
+    return cell
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from simlab import charts
     from simlab.runner import METRICS
     from simlab.sweep import parameter_sweep
+    from simlab.units import for_csv
 
     if args.metric not in METRICS or args.metric == "detected_by":
         raise SimlabError(
@@ -221,21 +321,24 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     out = check_output_dir(args.out)
     metrics = parameter_sweep(
         args.scenario,
-        args.param,
+        args.swept,
         values,
         defences=args.defence,
         seeds=args.seeds,
-        params=_params(args.set),
+        params=_params(args.params),
         workers=args.workers,
         progress=None if not args.quiet else False,
     )
-    name = f"sweep-{Path(args.scenario).stem}-{args.param}-{args.metric}"
-    metrics.to_csv(output_dir(out) / f"{name}.csv", index=False)
-    charts.save(charts.parameter_chart(metrics, args.param, args.metric), out, name)
-    table = metrics.groupby([args.param, "defence"], sort=False)[args.metric].mean().unstack()
-    unit = {86400.0: "days", 3600.0: "hours"}.get(charts.SCALE.get(args.metric, 1.0), "")
-    print(f"{args.metric}{f' ({unit})' if unit else ''}, mean over {args.seeds} seed(s):")
-    print((table / charts.SCALE.get(args.metric, 1.0)).round(3).to_string())
+    name = f"sweep-{Path(args.scenario).stem}-{args.swept}-{args.metric}"
+    for_csv(metrics).to_csv(output_dir(out) / f"{name}.csv", index=False)
+    charts.save(charts.parameter_chart(metrics, args.swept, args.metric), out, name)
+    cells = metrics.groupby([args.swept, "defence"], sort=False)[args.metric].apply(
+        lambda s: _sweep_cell(args.metric, s)
+    )
+    wide = cells.unstack()
+    rows = [[_show_value(v)] + [str(c) for c in wide.loc[v]] for v in wide.index]
+    print(f"{args.metric}, mean over {args.seeds} seed(s):")
+    print("\n".join(_columns([args.swept, *map(str, wide.columns)], rows)))
     print(f"wrote {out / name}.csv, .png and .svg")
     return 0
 
@@ -253,7 +356,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     results = [
         (
             d + (" (historical)" if d in replay.historical else ""),
-            run(replay.scenario, d, seed=args.seed, **replay.params).metrics,
+            run(replay.scenario, d, seed=args.seed, **replay.params),
         )
         for d in DEFENCES
     ]
@@ -329,7 +432,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_param_option(p: argparse.ArgumentParser, *aliases: str) -> None:
+    """``--param KEY=VALUE``, the one spelling every verb uses to set a run parameter
+    (``simlab show SCENARIO`` lists them); repeatable, anywhere on the line."""
+    p.add_argument(
+        "--param",
+        *aliases,
+        action="append",
+        dest="params",
+        metavar="KEY=VALUE",
+        help="set a parameter (repeatable; `simlab show SCENARIO` lists them)",
+    )
+
+
+def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="simlab",
         description="A teaching laboratory for web PKI trust: pinning, HPKP and CT.",
@@ -351,10 +467,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a scenario (built-in, .toml or .py) and print its metrics")
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml|FILE.py")
-    p.add_argument("defences", nargs="*", metavar="DEFENCE", help="defences (default: all)")
+    p.add_argument(
+        "defences", nargs="*", default=[], metavar="DEFENCE", help="defences (default: all)"
+    )
     p.add_argument("--defence", action="append", help="a defence (repeatable; same as DEFENCE)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a parameter")
+    add_param_option(p)
     p.add_argument("--out", metavar="DIR", help="also write each run's table as CSV")
     p.set_defaults(handler=_cmd_run)
 
@@ -362,17 +480,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--out", default="figures", metavar="DIR")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    add_param_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress, no summary")
     p.set_defaults(handler=_cmd_compare)
 
     p = sub.add_parser("sweep", help="sweep one parameter of a scenario and chart one metric")
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
-    p.add_argument("param", help="the parameter to vary, e.g. max_age_days")
+    p.add_argument("swept", metavar="PARAM", help="the parameter to vary, e.g. max_age_days")
     p.add_argument("values", help="comma-separated values, e.g. 1,7,30,60")
     p.add_argument("--metric", default="interception_rate")
     p.add_argument("--defence", action="append", help="a defence (repeatable; default: all)")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="fix another parameter")
+    add_param_option(p, "--set")  # --set: the spelling sweep used before --param
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--out", default="figures", metavar="DIR")
     p.add_argument("--quiet", action="store_true")
@@ -410,13 +529,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--defence", default="hpkp+ct")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_cmd_export)
-    return parser
+    return parser, dict(sub.choices)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``simlab`` argument parser (its verbs are parsed by :func:`parse`)."""
+    return _build()[0]
+
+
+def parse(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """Parse a command line. A verb's options may come anywhere after it, between or after
+    its positional words (``simlab run cafe.toml --param click_through=0.9 none``)."""
+    parser, verbs = _build()
+    words = list(argv)
+    at = next((i for i, word in enumerate(words) if not word.startswith("-")), None)
+    if at is None or words[at] not in verbs:
+        return parser, parser.parse_args(words)  # --version, --help, or an unknown verb
+    parser.parse_args(words[:at])  # options before the verb (--version, --help)
+    verb = verbs[words[at]]
+    args = verb.parse_intermixed_args(words[at + 1 :])
+    args.command = words[at]
+    return verb, args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, args = parse(sys.argv[1:] if argv is None else argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

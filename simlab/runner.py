@@ -112,7 +112,7 @@ def settings_for(
     spec = resolve_scenario(scenario)
     if defence not in DEFENCES:
         raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
-    merged = {**spec.params, **check_params(params, "run()")}
+    merged = {**spec.params, **check_params(params, f"scenario {spec.name!r}")}
     settings = dataclasses.replace(Settings(), **{**merged, **DEFENCES[defence]})
     check_settings(settings, f"scenario {spec.name!r} with {params}" if params else spec.name)
     # Every run says which clients it simulated: the era is always one of its parameters.

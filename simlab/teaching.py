@@ -1,26 +1,53 @@
 """Helpers for the notebooks' exercises: check an answer, without ever raising.
 
 A notebook must run top to bottom for a student who has not answered yet, so an
-unanswered exercise prints a reminder instead of failing.
+unanswered exercise prints a reminder and its hint instead of failing. Every exercise
+carries a hint, so a student who is stuck has somewhere to start.
+
+A teacher who sets the environment variable ``SIMLAB_ANSWER_KEY=1`` before starting Jupyter
+sees each unanswered exercise's answer too (the test suite runs the notebooks that way, so
+every answer is computed at least once).
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["check"]
+import pandas as pd
+
+__all__ = ["accepted_by_kind", "check"]
 
 
 def check(
-    answer: Any, expected: Any, *, explain: str = "", hint: str = "", tolerance: float = 0.0
+    answer: Any,
+    expected: Any | Callable[[], Any],
+    *,
+    hint: str,
+    explain: str = "",
+    tolerance: float = 0.0,
 ) -> bool:
-    """Print whether ``answer`` matches ``expected`` (numbers within ``tolerance``): the
-    explanation when it does, only the hint when it does not."""
+    """Print whether ``answer`` matches ``expected`` (numbers within ``tolerance``, relative
+    or absolute): the explanation when it does, the hint when it does not or is missing.
+
+    ``expected`` may be a function of no arguments, called only once an answer is given, so
+    an exercise can compute its answer from fresh runs (the numbers follow the model) without
+    slowing a notebook whose exercises are not answered yet.
+    """
+    if not hint.strip():
+        raise ValueError("every exercise needs a hint")
     if answer is None:
         print("Not answered yet: set the variable in the cell above, then run this cell again.")
+        print(f"  Hint: {hint.strip()}")
+        if os.environ.get("SIMLAB_ANSWER_KEY"):
+            print(f"  Answer key: {_value(expected)!r}")
         return False
-    if isinstance(expected, float | int) and isinstance(answer, float | int):
+    expected = _value(expected)
+    if isinstance(expected, bool) or isinstance(answer, bool):  # True is not 1 here
+        correct = type(answer) is type(expected) and answer == expected
+    elif isinstance(expected, float | int) and isinstance(answer, float | int):
         correct = math.isclose(answer, expected, rel_tol=tolerance, abs_tol=tolerance)
     elif isinstance(expected, str) and isinstance(answer, str):
         correct = answer.strip().lower() == expected.strip().lower()
@@ -29,5 +56,35 @@ def check(
     if correct:
         print(f"Correct. {explain}".strip())
     else:
-        print(f"Not quite. {hint or 'Look again at the chart and the table.'}".strip())
+        print(f"Not quite. Hint: {hint.strip()}")
     return correct
+
+
+def _value(expected: Any) -> Any:
+    """The expected answer as a plain Python value (computed, if it is a function)."""
+    if callable(expected):
+        expected = expected()
+    if hasattr(expected, "item"):  # a numpy or pandas scalar
+        expected = expected.item()
+    return expected
+
+
+def accepted_by_kind(result: Any, by: str = "kind") -> pd.DataFrame:
+    """For one run (a :class:`simlab.runner.Result`): per kind of client (or per ``by``
+    column, e.g. ``"release"``), how many of the attacker's connections there were, how many
+    the client accepted (with or without clicking through a warning), and that share as a
+    percentage."""
+    table = result.table
+    attacker = table[table["responder"] == "attacker"]
+    accepted = attacker["outcome"].isin(["intercepted", "clicked_through"])
+    counts = pd.DataFrame(
+        {
+            "attacker connections": attacker.groupby(by).size(),
+            "accepted": accepted.groupby(attacker[by]).sum().astype(int),
+        }
+    )
+    counts["share accepted"] = (counts["accepted"] / counts["attacker connections"]).map(
+        "{:.0%}".format
+    )
+    counts.index.name = "kind of client" if by == "kind" else by
+    return counts

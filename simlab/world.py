@@ -262,6 +262,11 @@ def check_settings(settings: Settings, where: str) -> None:
             f"{where}: browser_share + app_share must be at most 1 (the rest are legacy "
             f"clients), got {s.browser_share:g} + {s.app_share:g}"
         )
+    if s.attack_start_day >= s.days:  # else the run would report a harmless-looking 0%
+        raise ScenarioError(
+            f"{where}: attack_start_day ({s.attack_start_day:g}) must be before the run ends "
+            f"(days = {s.days:g}): the attack would never happen"
+        )
     positions = [f"isp-{i}" for i in range(s.access_networks)] + ["ix"]
     if s.attacker_network not in positions:
         raise ScenarioError(
@@ -615,7 +620,7 @@ class World:
         if not validation.ok:
             error = _ERROR_OF.get(validation.reason) if validation.reason else None
             return self._error(client, at, error, str(validation.reason), validation)
-        if self._revoked(client, validation, at, reachable=not (on_path and self.s.ocsp_blockable)):
+        if self.revoked(client, validation, at, reachable=not (on_path and self.s.ocsp_blockable)):
             # ERR_CERT_REVOKED is never overridable (IsCertErrorFatal).
             return Decision("block", str(FailureReason.REVOKED), validation)
         if not self._ct_ok(client, chain, tls_scts, validation, at):
@@ -648,7 +653,7 @@ class World:
                 return True
         return False
 
-    def _revoked(
+    def revoked(
         self, client: Client, validation: Validation, at: SimTime, *, reachable: bool
     ) -> bool:
         """Revocation as the release did it (see ``revocation`` in clients.toml).

@@ -255,7 +255,10 @@ def test_subtitle_names_seeds_clients_era_and_non_default_parameters() -> None:
             "attacker_connections": 5,
         }
     )
-    assert claims.run_settings(table) == "3 seeds · 300 clients · clients: the web of 2016-01 · rogue_logged=true"
+    assert (
+        claims.run_settings(table)
+        == "3 seeds · 300 clients · clients: the web of 2016-01 · rogue_logged=true"
+    )
     table = table.drop(columns="era").assign(days=90, n_clients=40)
     assert claims.run_settings(table) == "3 seeds · 40 clients · rogue_logged=true · days=90"
     assert (

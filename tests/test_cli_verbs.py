@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -8,8 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import simlab
 from simlab.cli import main
+from simlab.errors import ScenarioError
+from simlab.scenario_file import parse_scenario
 from simlab.sweep import Job, sweep
+from simlab.units import duration
 from tests.conftest import openssl_text, openssl_verify
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -22,11 +27,24 @@ def test_list_names_every_scenario_defence_and_replay(capsys: pytest.CaptureFixt
         assert name in out
 
 
-def test_show_prints_story_parameters_and_toml(capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_gives_each_parameter_its_meaning_default_and_range(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from simlab.parameter_help import MEANINGS
+    from simlab.scenario_file import settable
+
     assert main(["show", "key-loss"]) == 0
     out = capsys.readouterr().out
-    assert "The server's key is lost" in out and "days" in out and "90.0 *" in out
-    assert "click_through            0.4              between 0 and 1" in out
+    assert "The server's key is lost" in out
+    lines = out.splitlines()
+    rows = {line.split()[0]: line for line in lines if line.startswith("  ") and line[2] != " "}
+    # days: this scenario's value (starred), the default, the range; then the meaning.
+    assert rows["days"].split() == ["days", "90", "*", "60", ">", "0"]
+    assert rows["click_through"].split()[1:4] == ["0.4", "0.4", "between"]
+    assert rows["backup_key_survives"].split()[1:] == ["false", "false", "true", "or", "false"]
+    for key in settable():
+        meaning = lines[lines.index(rows[key]) + 1]
+        assert meaning.strip() == MEANINGS[key], key
     assert main(["show", "key-loss", "--toml"]) == 0
     assert capsys.readouterr().out.startswith('[scenario]\nname = "key-loss"')
 
@@ -55,12 +73,100 @@ def test_run_a_toml_file_prints_a_metrics_table(
     assert "interception_rate" in out and "static" in out
     table = pd.read_csv(tmp_path / "cafe-wifi-none-seed0.csv")
     assert table["client"].max() < 60
+    assert "time_h" in table and "time" not in table  # hours, and the header says so
+    assert (table["time_h"] // 24 == table["day"]).all()
 
 
 def test_run_takes_defences_as_words(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "mitm", "none", "hpkp", "--param", "n_clients=40"]) == 0
     header = capsys.readouterr().out.splitlines()[1].split()
     assert header == ["metric", "none", "hpkp"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "CAFE", "--param", "click_through=0.9", "none", "--param", "n_clients=40", "ct"],
+        ["run", "--param", "click_through=0.9", "CAFE", "none", "ct", "--param=n_clients=40"],
+        ["run", "CAFE", "none", "--seed", "0", "ct", "--param", "click_through=0.9",
+         "--param", "n_clients=40"],
+    ],
+)  # fmt: skip
+def test_param_is_accepted_anywhere_on_the_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(EXAMPLES / "cafe-wifi.toml") if a == "CAFE" else a for a in argv]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split() == ["metric", "none", "ct"]
+    expected = simlab.run(EXAMPLES / "cafe-wifi.toml", "ct", click_through=0.9, n_clients=40)
+    rate = next(line for line in out if line.startswith("interception_rate")).split()[2]
+    assert rate == f"{expected.metrics['interception_rate']:.1%}"
+
+
+def test_columns_never_run_together(capsys: pytest.CaptureFixture[str]) -> None:
+    # Long labels and long values side by side: every cell stays two spaces from the next.
+    from simlab.cli import _columns
+
+    lines = _columns(
+        ["metric", "hpkp+ct (historical)", "none"],
+        [["detected_by", "hpkp_report", "never"], ["exposure_window", "2.61 d", "12.61 d"]],
+    )
+    assert [re.split(r"\s{2,}", line) for line in lines] == [
+        ["metric", "hpkp+ct (historical)", "none"],
+        ["detected_by", "hpkp_report", "never"],
+        ["exposure_window", "2.61 d", "12.61 d"],
+    ]
+    assert main(["replay", "diginotar-2011"]) == 0
+    table = capsys.readouterr().out.split("\n\n")[-1].splitlines()
+    cells = [re.split(r"\s{2,}", line.strip()) for line in table]
+    assert cells[0] == [
+        "metric",
+        "none",
+        "static (historical)",
+        "hpkp",
+        "ct",
+        "hpkp+ct",
+    ]
+    assert {len(row) for row in cells} == {6}
+
+
+def test_times_have_units_and_counts_are_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "domain-hijack", "ct", "none", "--param", "n_clients=60"]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[2:]}
+    result = simlab.run("domain-hijack", "ct", n_clients=60)
+    hours = result.metrics["detection_time"] / 3600
+    assert rows["detection_time"][:2] == [f"{hours:.1f}", "h"]
+    assert rows["exposure_window"][1] in ("h", "d") and rows["lockout_duration"][1] in ("h", "d")
+    assert rows["clients_affected"] == [
+        str(result.metrics["clients_affected"]),
+        str(simlab.run("domain-hijack", "none", n_clients=60).metrics["clients_affected"]),
+    ]
+
+
+def test_a_run_without_an_attacker_says_n_a_for_attack_metrics(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["run", "key-loss", "hpkp", "--param", "n_clients=40"]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
+    for metric in ("interception_rate", "detection_time", "detected_by", "exposure_window"):
+        assert rows[metric] == ["n/a"], metric
+    assert rows["legit_failure_rate"][0].endswith("%")
+
+
+def test_an_attack_that_starts_after_the_run_ends_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for start in ("60", "70"):
+        assert main(["run", "mitm", "none", "--param", f"attack_start_day={start}"]) == 1
+        err = capsys.readouterr().err
+        assert f"attack_start_day ({start}) must be before the run ends (days = 60)" in err
+        assert err.count("\n") == 1
+    assert main(["run", "mitm", "none", "--param", "attack_start_day=59", "--param",
+                 "n_clients=20"]) == 0  # fmt: skip
+    toml = "[scenario]\nname='x'\nstory='mitm'\ntitle='t'\n[params]\ndays=5\n"
+    with pytest.raises(ScenarioError, match=r"attack_start_day \(10\) .* \(days = 5\)"):
+        parse_scenario(toml, source="late.toml")
 
 
 def test_a_bad_defence_stops_the_run_before_anything_is_written(
@@ -119,6 +225,17 @@ def test_a_reader_that_goes_away_is_no_traceback() -> None:
     assert err == ""
 
 
+def test_a_missing_scenario_names_only_what_is_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv in (["run"], ["run", "--seed", "1"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.rstrip().endswith("required: SCENARIO|FILE.toml|FILE.py")  # not DEFENCE
+
+
 def test_run_a_python_scenario_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(EXAMPLES / "slow_response.py")]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -132,7 +249,8 @@ def test_run_a_python_scenario_script(capsys: pytest.CaptureFixture[str]) -> Non
     [
         (["run", "nope"], "unknown scenario 'nope'"),
         (["run", "mitm", "--param", "oops"], "--param expects key=value"),
-        (["run", "mitm", "--param", "colour=red"], "unknown parameter 'colour'"),
+        (["run", "mitm", "--param", "colour=red"], "scenario 'mitm': unknown parameter 'colour'"),
+        (["sweep", "mitm", "days", "5", "--set", "colour=red"], "unknown parameter 'colour'"),
         (["run", "examples/slow_response.py", "hpkp"], "slow_response.py is a script"),
         (["replay", "titanic"], "unknown incident 'titanic'"),
         (["show", "/no/such.toml"], "cannot read scenario file"),
@@ -144,6 +262,7 @@ def test_errors_are_one_line_on_stderr(
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert "()" not in err  # the user's words, not the names of simlab's functions
 
 
 def test_export_writes_artefacts_openssl_accepts(
@@ -178,12 +297,22 @@ def test_replay_marks_the_historical_defences(capsys: pytest.CaptureFixture[str]
     assert "hpkp (historical)" in out and "smashingmagazine.com" in out
 
 
-def test_compare_writes_tables_and_figures(tmp_path: Path) -> None:
-    assert (
-        main(["compare", "--seeds", "1", "--workers", "2", "--out", str(tmp_path), "--quiet"]) == 0
-    )
+def test_compare_writes_tables_and_figures_and_says_each_stage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", "--seeds", "1", "--workers", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out  # not a terminal: one line per stage, no progress bar
+    assert "7 scenarios x 5 defences x 1 seed(s) = 35 runs" in out
+    assert "runs: mitm done (5/35, 14%)" in out and "(35/35, 100%)" in out
+    assert "charts: heatmaps" in out and f"to {tmp_path.resolve()}/" in out
     metrics = pd.read_csv(tmp_path / "compare-metrics.csv")
     assert len(metrics) == 7 * 5
+    assert {"detection_time_h", "exposure_window_d", "lockout_duration_d"} <= set(metrics)
+    assert "detection_time" not in metrics and metrics["clients_affected"].dtype.kind == "i"
+    hijack = metrics.query("scenario == 'domain-hijack' and defence == 'ct'").iloc[0]
+    expected = simlab.run("domain-hijack", "ct", seed=0).metrics
+    assert hijack["detection_time_h"] == pytest.approx(expected["detection_time"] / 3600)
+    assert hijack["exposure_window_d"] == pytest.approx(expected["exposure_window"] / 86400)
     for name in (
         "heatmap-interception_rate",
         "heatmap-legit_failure_rate",
@@ -253,7 +382,7 @@ def test_sweep_verb_writes_a_table_and_a_chart(
         "hpkp",
         "--seeds",
         "1",
-        "--set",
+        "--param",
         "n_clients=80",
         "--workers",
         "1",
@@ -262,9 +391,14 @@ def test_sweep_verb_writes_a_table_and_a_chart(
         "--quiet",
     ]
     assert main(argv) == 0
-    assert "lockout_duration (days)" in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
     name = "sweep-key-loss-max_age_days-lockout_duration"
-    assert len(pd.read_csv(tmp_path / f"{name}.csv")) == 2
+    table = pd.read_csv(tmp_path / f"{name}.csv")
+    assert len(table) == 2 and "lockout_duration_d" in table
+    days = table.set_index("max_age_days")["lockout_duration_d"]
+    assert out[1].split() == ["max_age_days", "hpkp"]
+    assert out[2].split() == ["7", *duration(days[7] * 86400).split()]
+    assert out[3].split() == ["30", *duration(days[30] * 86400).split()]
     assert (tmp_path / f"{name}.png").stat().st_size > 5000
     assert main(["sweep", "key-loss", "max_age_days", "7", "--metric", "detected_by"]) == 1
     assert "not a numeric metric" in capsys.readouterr().err

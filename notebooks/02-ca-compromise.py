@@ -1,0 +1,116 @@
+# ---
+# jupyter:
+#   jupytext:
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # CA compromise: DigiNotar, 2011
+#
+# A rogue `*.google.com` certificate was issued by DigiNotar on 10 July 2011 and used on-path
+# in Iran. DigiNotar detected the intrusion on 19 July; an Iranian user posted Chrome's pin
+# warning on 27 August; the certificate was made public and revoked on 29 August. Chrome's
+# static pins for Google protected its users; browsers without pins were intercepted. At
+# least 531 rogue certificates were issued; about 300,000 unique IPs queried OCSP for the
+# Google certificate, over 99% from Iran (Fox-IT interim report, September 2011).
+#
+# `simlab replay diginotar-2011` runs the same story; here we look inside it. The clients
+# are browsers (with a warning page users may click through), the site's app (no warning
+# page; it may bundle pins) and legacy software such as `curl` or Java clients (no pins, no
+# CT, no warning page); `00-tour` describes them.
+
+# %%
+import simlab
+from simlab import charts
+from simlab.runner import DEFENCES
+from simlab.teaching import accepted_by_kind, check
+from simlab.units import metrics_table
+
+# %% [markdown]
+# Each defence's metrics, times in hours (h) or days (d):
+
+# %%
+from simlab.replays import REPLAYS
+
+replay = REPLAYS["diginotar-2011"]
+runs = {d: simlab.run(replay.scenario, d, seed=0, **replay.params) for d in DEFENCES}
+metrics_table(runs)
+
+# %% [markdown]
+# Under the defences deployed at the time: Chrome had static pins, other browsers none.
+
+# %%
+accepted_by_kind(runs["static"])
+
+# %%
+accepted_by_kind(runs["none"])
+
+# %%
+charts.trust_graph(runs["static"].world);
+
+# %% [markdown]
+# The rogue certificate chains to a public root, so path validation succeeds everywhere.
+# Only a pin on the site's own CA notices that the wrong CA vouched for it. Who noticed, and
+# when? With static pins the first signal is a user reporting the warning. With HPKP the
+# browsers that already hold pins block the rogue certificate, and a blocked browser sends
+# an RFC 7469 violation report. Look at `detected by` under `hpkp` in the table above.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Under `hpkp`, browsers holding pins blocked the rogue certificate, yet no violation
+#    report told the owner. Why? Answer `"a"` (the attacker is on the path to the report
+#    collector too, and drops the reports), `"b"` (browsers send no report for a pin
+#    failure) or `"c"` (no browser held pins).
+# 2. Under `hpkp`, which browsers accepted the rogue certificate? Answer `"first-time"`
+#    (they had never visited the real site before the attack), `"returning"`, `"both"` or
+#    `"nobody"`.
+
+# %%
+answer_1 = None  # "a", "b" or "c"
+answer_2 = None  # "first-time", "returning", "both" or "nobody"
+
+
+# %%
+def why_no_report():
+    """Re-run with reports that always get through, and see what changes."""
+    if runs["hpkp"].metrics["detected_by"] == "hpkp_report":
+        return "(the owner did get a report in this run)"
+    free = simlab.run(replay.scenario, "hpkp", seed=0,
+                      **{**replay.params, "attacker_blocks_reports": False})
+    if free.metrics["detected_by"] == "hpkp_report":
+        return "a"
+    pinned = runs["hpkp"].table.query("kind == 'browser' and reason.str.startswith('pin_')")
+    return "b" if len(pinned) else "c"
+
+
+def who_was_intercepted():
+    """Split the browsers that accepted the attacker by whether they had visited before."""
+    r = runs["hpkp"]
+    t = r.table
+    hit = t.query("responder == 'attacker' and kind == 'browser'")
+    hit = set(hit[hit["outcome"].isin(["intercepted", "clicked_through"])]["client"])
+    before = set(t[t["legit"] & (t["time"] < r.world.attack_start)]["client"])
+    if not hit:
+        return "nobody"
+    return {(True, False): "first-time", (False, True): "returning"}.get(
+        (bool(hit - before), bool(hit & before)), "both")
+
+
+check(answer_1, why_no_report,
+      hint="Where does a report travel, and who sits on that client's network? Try "
+           "`simlab.run(..., attacker_blocks_reports=False)` and compare `detected_by`.",
+      explain="An on-path attacker sees the reports go by and drops them: HPKP reporting is "
+              "weakest exactly where the attack happens.")
+check(answer_2, who_was_intercepted,
+      hint="HPKP pins come from the site's own header. When could a browser have received it?",
+      explain="HPKP protects only browsers that visited the real site before the attack and "
+              "still hold unexpired pins; a first visit is trust on first use.")

@@ -1,0 +1,108 @@
+"""How metrics are shown to people: times in hours or days with the unit written, rates as
+percentages, counts as whole numbers, and "never" or "n/a" where there is no number.
+
+The metrics dicts and DataFrames keep seconds and shares (``simlab.runner.METRICS``); only
+what a person reads (the CLI, CSV files, notebook tables) goes through this module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "ATTACK_METRICS",
+    "CSV_UNITS",
+    "attacker_answered",
+    "csv_columns",
+    "duration",
+    "for_csv",
+    "format_metric",
+    "metrics_table",
+]
+
+CSV_UNITS: dict[str, tuple[str, float]] = {
+    "time": ("h", 3600.0),
+    "detection_time": ("h", 3600.0),
+    "exposure_window": ("d", 86400.0),
+    "lockout_duration": ("d", 86400.0),
+}
+"""Time columns (stored in seconds) and the unit they are written in: ``detection_time_h``."""
+
+ATTACK_METRICS = ("interception_rate", "detection_time", "detected_by", "exposure_window")
+"""Metrics about an attacker's connections: n/a in a run where no attacker ever answered."""
+
+_COUNTS = ("clients_affected", "day", "seed", "client")
+
+
+def duration(seconds: float) -> str:
+    """``5400`` -> ``1.5 h``; ``225504`` -> ``2.61 d`` (days from one day up)."""
+    if seconds >= 86400:
+        return f"{seconds / 86400:.2f} d"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def format_metric(metric: str, value: object, *, applies: bool = True) -> str:
+    """One metric value as a person reads it. ``applies=False`` (no attacker in the run, for
+    :data:`ATTACK_METRICS`) gives ``n/a``; a missing detection gives ``never``."""
+    if not applies:
+        return "n/a"
+    if _missing(value):
+        return "never"
+    if metric.endswith("_rate") and isinstance(value, float):
+        return f"{value:.1%}"
+    if metric in CSV_UNITS and isinstance(value, int | float):
+        return duration(float(value))
+    if metric in _COUNTS and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def csv_columns(columns: list[str]) -> dict[str, str]:
+    """The renaming :func:`for_csv` applies: ``detection_time`` -> ``detection_time_h``."""
+    return {c: f"{c}_{CSV_UNITS[c][0]}" for c in columns if c in CSV_UNITS}
+
+
+def for_csv(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` for a CSV file: time columns converted from seconds to their unit
+    and renamed to say it, counts as integers (nullable, so a missing value stays empty)."""
+    out = table.copy()
+    for column, (_, scale) in CSV_UNITS.items():
+        if column in out:
+            out[column] = (pd.to_numeric(out[column], errors="coerce") / scale).round(6)
+    for column in _COUNTS:
+        if column in out and pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].astype("Int64")
+    return out.rename(columns=csv_columns(list(out.columns)))
+
+
+def attacker_answered(result: Any) -> bool:
+    """Whether any connection of a run (a :class:`simlab.runner.Result`) was answered by an
+    attacker; if none was, its :data:`ATTACK_METRICS` do not apply (key loss has no attacker)."""
+    return bool((result.table["responder"] == "attacker").any())
+
+
+def metrics_table(runs: Mapping[str, Any], *, index: str = "defence") -> pd.DataFrame:
+    """A readable table, one row per run: ``metrics_table({d: simlab.run(...) for d in ...})``.
+
+    Each value is a run's Result (so attack metrics of a run without an attacker say n/a)
+    or a metrics dict. Every cell is text with its unit (``12.5%``, ``1.0 h``, ``2.61 d``,
+    ``never``), so a notebook shows no raw seconds; keep the metrics for arithmetic."""
+    rows = {}
+    for name, run in runs.items():
+        metrics = run if isinstance(run, Mapping) else run.metrics
+        ok = True if isinstance(run, Mapping) else attacker_answered(run)
+        rows[name] = {
+            metric: format_metric(metric, value, applies=ok or metric not in ATTACK_METRICS)
+            for metric, value in metrics.items()
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = index
+    return table.rename(columns=lambda c: c.replace("_", " "))
