@@ -95,16 +95,22 @@ def _print_metrics(results: Sequence[tuple[str, Any]]) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from simlab import clients
     from simlab.replays import REPLAYS
-    from simlab.runner import DEFENCES
+    from simlab.runner import DEFENCE_TEXT
     from simlab.scenario_file import builtin_scenarios
+    from simlab.world import Settings
 
     print("scenarios:")
     for spec in builtin_scenarios().values():
         print(f"  {spec.name:<18} {spec.title}")
-    print("defences:")
-    for name, settings in DEFENCES.items():
-        print(f"  {name:<18} {', '.join(settings) or 'no pinning, no CT'}")
+    print("defences (what the site deploys; what clients do comes from the era):")
+    for name, text in DEFENCE_TEXT.items():
+        print(f"  {name:<18} {text}")
+    era = Settings().era
+    print(f"clients: the web of {era} by default (--param era=YYYY-MM):")
+    for kind, mix in clients.population(era).items():
+        print(f"  {kind:<18} " + ", ".join(f"{r.name} {share:.0%}" for r, share in mix))
     print("replays:")
     for replay in REPLAYS.values():
         print(f"  {replay.name:<24} {replay.title}")

@@ -25,6 +25,10 @@ def test_list_names_every_scenario_defence_and_replay(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     for name in ("mitm-local-root", "hpkp-ransom", "hpkp+ct", "diginotar-2011", "ransompkp-2016"):
         assert name in out
+    # Defences are what the site deploys; the clients are the era's releases.
+    assert "defences (what the site deploys" in out
+    assert "sends Public-Key-Pins with a backup pin" in out
+    assert "clients: the web of 2018-10" in out and "Chrome 68-71 42%" in out
 
 
 def test_show_gives_each_parameter_its_meaning_default_and_range(
