@@ -287,10 +287,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     say(f"wrote {len(written)} figures and 2 tables (compare-metrics.csv, compare-daily.csv)")
     say(f"  to {out.resolve()}/")
     if not args.quiet:
-        table = metrics.groupby(["scenario", "defence"], sort=False)["interception_rate"].mean()
-        wide = table.unstack()
-        rows = [[str(s)] + [f"{v:.0%}" for v in wide.loc[s]] for s in wide.index]
-        print(f"\nmean interception rate over {args.seeds} seed(s):")
+        cells = metrics.groupby(["scenario", "defence"], sort=False)
+        wide = cells["interception_rate"].mean().unstack()
+        attacked = cells["attacker_connections"].sum().unstack() > 0
+        rows = [
+            [str(s)] + [f"{v:.0%}" if a else "n/a" for v, a in zip(wide.loc[s], attacked.loc[s])]
+            for s in wide.index
+        ]
+        print(f"\nmean interception rate over {args.seeds} seed(s) (n/a: no attacker):")
         print("\n".join(_columns(["scenario", *map(str, wide.columns)], rows)))
     return 0
 

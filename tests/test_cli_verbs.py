@@ -309,6 +309,9 @@ def test_compare_writes_tables_and_figures_and_says_each_stage(
     assert "7 scenarios x 5 defences x 1 seed(s) = 35 runs" in out
     assert "runs: mitm done (5/35, 14%)" in out and "(35/35, 100%)" in out
     assert "charts: heatmaps" in out and f"to {tmp_path.resolve()}/" in out
+    summary = {line.split()[0]: line.split()[1:] for line in out.splitlines()[-7:]}
+    assert summary["key-loss"] == ["n/a"] * 5  # no attacker: not a perfect 0%
+    assert summary["key-theft"] == ["100%"] * 5
     metrics = pd.read_csv(tmp_path / "compare-metrics.csv")
     assert len(metrics) == 7 * 5
     assert {"detection_time_h", "exposure_window_d", "lockout_duration_d"} <= set(metrics)
