@@ -89,6 +89,10 @@ MEANINGS: dict[str, str] = {
         "how many SCTs the owner's certificates embed (0-3); unset: 3 where the site deploys "
         "CT or the era's CAs logged everything, else 0"
     ),
+    "rekey_scts": (
+        "how many SCTs the certificate obtained after a re-key embeds (0-3); unset: as "
+        "owner_scts. Fewer than the policy asks is an Expect-CT misconfiguration"
+    ),
     "log_distrusted_day": (
         "the day clients stop trusting the Google CT log (its SCTs no longer count); unset: never"
     ),

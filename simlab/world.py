@@ -170,6 +170,7 @@ class Settings:
     hsts: bool = False
     hsts_preload: bool = False
     owner_scts: int | None = None  # None: what the era's CAs embedded
+    rekey_scts: int | None = None  # SCTs on certificates after a re-key (None: as owner_scts)
     monitor_interval_hours: float = 1
     merge_delay_hours: float = 1
     mmd_hours: float = 24
@@ -227,6 +228,7 @@ SETTING_LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "attack_days": _at_least(0),
     "max_age_days": _at_least(0),
     "owner_scts": ((lambda v: v is None or 0 <= v <= 3), "between 0 and 3 (simlab runs 3 logs)"),
+    "rekey_scts": ((lambda v: v is None or 0 <= v <= 3), "between 0 and 3 (simlab runs 3 logs)"),
     "monitor_interval_hours": _above(0),  # a zero interval would poll forever at one instant
     "merge_delay_hours": _at_least(0),
     "mmd_hours": _above(0),
@@ -411,8 +413,11 @@ class World:
         )
         return policy.serialise()
 
-    def owner_endpoint(self, key: PrivateKey, at: SimTime) -> Endpoint:
-        chain = self.issue(self.issuing, "owner", key, at, logs=self.owner_sct_count)
+    def owner_endpoint(self, key: PrivateKey, at: SimTime, *, scts: int | None = None) -> Endpoint:
+        """The owner's server with a new certificate for ``key`` (``scts`` embedded SCTs;
+        default :attr:`owner_sct_count`) and the headers the site's defence sends."""
+        count = self.owner_sct_count if scts is None else scts
+        chain = self.issue(self.issuing, "owner", key, at, logs=count)
         header = None
         if self.s.hpkp:
             header = self.pkp_header(
@@ -435,7 +440,9 @@ class World:
         new_key = self.backup_key if use_backup else self._new_key(f"owner-{self._generation}")
         self.backup_key = self._new_key(f"owner-backup-{self._generation}")
         self.owner_key = new_key
-        self.owner = self.owner_endpoint(new_key, at)
+        # A re-key is a new certificate: a misconfigured renewal may carry too few SCTs,
+        # which browsers that noted Expect-CT refuse (RFC 9163 section 2.2).
+        self.owner = self.owner_endpoint(new_key, at, scts=self.s.rekey_scts)
         self.serving["dc-owner"] = self.owner
         if self.monitor is not None:
             self.monitor.expected_pins.add(spki_pin(new_key.public_key()))

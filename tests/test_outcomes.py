@@ -219,6 +219,18 @@ def test_key_loss_ct_costs_service_when_the_certificate_misses_the_policy() -> N
     assert set(fails["reason"]) == {"ct_policy"} and fails["time"].min() >= 20 * DAY
 
 
+def test_key_loss_ct_expect_ct_misconfiguration_hurts_only_where_expect_ct_applied() -> None:
+    # The site sent Expect-CT: enforce, then re-keyed to a certificate without SCTs
+    # (RFC 9163): browsers that noted the header refuse it; no other browser of 2018-01 cares.
+    early = run("key-loss", "ct", era="2018-01", rekey_scts=0)
+    assert locked_out(early) == {"Chrome 61-67"}
+    t = early.table
+    fails = t[t["legit"] & (t["outcome"] == "blocked")]
+    assert set(fails["reason"]) == {"ct_policy"} and fails["time"].min() >= 10 * DAY
+    assert run("key-loss", "ct", era="2016-10", rekey_scts=0).metrics["legit_failure_rate"] == 0
+    assert run("key-loss", "none", era="2018-01", rekey_scts=0).metrics["legit_failure_rate"] == 0
+
+
 # -- key theft -----------------------------------------------------------------------------------
 
 
