@@ -291,7 +291,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         wide = cells["interception_rate"].mean().unstack()
         attacked = cells["attacker_connections"].sum().unstack() > 0
         rows = [
-            [str(s)] + [f"{v:.0%}" if a else "n/a" for v, a in zip(wide.loc[s], attacked.loc[s])]
+            [str(s)]
+            + [
+                f"{v:.0%}" if a else "n/a"
+                for v, a in zip(wide.loc[s], attacked.loc[s], strict=True)
+            ]
             for s in wide.index
         ]
         print(f"\nmean interception rate over {args.seeds} seed(s) (n/a: no attacker):")
