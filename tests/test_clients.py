@@ -135,6 +135,16 @@ def _self_signed(world: World) -> Chain:
     return Chain((cert,))
 
 
+def _returning_visitor(month: Era, release: Release, **settings: object) -> tuple[World, Client]:
+    """A world whose site deploys ``settings``, and a client of ``release`` that has visited
+    the real site once and noted its headers."""
+    world = _world(month, **settings)
+    client = _client(world, release)
+    decision = world.decide(client, world.owner.chain, AT)
+    world.note_headers(client, world.owner, decision.validation, AT)
+    return world, client
+
+
 def probe_static_pins(month: Era, release: Release) -> bool:
     """A rogue chain from another public CA fails the site's static pins."""
     world = _world(month, preload=True, app_pins=True)
@@ -146,10 +156,7 @@ def probe_static_pins(month: Era, release: Release) -> bool:
 
 def probe_hpkp(month: Era, release: Release) -> bool:
     """A valid Public-Key-Pins header from the site is noted."""
-    world = _world(month, hpkp=True)
-    client = _client(world, release)
-    decision = world.decide(client, world.owner.chain, AT)
-    world.note_headers(client, world.owner, decision.validation, AT)
+    world, client = _returning_visitor(month, release, hpkp=True)
     return client.kph is not None and client.kph.lookup(world.host, AT) is not None
 
 
@@ -166,10 +173,7 @@ def probe_requires_ct(month: Era, release: Release) -> bool:
 
 def probe_expect_ct(month: Era, release: Release) -> bool:
     """After the site's Expect-CT header, an unlogged certificate fails CT."""
-    world = _world(month, ct=True)
-    client = _client(world, release)
-    decision = world.decide(client, world.owner.chain, AT)
-    world.note_headers(client, world.owner, decision.validation, AT)
+    world, client = _returning_visitor(month, release, ct=True)
     return world.decide(client, _rogue_chain(world, logged=False), AT).reason == "ct_policy"
 
 
@@ -185,10 +189,7 @@ def probe_revocation(month: Era, release: Release) -> bool:
 
 def probe_hsts(month: Era, release: Release) -> bool:
     """After the site's HSTS header, a certificate error can no longer be clicked through."""
-    world = _world(month, hsts=True)
-    client = _client(world, release)
-    decision = world.decide(client, world.owner.chain, AT)
-    world.note_headers(client, world.owner, decision.validation, AT)
+    world, client = _returning_visitor(month, release, hsts=True)
     return world.decide(client, _self_signed(world), AT).verdict == "block"
 
 
@@ -201,10 +202,7 @@ def probe_overridable_ct(month: Era, release: Release) -> bool:
 
 def probe_fatal_on_dynamic_pins(month: Era, release: Release) -> bool:
     """Once the site's HPKP pins are noted, an untrusted certificate is fatal."""
-    world = _world(month, hpkp=True)
-    client = _client(world, release)
-    decision = world.decide(client, world.owner.chain, AT)
-    world.note_headers(client, world.owner, decision.validation, AT)
+    world, client = _returning_visitor(month, release, hpkp=True)
     return world.decide(client, _self_signed(world), AT).verdict == "block"
 
 
