@@ -801,15 +801,18 @@ class World:
             if app.pins is None:
                 return PinCheck(PinVerdict.NOT_PINNED)
             return app.pins.check(self.host, validation.pins, at=at, anchor_origin=origin)
+        preload = self.preload_for(client, at)
         if origin is AnchorOrigin.USER and release.user_roots_bypass_pins:
-            pinned = self.errors_fatal(client, at)  # only to tell a bypass from no pins
+            # Chromium skips pins for local roots (is_issued_by_known_root); say whether any
+            # pins were skipped, so charts can count bypasses.
+            noted = client.kph is not None and client.kph.lookup(self.host, at) is not None
+            pinned = noted or (preload is not None and preload.lookup(self.host) is not None)
             verdict = PinVerdict.BYPASSED_LOCAL_ROOT if pinned else PinVerdict.NOT_PINNED
             return PinCheck(verdict)
         if client.kph is not None:
             dynamic = client.kph.check(self.host, validation.pins, at=at, anchor_origin=origin)
             if dynamic.verdict is not PinVerdict.NOT_PINNED:
                 return dynamic  # dynamic pins take precedence over static ones (Chromium)
-        preload = self.preload_for(client, at)
         if preload is not None:
             return preload.check(self.host, validation.pins, at=at, anchor_origin=origin)
         return PinCheck(PinVerdict.NOT_PINNED)

@@ -292,3 +292,23 @@ def test_a_stale_build_fails_open_for_ct_and_static_pins() -> None:
     assert world.decide(client, rogue, fresh).verdict == "block"  # static pins: error is fatal
     late = world.decide(client, rogue, stale)
     assert late.verdict == "accept"  # CT_POLICY_BUILD_NOT_TIMELY and IsBuildTimely both open
+
+
+def test_a_local_root_bypasses_pins_only_where_there_are_pins() -> None:
+    from simlab.pins import PinVerdict
+    from simlab.pki import CertificateAuthority
+
+    release = clients.current("chrome-desktop", Era(2018, 10))
+    assert release is not None
+    for settings, verdict in (({"hsts": True}, PinVerdict.NOT_PINNED), ({"preload": True}, None)):
+        world = _world(Era(2018, 10), **settings)
+        client = _client(world, release)
+        proxy = CertificateAuthority.root("Proxy CA", seed=3, epoch=world.epoch)
+        client.store = client.store.with_user_root(proxy.certificate)
+        key = derive_key(3, "probe-proxy")
+        chain = proxy.compromise().issue([world.host], key.public_key(), at=0.0, requester="p")
+        decision = world.decide(client, chain, AT)
+        assert decision.verdict == "accept"  # local roots bypass pins (is_issued_by_known_root)
+        assert decision.pin_check is not None
+        expected = verdict or PinVerdict.BYPASSED_LOCAL_ROOT
+        assert decision.pin_check.verdict is expected, settings
