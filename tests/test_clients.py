@@ -187,6 +187,16 @@ def probe_revocation(month: Era, release: Release) -> bool:
     return decision.reason == "revoked"
 
 
+def probe_pushed_intermediate_revocation(month: Era, release: Release) -> bool:
+    """A chain through a revoked intermediate, served on-path (OCSP dropped), is refused:
+    a pushed list carries intermediates (CRLSet, CRLite, and Firefox's OneCRL)."""
+    world = _world(month)
+    chain = _rogue_chain(world, logged=True)
+    world.other_root.revoke(world.other_ca.certificate.serial_number, at=0.0)
+    decision = world.decide(_client(world, release), chain, AT, on_path=True)
+    return decision.reason == "revoked"
+
+
 def probe_hsts(month: Era, release: Release) -> bool:
     """After the site's HSTS header, a certificate error can no longer be clicked through."""
     world, client = _returning_visitor(month, release, hsts=True)
@@ -213,6 +223,10 @@ PROBES: dict[str, tuple[Callable[[Era, Release], bool], Callable[[Release], bool
     "ct_scope": (probe_requires_ct, lambda r: r.requires_ct),
     "expect_ct": (probe_expect_ct, lambda r: r.requires_ct or (r.expect_ct and bool(r.ct_policy))),
     "revocation": (probe_revocation, lambda r: r.revocation in ("crlset", "crlite")),
+    "revocation_intermediates": (
+        probe_pushed_intermediate_revocation,
+        lambda r: r.revocation in ("crlset", "crlite", "onecrl+ocsp-soft-fail"),
+    ),
     "hsts": (probe_hsts, lambda r: r.hsts and "hsts" in r.fatal_on),
     "overridable": (
         probe_overridable_ct,
@@ -264,6 +278,7 @@ def test_the_boundary_cases_cover_the_eras_turning_points() -> None:
         ("hpkp", "firefox-35"),
         ("ct_scope", "firefox-135"),
         ("revocation", "firefox-137"),
+        ("revocation_intermediates", "firefox-37"),
         ("ct_scope", "safari-12-1"),
         ("hsts", "safari-7"),
         ("hsts", "ie-11-hsts"),
