@@ -198,7 +198,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for result in results:
             name = f"{result.scenario}-{result.defence}-seed{args.seed}.csv"
             for_csv(result.table).to_csv(output_dir(out) / name, index=False)
-    print(f"scenario {args.scenario} (seed {args.seed})")
+    era = results[0].params["era"]
+    print(f"scenario {args.scenario} (seed {args.seed}; clients: the web of {era})")
     _print_metrics([(result.defence, result) for result in results])
     return 0
 

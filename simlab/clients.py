@@ -278,6 +278,11 @@ def population(month: str | Era) -> dict[str, tuple[tuple[Release, float], ...]]
     return out
 
 
+def valid_range() -> tuple[Era, Era]:
+    """The first and last month the table covers."""
+    return _table().first, _table().last
+
+
 def cas_log_everything(month: Era) -> bool:
     """Whether public CAs logged every certificate they issued by ``month``."""
     return month >= _table().log_all_from

@@ -114,7 +114,8 @@ def settings_for(
         raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
     merged = {**spec.params, **check_params(params, f"scenario {spec.name!r}")}
     settings = dataclasses.replace(Settings(), **{**merged, **DEFENCES[defence]})
-    check_settings(settings, f"scenario {spec.name!r} with {params}" if params else spec.name)
+    given = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    check_settings(settings, f"scenario {spec.name!r} with {given}" if params else spec.name)
     # Every run says which clients it simulated: the era is always one of its parameters.
     return spec, {"era": settings.era, **merged}, settings
 

@@ -211,7 +211,10 @@ _DNS_NAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
 
 SETTING_LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "domain": ((lambda v: bool(_DNS_NAME.match(v))), "a lower-case DNS name like example.com"),
-    "era": (_is_era, "a month 'YYYY-MM' covered by simlab/data/clients.toml"),
+    "era": (
+        _is_era,
+        "a month 'YYYY-MM' from {} to {} (simlab/data/clients.toml)".format(*clients.valid_range()),
+    ),
     "days": _above(0),
     "n_clients": _at_least(1),
     "browser_share": _SHARE,

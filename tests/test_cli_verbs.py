@@ -409,3 +409,13 @@ def test_sweep_verb_writes_a_table_and_a_chart(
     assert (tmp_path / f"{name}.png").stat().st_size > 5000
     assert main(["sweep", "key-loss", "max_age_days", "7", "--metric", "detected_by"]) == 1
     assert "not a numeric metric" in capsys.readouterr().err
+
+
+def test_run_says_which_eras_clients_ran_and_refuses_a_month_outside_the_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["run", "mitm", "none", "--param", "era=2016-10", "n_clients=40"]) == 0
+    assert "clients: the web of 2016-10" in capsys.readouterr().out
+    assert main(["run", "mitm", "none", "--param", "era=2009-01"]) != 0
+    err = capsys.readouterr().err
+    assert "era='2009-01'" in err and "from 2011-01 to 2025-12" in err and "{" not in err

@@ -94,7 +94,7 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
         ({"n_clients": 0}, "parameter 'n_clients' must be >= 1, got 0"),
         ({"days": float("nan")}, "parameter 'days' must be a finite number"),
         ({"monitor_interval_hours": 0}, "parameter 'monitor_interval_hours' must be > 0"),
-        ({"era": "2009-05"}, "parameter 'era' must be a month 'YYYY-MM' covered by"),
+        ({"era": "2009-05"}, "parameter 'era' must be a month 'YYYY-MM' from 2011-01 to 2025-12"),
         ({"era": "2018-13"}, "parameter 'era' must be a month"),
         ({"owner_scts": 4}, "parameter 'owner_scts' must be between 0 and 3"),
         ({"owner_scts": True}, "parameter 'owner_scts' must be int \\(or unset\\), got bool"),
