@@ -414,7 +414,7 @@ def test_sweep_verb_writes_a_table_and_a_chart(
 def test_run_says_which_eras_clients_ran_and_refuses_a_month_outside_the_table(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["run", "mitm", "none", "--param", "era=2016-10", "n_clients=40"]) == 0
+    assert main(["run", "mitm", "none", "--param", "era=2016-10", "--param", "n_clients=40"]) == 0
     assert "clients: the web of 2016-10" in capsys.readouterr().out
     assert main(["run", "mitm", "none", "--param", "era=2009-01"]) != 0
     err = capsys.readouterr().err
