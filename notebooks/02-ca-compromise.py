@@ -59,18 +59,27 @@ charts.trust_graph(runs["static"].world);
 # %% [markdown]
 # The rogue certificate chains to a public root, so path validation succeeds everywhere.
 # Only a pin on the site's own CA notices that the wrong CA vouched for it. Who noticed, and
-# when? With static pins the first signal is a user reporting the warning. With HPKP the
-# browsers that already hold pins block the rogue certificate, and a blocked browser sends
-# an RFC 7469 violation report. Look at `detected by` under `hpkp` in the table above.
+# when? With static pins the first signal is a user reporting the warning.
+#
+# In August 2011 no browser noted HPKP headers (Chrome 38 added them in October 2014), so
+# the `hpkp` column above is the same as `none`. What if the same attack had come in
+# October 2016, when Chrome and Firefox noted HPKP? Browsers that already held the site's
+# pins would block the rogue certificate, and a blocked browser sends an RFC 7469 violation
+# report:
+
+# %%
+later = simlab.run(replay.scenario, "hpkp", seed=0, **{**replay.params, "era": "2016-10"})
+metrics_table({"hpkp, clients of 2016-10": later})
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. Under `hpkp`, browsers holding pins blocked the rogue certificate, yet no violation
+# 1. In the 2016 run, browsers holding pins blocked the rogue certificate, yet no violation
 #    report told the owner. Why? Answer `"a"` (the attacker is on the path to the report
 #    collector too, and drops the reports), `"b"` (browsers send no report for a pin
 #    failure) or `"c"` (no browser held pins).
-# 2. Under `hpkp`, which browsers accepted the rogue certificate? Answer `"first-time"`
+# 2. In the 2016 run, which of the browsers that note HPKP (Chrome and Firefox then)
+#    accepted the rogue certificate? Answer `"first-time"`
 #    (they had never visited the real site before the attack), `"returning"`, `"both"` or
 #    `"nobody"`.
 
@@ -82,21 +91,22 @@ answer_2 = None  # "first-time", "returning", "both" or "nobody"
 # %%
 def why_no_report():
     """Re-run with reports that always get through, and see what changes."""
-    if runs["hpkp"].metrics["detected_by"] == "hpkp_report":
+    if later.metrics["detected_by"] == "hpkp_report":
         return "(the owner did get a report in this run)"
     free = simlab.run(replay.scenario, "hpkp", seed=0,
-                      **{**replay.params, "attacker_blocks_reports": False})
+                      **{**replay.params, "era": "2016-10", "attacker_blocks_reports": False})
     if free.metrics["detected_by"] == "hpkp_report":
         return "a"
-    pinned = runs["hpkp"].table.query("kind == 'browser' and reason.str.startswith('pin_')")
+    pinned = later.table.query("kind == 'browser' and reason.str.startswith('pin_')")
     return "b" if len(pinned) else "c"
 
 
 def who_was_intercepted():
     """Split the browsers that accepted the attacker by whether they had visited before."""
-    r = runs["hpkp"]
+    r = later
     t = r.table
-    hit = t.query("responder == 'attacker' and kind == 'browser'")
+    noting = {c.release.name for c in r.world.clients if c.release.hpkp}
+    hit = t[(t["responder"] == "attacker") & t["release"].isin(noting)]
     hit = set(hit[hit["outcome"].isin(["intercepted", "clicked_through"])]["client"])
     before = set(t[t["legit"] & (t["time"] < r.world.attack_start)]["client"])
     if not hit:
