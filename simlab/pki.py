@@ -735,6 +735,11 @@ class RevocationResponder:
         self._by_ski[ski] = ca
         self._by_chain.clear()  # a certificate whose issuer was unknown may now be known
 
+    def revocation_times(self) -> tuple[SimTime, ...]:
+        """When each revocation by these CAs takes effect, sorted: the only moments at which
+        an answer of :meth:`check` or :meth:`pushed` for a given chain can change."""
+        return tuple(sorted({t for ca in self._by_ski.values() for t in ca._revoked.values()}))
+
     def status(self, certificate: x509.Certificate, at: SimTime) -> RevocationStatus:
         return self._query(self._issuer(certificate), certificate.serial_number, at)
 

@@ -16,14 +16,17 @@ from typing import Any
 
 import pandas as pd
 
-from simlab.clock import DAY
+from simlab import batch
 from simlab.errors import ScenarioError
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
 from simlab.stories import STORIES
+from simlab.table import Rows
+from simlab.table import build as build_table
 from simlab.world import Settings, World, check_settings
 
 __all__ = [
     "DEFENCES",
+    "ENGINES",
     "METRICS",
     "Result",
     "build",
@@ -134,11 +137,37 @@ def build(
     return spec, merged, world
 
 
-def run(scenario: str | Path | ScenarioSpec, defence: str, seed: int = 0, **params: Any) -> Result:
-    """Run ``scenario`` (a built-in name, a .toml path or a spec) under ``defence``."""
+ENGINES = ("batched", "reference")
+"""How a run's visits are processed; both give equal tables, metrics and events.
+
+- ``batched`` (the default, :mod:`simlab.batch`): one decision per class of visits that
+  must be decided alike, reused across the class;
+- ``reference``: every visit through :meth:`World.connect`, the pipeline ``simlab live``
+  and the notebooks step through.
+"""
+
+
+def run(
+    scenario: str | Path | ScenarioSpec,
+    defence: str,
+    seed: int = 0,
+    *,
+    engine: object = "batched",
+    **params: Any,
+) -> Result:
+    """Run ``scenario`` (a built-in name, a .toml path or a spec) under ``defence``.
+
+    ``engine`` is one of :data:`ENGINES` (typed ``object`` so that callers may pass
+    parameters as ``**dict[str, object]``; anything else is a :class:`ScenarioError`)."""
+    if engine not in ENGINES:
+        raise ScenarioError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
     spec, merged, world = build(scenario, defence, seed, **params)
-    world.run()
-    table = _table(world, spec.name, defence, seed, merged)
+    if engine == "batched":
+        rows = batch.run(world)
+    else:
+        world.run()
+        rows = Rows.from_tuples(world.rows)
+    table = build_table(rows, spec.name, defence, seed, merged)
     return Result(
         spec.name,
         defence,
@@ -149,19 +178,6 @@ def run(scenario: str | Path | ScenarioSpec, defence: str, seed: int = 0, **para
         sorted(world.events, key=lambda event: event[0]),
         world,
     )
-
-
-def _table(
-    world: World, scenario: str, defence: str, seed: int, params: dict[str, Any]
-) -> pd.DataFrame:
-    table = pd.DataFrame(world.rows, columns=COLUMNS)
-    table.insert(1, "day", (table["time"] // DAY).astype(int))
-    table.insert(0, "scenario", scenario)
-    table.insert(1, "defence", defence)
-    table.insert(2, "seed", seed)
-    for key, value in sorted(params.items()):
-        table[key] = value
-    return table
 
 
 def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:

@@ -585,7 +585,8 @@ class World:
         probs = {c.visit_prob for c in self.clients}
         days = int(self.s.days)
         if len(probs) == 1:
-            times, index = draw_visits(self.rng, [c.first_day for c in self.clients], *probs, days)
+            first_days = [c.first_day for c in self.clients]
+            times, index = draw_visits(self.rng, first_days, probs.pop(), days)
             return times, np.array([c.id for c in self.clients], dtype=np.int64)[index]
         out: list[tuple[SimTime, int]] = []
         rng = self.rng

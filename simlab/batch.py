@@ -1,0 +1,218 @@
+"""The batched engine: the reference pipeline's outcomes, with one decision per class.
+
+The reference engine (:meth:`simlab.world.World.run`) sends every visit through
+:meth:`~simlab.world.World.connect`: route, :meth:`~simlab.world.World.decide` (path
+validation, revocation, CT policy, pins), then :meth:`~simlab.world.World.conclude`.
+Most of that work repeats: thousands of clients running the same release see the same
+server in the same state. This engine processes the same visits in the same order,
+interleaved with the same events, but calls ``decide`` once per *class* of visits that
+must get the same decision, and reuses it for the rest of the class. Everything after the
+decision (the click-through draw, reports, noting headers) still runs for every visit, in
+order, so the run's random stream and every client's state evolve exactly as in the
+reference.
+
+A class is everything ``decide`` reads:
+
+- the world's state, as a version number that changes whenever an event changed what
+  answers or what it serves (:func:`_fingerprint`): who is on-path, DNS, the endpoints and
+  their chains and headers, revocations, the trusted CT logs, the app releases;
+- the endpoint that answers, and whether it is on-path (OCSP reachability);
+- the client's release, and the path validation (the validator's own exact memo, keyed by
+  chain, trust store, host and validity bucket);
+- the client's state for the host at that moment: its live HPKP entry (pins, scope,
+  report-uri), whether it knows the host as HSTS, whether its Expect-CT entry is live;
+- the time-dependent inputs, as the comparisons ``decide`` makes: revocation (each
+  revocation time, against the visit and against the visit less the push delay), build
+  timeliness for CT and for static pins, the app release the user runs and whether its pins
+  expired.
+
+One decision is never reused: an HPKP pin mismatch, because checking it changes the
+client's pin state (RFC 7469 section 2.6 failure), so it is recomputed each time.
+``tests/test_engines.py`` runs both engines on every scenario and defence, and on drawn
+parameters, and asserts equal tables, metrics and events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simlab.clock import DAY, SimTime
+from simlab.pins import PinSource, PinVerdict
+from simlab.table import Rows
+from simlab.world import Decision, Endpoint, World
+
+__all__ = ["run"]
+
+
+def _fingerprint(world: World) -> tuple[Any, ...]:
+    """World state that ``answerer`` and ``decide`` read and that only events change.
+
+    Objects appear by identity; :func:`run` keeps every fingerprinted object alive, so an
+    identity cannot be reused for a different object within a run."""
+    endpoints = [world.attacker, *world.serving.values()]
+    return (
+        id(world.attacker),
+        world.attacker_position,
+        tuple((node, id(e)) for node, e in world.serving.items()),
+        tuple(sorted(world.registry.controller.items())),
+        tuple(sorted(world.registry.address.items())),
+        tuple(
+            (
+                id(e),
+                e.operator,
+                id(e.chain),
+                e.legit,
+                e.pkp_header,
+                id(e.tls_scts),
+                e.hsts,
+                e.expect_ct,
+            )
+            for e in endpoints
+            if e is not None
+        ),
+        world.responder.revocation_times(),
+        id(world.known_logs),
+        tuple(id(r) for r in world.releases),
+    )
+
+
+def _keep(world: World) -> tuple[object, ...]:
+    """The objects a fingerprint names by identity."""
+    endpoints = [world.attacker, *world.serving.values()]
+    return (
+        endpoints,
+        [(e.chain, e.tls_scts) for e in endpoints if e is not None],
+        world.known_logs,
+        list(world.releases),
+    )
+
+
+def run(world: World, until: SimTime | None = None) -> Rows:
+    """Run every visit and event up to ``until`` (default: the end), like
+    :meth:`World.run`, and return the connections as columns (``world.rows`` stays empty)."""
+    end, times, ids = world.begin(until)
+    engine = world.engine
+    host = world.host
+    s = world.s
+    validator = world.validator
+    delay = s.revocation_push_days * DAY
+    clients = world.clients
+
+    versions: dict[tuple[Any, ...], int] = {}
+    alive: list[tuple[object, ...]] = []
+
+    def version_now() -> tuple[int, tuple[SimTime, ...]]:
+        fp = _fingerprint(world)
+        number = versions.get(fp)
+        if number is None:
+            number = versions[fp] = len(versions)
+            alive.append(_keep(world))
+        return number, fp[6]
+
+    version, revocations = version_now()
+    routes: dict[tuple[int, str], tuple[Endpoint | None, bool]] = {}
+    decisions: dict[tuple[Any, ...], Decision] = {}
+    results: dict[tuple[str, bool, str, str], int] = {}
+    codes = np.empty(len(times), dtype=np.int64)
+    # What each client's release makes decide() read, worked out once per client.
+    reads = [_reads(world, c.release, c.kind) for c in clients]
+
+    for k, (at, cid) in enumerate(zip(times.tolist(), ids.tolist(), strict=True)):
+        if engine.advance(at):
+            version, revocations = version_now()
+        client = clients[cid]
+        route = routes.get((version, client.access))
+        if route is None:
+            endpoint = world.answerer(client)
+            on_path = endpoint is world.attacker and world.attacker_position is not None
+            route = routes[(version, client.access)] = (endpoint, on_path)
+        endpoint, on_path = route
+        if endpoint is None:
+            key = ("none", False, "blocked", "unreachable")
+        else:
+            validation = validator.validate(endpoint.chain, client.store, host, at)
+            revocation, ct_timely, preload, app = reads[cid]
+            entry = None
+            if client.kph is not None:
+                found = client.kph.lookup(host, at)
+                if found is not None:
+                    entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
+            known_hsts = client.hsts is not None and client.hsts.known(host, at)
+            expires = client.expect_ct.get(host)
+            expect_ct = expires is not None and at < expires
+            rev: tuple[bool, ...] = ()
+            if revocation:
+                rev = tuple(b for r in revocations for b in (at - delay >= r, at >= r))
+            timely: tuple[bool, ...] = ()
+            if ct_timely is not None or preload is not None:
+                build = world.build_of(client, at)
+                timely = (
+                    ct_timely is None or ct_timely <= 0 or build is None or at - build < ct_timely,
+                    preload is None or build is None or at - build < preload,
+                )
+            app_key: tuple[int, bool] | None = None
+            if app:
+                bundle = world.adoption.release_for(client.app_threshold, world.releases, at)
+                pins = bundle.pins
+                app_key = (
+                    id(bundle),
+                    pins is not None and pins.expiration is not None and at >= pins.expiration,
+                )
+            dkey = (
+                version,
+                id(endpoint),
+                on_path,
+                id(client.release),
+                id(validation),
+                entry,
+                known_hsts,
+                expect_ct,
+                rev,
+                timely,
+                app_key,
+            )
+            decision = decisions.get(dkey)
+            if decision is None:
+                decision = world.decide(
+                    client, endpoint.chain, at, tls_scts=endpoint.tls_scts, on_path=on_path
+                )
+                if _reusable(decision):
+                    decisions[dkey] = decision
+            outcome, reason = world.conclude(client, endpoint, decision, at)
+            key = (endpoint.operator, endpoint.legit, outcome.value, reason)
+        code = results.get(key)
+        if code is None:
+            code = results[key] = len(results)
+        codes[k] = code
+    engine.run_events_until(end)
+    fields = {c.id: (c.kind, c.release.name, c.access) for c in clients}
+    return Rows(times, ids, codes, list(results), fields)
+
+
+def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, float | None, bool]:
+    """For one release: whether ``decide`` checks revocation; the CT and static-pin build
+    timeliness windows in seconds it compares the build's age with (None: not read); and
+    whether it runs the app's bundled pins."""
+    s = world.s
+    revocation = release.revocation != "none"
+    ct_timely = None
+    if release.ct_policy is not None:
+        ct_timely = release.ct_timely_days * DAY if release.ct_timely_days > 0 else 0.0
+    preload = None
+    if s.preload and release.static_pins and kind == "browser":
+        days = release.static_pins_timely_days or float("inf")
+        preload = days * DAY
+    app = kind == "app" and s.app_pins and release.static_pins
+    return revocation, ct_timely, preload, app
+
+
+def _reusable(decision: Decision) -> bool:
+    """False for an HPKP pin mismatch: checking it moved the client's pin state."""
+    check = decision.pin_check
+    return not (
+        check is not None
+        and check.verdict is PinVerdict.MISMATCH
+        and check.source is PinSource.DYNAMIC
+    )
