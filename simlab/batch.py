@@ -26,7 +26,9 @@ A class is everything ``decide`` reads:
   timeliness for CT and for static pins, the app release the user runs and whether its pins
   expired.
 
-One decision is never reused: an HPKP pin mismatch, because checking it changes the
+The OCSP queries a decision made are counted again at each reuse (the responder's query
+log is how Fox-IT sized DigiNotar's attack). One decision is never reused: an HPKP pin
+mismatch, because checking it changes the
 client's pin state (RFC 7469 section 2.6 failure), so it is recomputed each time.
 ``tests/test_engines.py`` runs both engines on every scenario and defence, and on drawn
 parameters, and asserts equal tables, metrics and events.
@@ -113,7 +115,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
 
     version, revocations = version_now()
     routes: dict[tuple[int, str], tuple[Endpoint | None, bool]] = {}
-    decisions: dict[tuple[Any, ...], Decision] = {}
+    decisions: dict[tuple[Any, ...], tuple[Decision, dict[int, int]]] = {}
+    queries = world.responder.queries
     results: dict[tuple[str, bool, str, str], int] = {}
     codes = np.empty(len(times), dtype=np.int64)
     # What each client's release makes decide() read, worked out once per client.
@@ -173,13 +176,19 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 timely,
                 app_key,
             )
-            decision = decisions.get(dkey)
-            if decision is None:
+            memo = decisions.get(dkey)
+            if memo is None:
+                before = dict(queries)
                 decision = world.decide(
                     client, endpoint.chain, at, tls_scts=endpoint.tls_scts, on_path=on_path
                 )
                 if _reusable(decision):
-                    decisions[dkey] = decision
+                    asked = {k: n - before.get(k, 0) for k, n in queries.items()}
+                    decisions[dkey] = (decision, {k: n for k, n in asked.items() if n})
+            else:
+                decision, asked = memo
+                for serial, n in asked.items():  # the OCSP queries the decision made
+                    queries[serial] = queries.get(serial, 0) + n
             outcome, reason = world.conclude(client, endpoint, decision, at)
             key = (endpoint.operator, endpoint.legit, outcome.value, reason)
         code = results.get(key)
