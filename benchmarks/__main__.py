@@ -1,11 +1,11 @@
-"""Run simlab's benchmarks: ``python -m benchmarks [pki merkle engine compare]``."""
+"""Run simlab's benchmarks: ``python -m benchmarks [pki merkle engine scale compare]``."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-ALL = ["pki", "merkle", "engine", "compare"]
+ALL = ["pki", "merkle", "engine", "scale", "compare"]
 
 
 def main(argv: list[str]) -> int:

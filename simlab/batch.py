@@ -30,6 +30,8 @@ The OCSP queries a decision made are counted again at each reuse (the responder'
 log is how Fox-IT sized DigiNotar's attack). One decision is never reused: an HPKP pin
 mismatch, because checking it changes the
 client's pin state (RFC 7469 section 2.6 failure), so it is recomputed each time.
+Reading the client's HPKP entry for the key applies an expiry that is due (as every read of
+the store does); the reference may apply it at a later read, with the same outcomes.
 ``tests/test_engines.py`` runs both engines on every scenario and defence, and on drawn
 parameters, and asserts equal tables, metrics and events.
 """

@@ -760,7 +760,7 @@ class World:
             expires = client.expect_ct.get(self.host)
             if not (release.expect_ct and expires is not None and at < expires):
                 return None
-            policy = dataclasses.replace(policy, issued_after=None)
+            policy = _any_issuance(release.ct_policy)
         if not self._timely(client, at, release.ct_timely_days):
             return None
         return policy
@@ -786,7 +786,7 @@ class World:
     ) -> bool:
         if policy is None:
             assert client.release.ct_policy is not None
-            policy = dataclasses.replace(POLICIES[client.release.ct_policy], issued_after=None)
+            policy = _any_issuance(client.release.ct_policy)
         key = (chain.key, policy, validation.anchor_origin, tls_scts)
         ok = self._ct_memo.get(key)
         if ok is None:
@@ -913,6 +913,12 @@ class World:
         times, clients = self.visit_arrays()
         keep = times <= end
         return end, times[keep], clients[keep]
+
+
+@functools.cache
+def _any_issuance(name: str) -> CTPolicy:
+    """Policy ``name`` applied whatever the certificate's issuance date (Expect-CT)."""
+    return dataclasses.replace(POLICIES[name], issued_after=None)
 
 
 def _draw(weighted: tuple[tuple[Release, float], ...], r: float) -> Release:
