@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -86,8 +87,9 @@ def draw_visits(
 
     and ``rng`` left where the loop leaves it.
     """
-    start_state = rng.getstate()
+    gauss = rng.getstate()[2]
     bits = _generator(rng)
+    chunks: list[tuple[int, dict[str, Any]]] = []  # (doubles produced before, state then)
     first = np.asarray(first_days, dtype=np.int64)
     buffer = np.empty(0, dtype=np.float64)
     produced = 0
@@ -100,6 +102,7 @@ def draw_visits(
             continue
         if len(buffer) < 2 * m:
             extra = 2 * m - len(buffer)
+            chunks.append((produced, bits.state))
             buffer = np.concatenate([buffer, _doubles(bits, extra)])
             produced += extra
         says_yes = buffer[: 2 * m] < visit_prob
@@ -109,23 +112,23 @@ def draw_visits(
         ids.append(around[visited])
         used = int(chain[-1]) + 1 + int(visited[-1])
         buffer = buffer[used:]
-    _advance(rng, start_state, produced - len(buffer))
+    if chunks:
+        _advance(rng, chunks, produced - len(buffer), gauss)
     all_times = np.concatenate(times) if times else np.empty(0, dtype=np.float64)
     all_ids = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
     order = np.lexsort((all_ids, all_times))
     return all_times[order], all_ids[order]
 
 
-def _advance(rng: random.Random, start_state: tuple[object, ...], doubles: int) -> None:
-    """Set ``rng`` to ``start_state`` moved on by ``doubles`` calls of ``random()``."""
-    rng.setstate(start_state)
-    bits = _generator(rng)
-    left = 2 * doubles
-    while left:
-        step = min(left, 1 << 22)
-        bits.random_raw(step)
-        left -= step
-    state = bits.state["state"]
-    internal = tuple(int(w) for w in state["key"]) + (int(state["pos"]),)
-    gauss = start_state[2]
+def _advance(
+    rng: random.Random, chunks: list[tuple[int, dict[str, Any]]], used: int, gauss: object
+) -> None:
+    """Set ``rng`` to the generator's state after ``used`` doubles: the state saved before
+    the chunk holding that point, moved on within the chunk."""
+    before, state = next(chunk for chunk in reversed(chunks) if chunk[0] <= used)
+    bits = np.random.MT19937()
+    bits.state = state
+    bits.random_raw(2 * (used - before))
+    final = bits.state["state"]
+    internal = tuple(int(w) for w in final["key"]) + (int(final["pos"]),)
     rng.setstate((3, internal, gauss))
