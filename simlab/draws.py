@@ -89,7 +89,7 @@ def draw_visits(
     """
     gauss = rng.getstate()[2]
     bits = _generator(rng)
-    chunks: list[tuple[int, dict[str, Any]]] = []  # (doubles produced before, state then)
+    chunks: list[tuple[int, Any]] = []  # (doubles produced before, state then)
     first = np.asarray(first_days, dtype=np.int64)
     buffer = np.empty(0, dtype=np.float64)
     produced = 0
@@ -120,9 +120,7 @@ def draw_visits(
     return all_times[order], all_ids[order]
 
 
-def _advance(
-    rng: random.Random, chunks: list[tuple[int, dict[str, Any]]], used: int, gauss: object
-) -> None:
+def _advance(rng: random.Random, chunks: list[tuple[int, Any]], used: int, gauss: object) -> None:
     """Set ``rng`` to the generator's state after ``used`` doubles: the state saved before
     the chunk holding that point, moved on within the chunk."""
     before, state = next(chunk for chunk in reversed(chunks) if chunk[0] <= used)
