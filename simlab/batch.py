@@ -38,14 +38,17 @@ parameters, and asserts equal tables, metrics and events.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from simlab import hpkp
 from simlab.clock import DAY, SimTime
 from simlab.pins import PinSource, PinVerdict
+from simlab.pki import Validation, Validator
 from simlab.table import Rows
-from simlab.world import Decision, Endpoint, World
+from simlab.world import EXPECT_CT_MAX_AGE, HSTS_HEADER, Client, Decision, Endpoint, World
 
 __all__ = ["run"]
 
@@ -123,11 +126,58 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     codes = np.empty(len(times), dtype=np.int64)
     # What each client's release makes decide() read, worked out once per client.
     reads = [_reads(world, c.release, c.kind) for c in clients]
+    steady: list[_Steady | None] = [None] * len(clients)
+
+    def code_of(key: tuple[str, bool, str, str]) -> int:
+        code = results.get(key)
+        if code is None:
+            code = results[key] = len(results)
+        return code
+
+    def timed(client: Client, at: SimTime) -> tuple[Any, ...]:
+        """The class inputs that depend on time but not on the client's header state."""
+        revocation, ct_timely, preload, app = reads[client.id]
+        rev: tuple[bool, ...] = ()
+        if revocation:
+            rev = tuple(b for r in revocations for b in (at - delay >= r, at >= r))
+        timely: tuple[bool, ...] = ()
+        if ct_timely is not None or preload is not None:
+            build = world.build_of(client, at)
+            timely = (
+                ct_timely is None or ct_timely <= 0 or build is None or at - build < ct_timely,
+                preload is None or build is None or at - build < preload,
+            )
+        app_key: tuple[int, bool] | None = None
+        if app:
+            bundle = world.adoption.release_for(client.app_threshold, world.releases, at)
+            pins = bundle.pins
+            app_key = (
+                id(bundle),
+                pins is not None and pins.expiration is not None and at >= pins.expiration,
+            )
+        return rev, timely, app_key
 
     for k, (at, cid) in enumerate(zip(times.tolist(), ids.tolist(), strict=True)):
         if engine.advance(at):
             version, revocations = version_now()
         client = clients[cid]
+        same = steady[cid]
+        if same is not None:
+            if same.version == version and same.holds(client, at, timed(client, at), validator):
+                for serial, n in same.asked.items():
+                    queries[serial] = queries.get(serial, 0) + n
+                if same.accepted is not None:
+                    codes[k] = same.accepted
+                    same.last = at
+                    same.pending = True
+                else:
+                    outcome, reason = world.conclude(client, same.endpoint, same.decision, at)
+                    codes[k] = code_of(
+                        (same.endpoint.operator, same.endpoint.legit, outcome.value, reason)
+                    )
+                continue
+            same.materialise(client)
+            steady[cid] = None
         route = routes.get((version, client.access))
         if route is None:
             endpoint = world.answerer(client)
@@ -135,68 +185,51 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             route = routes[(version, client.access)] = (endpoint, on_path)
         endpoint, on_path = route
         if endpoint is None:
-            key = ("none", False, "blocked", "unreachable")
-        else:
-            validation = validator.validate(endpoint.chain, client.store, host, at)
-            revocation, ct_timely, preload, app = reads[cid]
-            entry = None
-            if client.kph is not None:
-                found = client.kph.lookup(host, at)
-                if found is not None:
-                    entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
-            known_hsts = client.hsts is not None and client.hsts.known(host, at)
-            expires = client.expect_ct.get(host)
-            expect_ct = expires is not None and at < expires
-            rev: tuple[bool, ...] = ()
-            if revocation:
-                rev = tuple(b for r in revocations for b in (at - delay >= r, at >= r))
-            timely: tuple[bool, ...] = ()
-            if ct_timely is not None or preload is not None:
-                build = world.build_of(client, at)
-                timely = (
-                    ct_timely is None or ct_timely <= 0 or build is None or at - build < ct_timely,
-                    preload is None or build is None or at - build < preload,
-                )
-            app_key: tuple[int, bool] | None = None
-            if app:
-                bundle = world.adoption.release_for(client.app_threshold, world.releases, at)
-                pins = bundle.pins
-                app_key = (
-                    id(bundle),
-                    pins is not None and pins.expiration is not None and at >= pins.expiration,
-                )
-            dkey = (
-                version,
-                id(endpoint),
-                on_path,
-                id(client.release),
-                id(validation),
-                entry,
-                known_hsts,
-                expect_ct,
-                rev,
-                timely,
-                app_key,
+            codes[k] = code_of(("none", False, "blocked", "unreachable"))
+            continue
+        validation = validator.validate(endpoint.chain, client.store, host, at)
+        entry = None
+        if client.kph is not None:
+            found = client.kph.lookup(host, at)
+            if found is not None:
+                entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
+        known_hsts = client.hsts is not None and client.hsts.known(host, at)
+        expires = client.expect_ct.get(host)
+        expect_ct = expires is not None and at < expires
+        tokens = (entry, known_hsts, expect_ct, *timed(client, at))
+        dkey = (version, id(endpoint), on_path, id(client.release), id(validation), tokens)
+        memo = decisions.get(dkey)
+        if memo is None:
+            before = dict(queries)
+            decision = world.decide(
+                client, endpoint.chain, at, tls_scts=endpoint.tls_scts, on_path=on_path
             )
-            memo = decisions.get(dkey)
-            if memo is None:
-                before = dict(queries)
-                decision = world.decide(
-                    client, endpoint.chain, at, tls_scts=endpoint.tls_scts, on_path=on_path
-                )
-                if _reusable(decision):
-                    asked = {k: n - before.get(k, 0) for k, n in queries.items()}
-                    decisions[dkey] = (decision, {k: n for k, n in asked.items() if n})
-            else:
-                decision, asked = memo
-                for serial, n in asked.items():  # the OCSP queries the decision made
-                    queries[serial] = queries.get(serial, 0) + n
-            outcome, reason = world.conclude(client, endpoint, decision, at)
-            key = (endpoint.operator, endpoint.legit, outcome.value, reason)
-        code = results.get(key)
-        if code is None:
-            code = results[key] = len(results)
-        codes[k] = code
+            asked = {serial: n - before.get(serial, 0) for serial, n in queries.items()}
+            asked = {serial: n for serial, n in asked.items() if n}
+            if _reusable(decision):
+                decisions[dkey] = (decision, asked)
+        else:
+            decision, asked = memo
+            for serial, n in asked.items():  # the OCSP queries the decision made
+                queries[serial] = queries.get(serial, 0) + n
+        outcome, reason = world.conclude(client, endpoint, decision, at)
+        code = codes[k] = code_of((endpoint.operator, endpoint.legit, outcome.value, reason))
+        if _reusable(decision):
+            steady[cid] = _Steady.after(
+                world,
+                client,
+                at,
+                version,
+                endpoint,
+                validation,
+                tokens,
+                decision,
+                asked,
+                code if decision.verdict == "accept" else None,
+            )
+    for cid, same in enumerate(steady):
+        if same is not None:
+            same.materialise(clients[cid])
     engine.run_events_until(end)
     fields = {c.id: (c.kind, c.release.name, c.access) for c in clients}
     return Rows(times, ids, codes, list(results), fields)
@@ -227,3 +260,140 @@ def _reusable(decision: Decision) -> bool:
         and check.verdict is PinVerdict.MISMATCH
         and check.source is PinSource.DYNAMIC
     )
+
+
+@dataclass(slots=True)
+class _Steady:
+    """A client's last full visit, and what lets its next visits skip the pipeline.
+
+    Its next visit is in the same class if the world's version is the same, path validation
+    gives the same result, the time-dependent inputs compare the same, and the client's
+    header state still gives the same tokens. After an accepted visit, that state is what the
+    headers just noted, and each further accepted visit of the same class notes the same
+    headers again, which only moves their expiry (a valid HPKP header always leads to the
+    noted state, RFC 7469 section 2.5; HSTS and Expect-CT entries are overwritten). So those
+    notes are deferred: the last one is applied by :meth:`materialise`, before the client's
+    next full visit or at the end, and expiry is computed meanwhile from its time.
+    """
+
+    host: str
+    version: int
+    endpoint: Endpoint
+    validation: Validation
+    tokens: tuple[Any, ...]  # the class: (entry, known_hsts, expect_ct, rev, timely, app)
+    decision: Decision
+    asked: dict[int, int]
+    accepted: int | None  # the outcome code if accepted (notes deferred), else None
+    header: str | None  # the HPKP header each accepted visit processes again
+    pin_max_age: int | None  # if that header is noted: its max-age; else None
+    pin_entry: tuple[Any, ...] | None  # and the entry it notes, as a token
+    hsts_noted: bool
+    expect_ct_noted: bool
+    last: SimTime
+    pending: bool = False
+
+    @classmethod
+    def after(
+        cls,
+        world: World,
+        client: Client,
+        at: SimTime,
+        version: int,
+        endpoint: Endpoint,
+        validation: Validation,
+        tokens: tuple[Any, ...],
+        decision: Decision,
+        asked: dict[int, int],
+        accepted: int | None,
+    ) -> _Steady | None:
+        """The record after a full visit at ``at`` (its headers already noted), or None
+        if what it noted cannot be stated exactly."""
+        host = world.host
+        header = None
+        pin_max_age = None
+        pin_entry = None
+        hsts_noted = expect_ct_noted = False
+        if accepted is not None:
+            kph = client.kph
+            if kph is not None and endpoint.pkp_header is not None:
+                header = endpoint.pkp_header
+                noted = kph.lookup(host, at)
+                if noted is not None and noted.noted_at == at:
+                    try:
+                        max_age = hpkp.parse(header, profile=kph.profile.name).max_age
+                    except hpkp.HeaderError:
+                        return None
+                    if max_age is None or noted.host != host or at + max_age != noted.expires_at:
+                        return None
+                    pin_max_age = max_age
+                    pin_entry = (noted.host, noted.pins, noted.include_subdomains, noted.report_uri)
+            hsts_noted = endpoint.hsts and client.hsts is not None
+            expect_ct_noted = client.expect_ct.get(host) == at + EXPECT_CT_MAX_AGE
+        return cls(
+            host,
+            version,
+            endpoint,
+            validation,
+            tokens,
+            decision,
+            asked,
+            accepted,
+            header,
+            pin_max_age,
+            pin_entry,
+            hsts_noted,
+            expect_ct_noted,
+            at,
+        )
+
+    def holds(
+        self, client: Client, at: SimTime, timed: tuple[Any, ...], validator: Validator
+    ) -> bool:
+        """Whether a visit at ``at`` is in this record's class."""
+        host = self.host
+        if validator.validate(self.endpoint.chain, client.store, host, at) is not self.validation:
+            return False
+        last = self.last
+        kph = client.kph
+        entry: tuple[Any, ...] | None = None
+        if kph is not None:
+            if self.pin_max_age is not None:
+                if not at < last + self.pin_max_age:
+                    return False  # expired: what governs now needs a real lookup
+                entry = self.pin_entry
+            else:
+                found = kph.lookup(host, at)
+                if found is not None:
+                    entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
+        hsts = client.hsts
+        if hsts is None:
+            known_hsts = False
+        elif self.hsts_noted:
+            known_hsts = host in hsts.preloaded or at < last + HSTS_HEADER.max_age
+        else:
+            known_hsts = hsts.known(host, at)
+        if self.expect_ct_noted:
+            expect_ct = at < last + EXPECT_CT_MAX_AGE
+        else:
+            expires = client.expect_ct.get(host)
+            expect_ct = expires is not None and at < expires
+        return (entry, known_hsts, expect_ct, *timed) == self.tokens
+
+    def materialise(self, client: Client) -> None:
+        """Apply the deferred notes: the headers as the last accepted visit noted them."""
+        if not self.pending:
+            return
+        self.pending = False
+        host, at, validation = self.host, self.last, self.validation
+        if self.header is not None and client.kph is not None:
+            client.kph.process_header(
+                host,
+                self.header,
+                at=at,
+                validated_pins=validation.pins,
+                anchor_origin=validation.anchor_origin,
+            )
+        if self.hsts_noted and client.hsts is not None:
+            client.hsts.note(host, HSTS_HEADER, at)
+        if self.expect_ct_noted:
+            client.expect_ct[host] = at + EXPECT_CT_MAX_AGE
