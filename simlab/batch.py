@@ -38,6 +38,7 @@ parameters, and asserts equal tables, metrics and events.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,8 @@ from simlab.table import Rows
 from simlab.world import EXPECT_CT_MAX_AGE, HSTS_HEADER, Client, Decision, Endpoint, World
 
 __all__ = ["run"]
+
+NOTHING_TIMED: tuple[Any, ...] = ((), (), None)
 
 
 def _fingerprint(world: World) -> tuple[Any, ...]:
@@ -123,7 +126,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     decisions: dict[tuple[Any, ...], tuple[Decision, dict[int, int]]] = {}
     queries = world.responder.queries
     results: dict[tuple[str, bool, str, str], int] = {}
-    codes = np.empty(len(times), dtype=np.int64)
+    codes = [0] * len(times)
     # What each client's release makes decide() read, worked out once per client.
     reads = [_reads(world, c.release, c.kind) for c in clients]
     steady: list[_Steady | None] = [None] * len(clients)
@@ -137,9 +140,16 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     def timed(client: Client, at: SimTime) -> tuple[Any, ...]:
         """The class inputs that depend on time but not on the client's header state."""
         revocation, ct_timely, preload, app = reads[client.id]
-        rev: tuple[bool, ...] = ()
-        if revocation:
-            rev = tuple(b for r in revocations for b in (at - delay >= r, at >= r))
+        if not (revocation or app) and ct_timely is None and preload is None:
+            return NOTHING_TIMED
+        rev: tuple[int, ...] = ()
+        if revocation and revocations:
+            # How many revocations the pushed lists and the OCSP responder know of: the
+            # same comparisons (at - delay >= r, at >= r) the pipeline makes, counted.
+            rev = (
+                bisect.bisect_right(revocations, at - delay),
+                bisect.bisect_right(revocations, at),
+            )
         timely: tuple[bool, ...] = ()
         if ct_timely is not None or preload is not None:
             build = world.build_of(client, at)
@@ -157,9 +167,14 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             )
         return rev, timely, app_key
 
+    due = engine.next_due()
     for k, (at, cid) in enumerate(zip(times.tolist(), ids.tolist(), strict=True)):
-        if engine.advance(at):
-            version, revocations = version_now()
+        if at >= due:
+            # Events due by this visit run first (Engine.advance); a visit that reports a
+            # detection may schedule one, so ``due`` is refreshed after every conclude().
+            if engine.advance(at):
+                version, revocations = version_now()
+            due = engine.next_due()
         client = clients[cid]
         same = steady[cid]
         if same is not None:
@@ -171,13 +186,16 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     same.last = at
                     same.pending = True
                 else:
+                    engine.advance(at)  # no event is due: this only sets the clock
                     outcome, reason = world.conclude(client, same.endpoint, same.decision, at)
+                    due = engine.next_due()
                     codes[k] = code_of(
                         (same.endpoint.operator, same.endpoint.legit, outcome.value, reason)
                     )
                 continue
             same.materialise(client)
             steady[cid] = None
+        engine.advance(at)  # no event is due: this only sets the clock for what it schedules
         route = routes.get((version, client.access))
         if route is None:
             endpoint = world.answerer(client)
@@ -213,6 +231,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             for serial, n in asked.items():  # the OCSP queries the decision made
                 queries[serial] = queries.get(serial, 0) + n
         outcome, reason = world.conclude(client, endpoint, decision, at)
+        due = engine.next_due()
         code = codes[k] = code_of((endpoint.operator, endpoint.legit, outcome.value, reason))
         if _reusable(decision):
             steady[cid] = _Steady.after(
@@ -232,7 +251,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             same.materialise(clients[cid])
     engine.run_events_until(end)
     fields = {c.id: (c.kind, c.release.name, c.access) for c in clients}
-    return Rows(times, ids, codes, list(results), fields)
+    return Rows(times, ids, np.array(codes, dtype=np.int64), list(results), fields)
 
 
 def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, float | None, bool]:

@@ -62,6 +62,10 @@ class Engine:
             self.advance(when)
             visit(client, when)
 
+    def next_due(self) -> SimTime:
+        """When the next event is due (infinity if none is scheduled)."""
+        return self._queue[0][0] if self._queue else float("inf")
+
     def advance(self, when: SimTime) -> bool:
         """Run every event due at or before ``when`` (a visit's time: events due then come
         first), then set the clock to ``when``. True if any event ran."""
