@@ -6,10 +6,12 @@ validation, revocation, CT policy, pins), then :meth:`~simlab.world.World.conclu
 Most of that work repeats: thousands of clients running the same release see the same
 server in the same state. This engine processes the same visits in the same order,
 interleaved with the same events, but calls ``decide`` once per *class* of visits that
-must get the same decision, and reuses it for the rest of the class. Everything after the
-decision (the click-through draw, reports, noting headers) still runs for every visit, in
-order, so the run's random stream and every client's state evolve exactly as in the
-reference.
+must get the same decision, and reuses it for the rest of the class. What follows a
+decision (the click-through draw, reports) still runs for every visit, in order, so the
+run's random stream is consumed exactly as in the reference. A client whose next visit is
+in the same class as its last one skips the pipeline altogether (:class:`_Steady`); the
+headers its repeated accepted visits note again are applied once, as the last of them
+noted them.
 
 A class is everything ``decide`` reads:
 
@@ -28,12 +30,13 @@ A class is everything ``decide`` reads:
 
 The OCSP queries a decision made are counted again at each reuse (the responder's query
 log is how Fox-IT sized DigiNotar's attack). One decision is never reused: an HPKP pin
-mismatch, because checking it changes the
-client's pin state (RFC 7469 section 2.6 failure), so it is recomputed each time.
+mismatch, because checking it changes the client's pin state (RFC 7469 section 2.6
+failure), so it is recomputed each time.
 Reading the client's HPKP entry for the key applies an expiry that is due (as every read of
 the store does); the reference may apply it at a later read, with the same outcomes.
 ``tests/test_engines.py`` runs both engines on every scenario and defence, and on drawn
-parameters, and asserts equal tables, metrics and events.
+parameters, and asserts equal tables, metrics, events, detections, OCSP query counts and
+client state.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from simlab.world import EXPECT_CT_MAX_AGE, HSTS_HEADER, Client, Decision, Endpo
 
 __all__ = ["run"]
 
-NOTHING_TIMED: tuple[Any, ...] = ((), (), None)
+_NOTHING_TIMED: tuple[Any, ...] = ((), (), None)
 
 
 def _fingerprint(world: World) -> tuple[Any, ...]:
@@ -141,7 +144,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         """The class inputs that depend on time but not on the client's header state."""
         revocation, ct_timely, preload, app = reads[client.id]
         if not (revocation or app) and ct_timely is None and preload is None:
-            return NOTHING_TIMED
+            return _NOTHING_TIMED
         rev: tuple[int, ...] = ()
         if revocation and revocations:
             # How many revocations the pushed lists and the OCSP responder know of: the
