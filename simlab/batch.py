@@ -42,6 +42,7 @@ client state.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,7 +182,10 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         client = clients[cid]
         same = steady[cid]
         if same is not None:
-            if same.version == version and same.holds(client, at, timed(client, at), validator):
+            if same.version == version and (
+                (at < same.horizon and at < same.last + same.window)
+                or same.rebound(world, client, at, timed(client, at), reads[cid], revocations)
+            ):
                 for serial, n in same.asked.items():
                     queries[serial] = queries.get(serial, 0) + n
                 if same.accepted is not None:
@@ -237,7 +241,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         due = engine.next_due()
         code = codes[k] = code_of((endpoint.operator, endpoint.legit, outcome.value, reason))
         if _reusable(decision):
-            steady[cid] = _Steady.after(
+            record = _Steady.after(
                 world,
                 client,
                 at,
@@ -249,11 +253,14 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 asked,
                 code if decision.verdict == "accept" else None,
             )
+            if record is not None:
+                record.bound(world, client, at, reads[cid], revocations)
+            steady[cid] = record
     for cid, same in enumerate(steady):
         if same is not None:
             same.materialise(clients[cid])
     engine.run_events_until(end)
-    fields = {c.id: (c.kind, c.release.name, c.access) for c in clients}
+    fields = {c.id: (c.release.kind, c.release.name, c.access) for c in clients}
     return Rows(times, ids, np.array(codes, dtype=np.int64), list(results), fields)
 
 
@@ -313,6 +320,8 @@ class _Steady:
     expect_ct_noted: bool
     last: SimTime
     pending: bool = False
+    horizon: SimTime = -math.inf  # before it, the time-dependent inputs surely compare alike
+    window: SimTime = math.inf  # and while within this of ``last``, the noted entries live
 
     @classmethod
     def after(
@@ -367,6 +376,77 @@ class _Steady:
             expect_ct_noted,
             at,
         )
+
+    def rebound(
+        self,
+        world: World,
+        client: Client,
+        at: SimTime,
+        timed: tuple[Any, ...],
+        reads: tuple[bool, float | None, float | None, bool],
+        revocations: tuple[SimTime, ...],
+    ) -> bool:
+        """The exact check (:meth:`holds`), and if it passes, a new horizon from ``at``."""
+        if not self.holds(client, at, timed, world.validator):
+            return False
+        self.bound(world, client, at, reads, revocations)
+        return True
+
+    def bound(
+        self,
+        world: World,
+        client: Client,
+        at: SimTime,
+        reads: tuple[bool, float | None, float | None, bool],
+        revocations: tuple[SimTime, ...],
+    ) -> None:
+        """Set ``horizon`` and ``window``: a visit before ``horizon`` and within ``window``
+        of the last noting visit is in this class without checking, as :meth:`holds` would
+        find. Conservative (a second short of a build boundary); near one, or where an
+        input's change time is not known, the horizon is ``at`` and :meth:`holds` decides."""
+        host = self.host
+        self.horizon = at
+        window = math.inf
+        if self.pin_max_age is not None:
+            window = min(window, self.pin_max_age)
+        hsts = client.hsts
+        if self.hsts_noted and hsts is not None and host not in hsts.preloaded:
+            window = min(window, HSTS_HEADER.max_age)
+        if self.expect_ct_noted:
+            window = min(window, EXPECT_CT_MAX_AGE)
+        self.window = window
+        revocation, ct_timely, preload, app = reads
+        if app:
+            return  # the adoption curve's crossing times are not worked out here
+        if hsts is not None and not self.hsts_noted:  # noqa: SIM102
+            if host not in hsts.preloaded and hsts.known(host, at):
+                return  # known from an entry this class does not refresh: expiry unread
+        horizon = world.validator.bucket_end(self.endpoint.chain, client.store, at)
+        if revocation:
+            delay = world.s.revocation_push_days * DAY
+            for r in revocations:
+                if at < r:
+                    horizon = min(horizon, r)  # the OCSP answer changes at r exactly
+                if at - delay < r:
+                    horizon = min(horizon, r + delay - 1.0)  # the pushed list, near r + delay
+        if ct_timely is not None or preload is not None:
+            build = world.build_of(client, at)
+            if build is not None:
+                if client.auto_update:
+                    horizon = min(horizon, build + world.s.browser_release_days * DAY - 1.0)
+                for span in (ct_timely, preload):  # seconds a build stays timely
+                    if span is not None and span > 0 and at - build < span:
+                        horizon = min(horizon, build + span - 1.0)
+        kph = client.kph
+        if kph is not None and self.pin_max_age is None:
+            found = kph.lookup(host, at)
+            if found is not None:
+                horizon = min(horizon, found.expires_at)
+        if not self.expect_ct_noted:
+            expires = client.expect_ct.get(host)
+            if expires is not None and at < expires:
+                horizon = min(horizon, expires)
+        self.horizon = horizon
 
     def holds(
         self, client: Client, at: SimTime, timed: tuple[Any, ...], validator: Validator

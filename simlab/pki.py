@@ -16,6 +16,7 @@ import datetime as dt
 import enum
 import functools
 import hashlib
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -642,6 +643,18 @@ class Validator:
         else:
             self.hits += 1
         return result
+
+    def bucket_end(self, chain: Chain, store: TrustStore, at: SimTime) -> SimTime:
+        """The first simulated time after ``at`` (>= 0) whose validation of ``chain`` against
+        ``store`` may differ: the next validity boundary (infinity if none)."""
+        pair = (chain.key, store.key)
+        bounds = self._boundaries.get(pair)
+        if bounds is None:
+            bounds = self._boundaries[pair] = _validity_boundaries(
+                chain.certificates + store.certificates
+            )
+        i = bisect.bisect_right(bounds, self._epoch_ts + int(at))
+        return float(bounds[i] - self._epoch_ts) if i < len(bounds) else math.inf
 
     def _validate(self, chain: Chain, store: TrustStore, host: str, at: SimTime) -> Validation:
         when = to_datetime(at, self.epoch)
