@@ -8,8 +8,11 @@ table (one row per connection) and the per-run metrics derived from it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,13 +164,14 @@ def run(
     parameters as ``**dict[str, object]``; anything else is a :class:`ScenarioError`)."""
     if engine not in ENGINES:
         raise ScenarioError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
-    spec, merged, world = build(scenario, defence, seed, **params)
-    if engine == "batched":
-        rows = batch.run(world)
-    else:
-        world.run()
-        rows = Rows.from_tuples(world.rows)
-    table = build_table(rows, spec.name, defence, seed, merged)
+    with _gc_paused():
+        spec, merged, world = build(scenario, defence, seed, **params)
+        if engine == "batched":
+            rows = batch.run(world)
+        else:
+            world.run()
+            rows = Rows.from_tuples(world.rows)
+        table = build_table(rows, spec.name, defence, seed, merged)
     return Result(
         spec.name,
         defence,
@@ -178,6 +182,21 @@ def run(
         sorted(world.events, key=lambda event: event[0]),
         world,
     )
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """CPython's cyclic collector off for one run (either engine): a run allocates
+    millions of short-lived acyclic objects, and each full collection rescans every
+    client's state; at 10,000 clients the scans cost a third of the batched engine's time.
+    Reference counting still frees everything; the collector resumes after the run."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
