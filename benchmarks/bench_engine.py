@@ -1,5 +1,6 @@
-"""A population run (best of three): simulated connections per second, beside bare chain
-verification.
+"""The batched engine beside the reference engine (equal results asserted first), then a
+reference population run (best of three): simulated connections per second, beside bare
+chain verification.
 
 Every distinct (chain, store, host, time bucket) is still validated for real by
 ``cryptography``; the memo only avoids repeating identical validations. A second table
