@@ -53,7 +53,15 @@ from simlab.clock import DAY, SimTime
 from simlab.pins import PinSource, PinVerdict
 from simlab.pki import Validation, Validator
 from simlab.table import Rows
-from simlab.world import EXPECT_CT_MAX_AGE, HSTS_HEADER, Client, Decision, Endpoint, World
+from simlab.world import (
+    EXPECT_CT_MAX_AGE,
+    HSTS_HEADER,
+    Client,
+    Decision,
+    Endpoint,
+    Outcome,
+    World,
+)
 
 __all__ = ["run"]
 
@@ -181,6 +189,38 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             due = engine.next_due()
         client = clients[cid]
         same = steady[cid]
+        if same is not None and same.version != version:
+            # An event changed the world. If this client is still answered by the same
+            # endpoint, with the same validation, and its class now has a known decision
+            # that is accepted (or not) as before, the record carries over.
+            route = routes.get((version, client.access))
+            if route is None:
+                endpoint = world.answerer(client)
+                on_path = endpoint is world.attacker and world.attacker_position is not None
+                route = routes[(version, client.access)] = (endpoint, on_path)
+            now_tokens = None
+            chain = same.endpoint.chain
+            carried = not same.expect_ct_noted or same.logs == id(world.known_logs)
+            if carried and route[0] is same.endpoint and route[1] == same.on_path:
+                validation = validator.validate(chain, client.store, host, at)
+                if validation is same.validation:
+                    now_tokens = same.tokens_at(client, at, timed(client, at))
+            memo = None
+            if now_tokens is not None:
+                dkey = (
+                    version,
+                    id(same.endpoint),
+                    same.on_path,
+                    id(client.release),
+                    id(same.validation),
+                    now_tokens,
+                )
+                memo = decisions.get(dkey)
+            if memo is not None and (memo[0].verdict == "accept") == (same.accepted is not None):
+                same.version = version
+                same.tokens = now_tokens
+                same.decision, same.asked = memo
+                same.bound(world, client, at, reads[cid], revocations)
         if same is not None:
             if same.version == version and (
                 (at < same.horizon and at < same.last + same.window)
@@ -239,19 +279,45 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 queries[serial] = queries.get(serial, 0) + n
         outcome, reason = world.conclude(client, endpoint, decision, at)
         due = engine.next_due()
-        code = codes[k] = code_of((endpoint.operator, endpoint.legit, outcome.value, reason))
+        codes[k] = code_of((endpoint.operator, endpoint.legit, outcome.value, reason))
+        noted = decision.verdict == "accept"
+        if noted:
+            # The headers just noted may put the client's next visit in another class: its
+            # decision is reused if some client has been through that class already.
+            entry = None
+            if client.kph is not None:
+                found = client.kph.lookup(host, at)
+                if found is not None:
+                    entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
+            known_hsts = client.hsts is not None and client.hsts.known(host, at)
+            expires = client.expect_ct.get(host)
+            after = (entry, known_hsts, expires is not None and at < expires, *tokens[3:])
+            if after != tokens:
+                tokens = after
+                dkey = (version, id(endpoint), on_path, id(client.release), id(validation), after)
+                memo = decisions.get(dkey)
+                decision, asked = memo if memo is not None else (decision, asked)
+                if memo is None:
+                    steady[cid] = None
+                    continue
         if _reusable(decision):
+            accepted = None
+            if decision.verdict == "accept":
+                outcome = Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED
+                accepted = code_of((endpoint.operator, endpoint.legit, outcome.value, ""))
             record = _Steady.after(
                 world,
                 client,
                 at,
                 version,
                 endpoint,
+                on_path,
                 validation,
                 tokens,
                 decision,
                 asked,
-                code if decision.verdict == "accept" else None,
+                noted,
+                accepted,
             )
             if record is not None:
                 record.bound(world, client, at, reads[cid], revocations)
@@ -308,6 +374,7 @@ class _Steady:
     host: str
     version: int
     endpoint: Endpoint
+    on_path: bool
     validation: Validation
     tokens: tuple[Any, ...]  # the class: (entry, known_hsts, expect_ct, rev, timely, app)
     decision: Decision
@@ -319,6 +386,7 @@ class _Steady:
     hsts_noted: bool
     expect_ct_noted: bool
     last: SimTime
+    logs: int  # the trusted CT logs (by identity) when the Expect-CT note was seen
     pending: bool = False
     horizon: SimTime = -math.inf  # before it, the time-dependent inputs surely compare alike
     window: SimTime = math.inf  # and while within this of ``last``, the noted entries live
@@ -331,39 +399,44 @@ class _Steady:
         at: SimTime,
         version: int,
         endpoint: Endpoint,
+        on_path: bool,
         validation: Validation,
         tokens: tuple[Any, ...],
         decision: Decision,
         asked: dict[int, int],
+        noted: bool,
         accepted: int | None,
     ) -> _Steady | None:
-        """The record after a full visit at ``at`` (its headers already noted), or None
-        if what it noted cannot be stated exactly."""
+        """The record after a full visit at ``at`` for the class of the client's next
+        visit (``tokens``, ``decision``); ``noted`` if the visit was accepted and its headers
+        noted, ``accepted`` the outcome code of the next visits if they are accepted (their
+        notes are then deferred). None if what was noted cannot be stated exactly."""
         host = world.host
         header = None
         pin_max_age = None
         pin_entry = None
         hsts_noted = expect_ct_noted = False
-        if accepted is not None:
+        if noted:
             kph = client.kph
             if kph is not None and endpoint.pkp_header is not None:
                 header = endpoint.pkp_header
-                noted = kph.lookup(host, at)
-                if noted is not None and noted.noted_at == at:
+                fresh = kph.lookup(host, at)
+                if fresh is not None and fresh.noted_at == at:
                     try:
                         max_age = hpkp.parse(header, profile=kph.profile.name).max_age
                     except hpkp.HeaderError:
                         return None
-                    if max_age is None or noted.host != host or at + max_age != noted.expires_at:
+                    if max_age is None or fresh.host != host or at + max_age != fresh.expires_at:
                         return None
                     pin_max_age = max_age
-                    pin_entry = (noted.host, noted.pins, noted.include_subdomains, noted.report_uri)
+                    pin_entry = (fresh.host, fresh.pins, fresh.include_subdomains, fresh.report_uri)
             hsts_noted = endpoint.hsts and client.hsts is not None
             expect_ct_noted = client.expect_ct.get(host) == at + EXPECT_CT_MAX_AGE
         return cls(
             host,
             version,
             endpoint,
+            on_path,
             validation,
             tokens,
             decision,
@@ -375,6 +448,7 @@ class _Steady:
             hsts_noted,
             expect_ct_noted,
             at,
+            id(world.known_logs),
         )
 
     def rebound(
@@ -452,16 +526,26 @@ class _Steady:
         self, client: Client, at: SimTime, timed: tuple[Any, ...], validator: Validator
     ) -> bool:
         """Whether a visit at ``at`` is in this record's class."""
-        host = self.host
-        if validator.validate(self.endpoint.chain, client.store, host, at) is not self.validation:
+        if (
+            validator.validate(self.endpoint.chain, client.store, self.host, at)
+            is not self.validation
+        ):
             return False
+        return self.tokens_at(client, at, timed) == self.tokens
+
+    def tokens_at(
+        self, client: Client, at: SimTime, timed: tuple[Any, ...]
+    ) -> tuple[Any, ...] | None:
+        """The class tokens of a visit at ``at``, from the client's state as the deferred
+        notes leave it; None if an entry those notes refresh has expired by then."""
+        host = self.host
         last = self.last
         kph = client.kph
         entry: tuple[Any, ...] | None = None
         if kph is not None:
             if self.pin_max_age is not None:
                 if not at < last + self.pin_max_age:
-                    return False  # expired: what governs now needs a real lookup
+                    return None  # expired: what governs now needs a real lookup
                 entry = self.pin_entry
             else:
                 found = kph.lookup(host, at)
@@ -479,7 +563,7 @@ class _Steady:
         else:
             expires = client.expect_ct.get(host)
             expect_ct = expires is not None and at < expires
-        return (entry, known_hsts, expect_ct, *timed) == self.tokens
+        return (entry, known_hsts, expect_ct, *timed)
 
     def materialise(self, client: Client) -> None:
         """Apply the deferred notes: the headers as the last accepted visit noted them."""
