@@ -1,4 +1,4 @@
-"""Run simlab's benchmarks: ``python -m benchmarks [pki merkle engine compare]``."""
+"""Run simlab's benchmarks: ``python -m benchmarks [pki merkle engine scale compare]``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 from benchmarks.common import CheckFailed
 
-ALL = ["pki", "merkle", "engine", "compare"]
+ALL = ["pki", "merkle", "engine", "scale", "compare"]
 
 
 def main(argv: list[str]) -> int:

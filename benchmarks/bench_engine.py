@@ -1,5 +1,6 @@
-"""A population run (best of three): simulated connections per second, beside bare chain
-verification.
+"""The batched engine beside the reference engine (equal results asserted first), then a
+reference population run (best of three): simulated connections per second, beside bare
+chain verification.
 
 No figure is printed until the runs have been checked: the table has the run's columns,
 one row per connection within the run's clients and days, outcomes from the model's
@@ -86,15 +87,39 @@ def check_population_run(result: Result, n_clients: int, days: float) -> None:
     )
 
 
-def _timed_run() -> tuple[float, Result]:
+def _timed_run(engine: str = "reference") -> tuple[float, Result]:
     start = time.perf_counter()
-    result = run(SCENARIO, DEFENCE, seed=SEED, **PARAMS)
+    result = run(SCENARIO, DEFENCE, seed=SEED, engine=engine, **PARAMS)
     return time.perf_counter() - start, result
 
 
-def main() -> None:
+def _engines(pairs: int = 2) -> None:
+    """The batched engine beside the reference, same process and inputs; they must agree."""
     n_clients, days = PARAMS["n_clients"], PARAMS["days"]
-    print(f"engine: population run ({n_clients:,} clients x {days:g} days, {SCENARIO}", end="")
+    print(
+        f"engine: batched vs reference ({n_clients:,} clients x {days:g} days, {SCENARIO},", end=""
+    )
+    print(f" {DEFENCE})")
+    ratios = []
+    for _ in range(pairs):
+        seconds = {}
+        results = {}
+        for engine in ("reference", "batched"):
+            seconds[engine], results[engine] = _timed_run(engine)
+        check_population_run(results["reference"], n_clients, days)
+        check_same_results(results["reference"], results["batched"], "reference vs batched")
+        ratios.append(seconds["reference"] / seconds["batched"])
+        print(f"  reference {seconds['reference']:.2f} s, batched {seconds['batched']:.2f} s")
+    print(f"  batched / reference speed: {min(ratios):.1f}x to {max(ratios):.1f}x (equal results)")
+
+
+def main() -> None:
+    _engines()
+    n_clients, days = PARAMS["n_clients"], PARAMS["days"]
+    print(
+        f"engine: reference population run ({n_clients:,} clients x {days:g} days, {SCENARIO}",
+        end="",
+    )
     print(f" under {DEFENCE})")
     # Best of three: this shared VM's speed drifts between runs. Each run is checked.
     seconds, first = _timed_run()

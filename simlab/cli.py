@@ -360,18 +360,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from simlab.replays import REPLAYS
-    from simlab.runner import DEFENCES, run
+    from simlab.runner import DEFENCES, run, settings_for
 
     replay = REPLAYS.get(args.incident)
     if replay is None:
         raise SimlabError(f"unknown incident {args.incident!r}; valid: {', '.join(REPLAYS)}")
+    params = {**replay.params, **_params(args.params)}  # e.g. n_clients=300000: real size
+    for defence in DEFENCES:  # every argument is checked before the first run
+        settings_for(replay.scenario, defence, params)
     print(f"{replay.title} ({replay.scenario})\n{replay.story}\n")
     for src in replay.sources:
         print(f"source: {src}")
     results = [
         (
             d + (" (historical)" if d in replay.historical else ""),
-            run(replay.scenario, d, seed=args.seed, **replay.params),
+            run(replay.scenario, d, seed=args.seed, **params),
         )
         for d in DEFENCES
     ]
@@ -515,6 +518,7 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     p = sub.add_parser("replay", help="replay a historical incident under every defence")
     p.add_argument("incident")
     p.add_argument("--seed", type=int, default=0)
+    add_param_option(p)
     p.set_defaults(handler=_cmd_replay)
 
     p = sub.add_parser(

@@ -59,7 +59,18 @@ class Engine:
     ) -> None:
         """Interleave sorted (time, client) visits with the event queue."""
         for when, client in visits:
-            if self._queue and self._queue[0][0] <= when:
-                self.run_events_until(when)
-            self._now = when
+            self.advance(when)
             visit(client, when)
+
+    def next_due(self) -> SimTime:
+        """When the next event is due (infinity if none is scheduled)."""
+        return self._queue[0][0] if self._queue else float("inf")
+
+    def advance(self, when: SimTime) -> bool:
+        """Run every event due at or before ``when`` (a visit's time: events due then come
+        first), then set the clock to ``when``. True if any event ran."""
+        ran = bool(self._queue) and self._queue[0][0] <= when
+        if ran:
+            self.run_events_until(when)
+        self._now = when
+        return ran

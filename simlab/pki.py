@@ -16,6 +16,7 @@ import datetime as dt
 import enum
 import functools
 import hashlib
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -643,6 +644,18 @@ class Validator:
             self.hits += 1
         return result
 
+    def bucket_end(self, chain: Chain, store: TrustStore, at: SimTime) -> SimTime:
+        """The first simulated time after ``at`` (>= 0) whose validation of ``chain`` against
+        ``store`` may differ: the next validity boundary (infinity if none)."""
+        pair = (chain.key, store.key)
+        bounds = self._boundaries.get(pair)
+        if bounds is None:
+            bounds = self._boundaries[pair] = _validity_boundaries(
+                chain.certificates + store.certificates
+            )
+        i = bisect.bisect_right(bounds, self._epoch_ts + int(at))
+        return float(bounds[i] - self._epoch_ts) if i < len(bounds) else math.inf
+
     def _validate(self, chain: Chain, store: TrustStore, host: str, at: SimTime) -> Validation:
         when = to_datetime(at, self.epoch)
         if store.store is None:
@@ -734,6 +747,11 @@ class RevocationResponder:
         ski = x509.SubjectKeyIdentifier.from_public_key(ca.key.public_key()).digest
         self._by_ski[ski] = ca
         self._by_chain.clear()  # a certificate whose issuer was unknown may now be known
+
+    def revocation_times(self) -> tuple[SimTime, ...]:
+        """When each revocation by these CAs takes effect, sorted: the only moments at which
+        an answer of :meth:`check` or :meth:`pushed` for a given chain can change."""
+        return tuple(sorted({t for ca in self._by_ski.values() for t in ca._revoked.values()}))
 
     def status(self, certificate: x509.Certificate, at: SimTime) -> RevocationStatus:
         return self._query(self._issuer(certificate), certificate.serial_number, at)

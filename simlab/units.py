@@ -32,8 +32,10 @@ CSV_UNITS: dict[str, tuple[str, float]] = {
 }
 """Time columns (stored in seconds) and the unit they are written in: ``detection_time_h``."""
 
-ATTACK_METRICS = ("interception_rate", "detection_time", "detected_by", "exposure_window")
-"""Metrics about an attacker's connections: n/a in a run where no attacker ever answered."""
+ATTACK_METRICS = ("interception_rate", "exposure_window")
+"""Metrics about an attacker's connections: n/a in a run where no attacker ever answered.
+Detection is not one of them: the owner may learn of an incident nobody was intercepted in
+(Symantec's unused test certificates, found in CT) or of its own outage (key loss)."""
 
 _COUNTS = ("clients_affected", "day", "seed", "client")
 

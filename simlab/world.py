@@ -28,11 +28,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from simlab import clients, hpkp, hsts
 from simlab.clients import Release
 from simlab.clock import DAY, HOUR, SimTime
 from simlab.ct import POLICIES, CTLog, CTPolicy, KnownLog, Monitor, precert_hook
 from simlab.ct.sct import SCT
+from simlab.draws import draw_visits
 from simlab.engine import Engine
 from simlab.errors import ScenarioError, SimlabError
 from simlab.keys import PrivateKey, derive_key
@@ -587,15 +591,30 @@ class World:
 
     def visits(self) -> list[tuple[SimTime, int]]:
         """Each client visits on a day with ``visit_prob``, at a uniformly random time."""
+        times, ids = self.visit_arrays()
+        return list(zip(times.tolist(), ids.tolist(), strict=True))
+
+    def visit_arrays(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """:meth:`visits` as sorted arrays of times and client ids: the same draws from the
+        run's ``rng``, made in bulk when every client has the same ``visit_prob``."""
+        probs = {c.visit_prob for c in self.clients}
+        days = int(self.s.days)
+        if len(probs) == 1:
+            first_days = [c.first_day for c in self.clients]
+            times, index = draw_visits(self.rng, first_days, probs.pop(), days)
+            return times, np.array([c.id for c in self.clients], dtype=np.int64)[index]
         out: list[tuple[SimTime, int]] = []
         rng = self.rng
-        for day in range(int(self.s.days)):
+        for day in range(days):
             start = day * DAY
             for c in self.clients:
                 if day >= c.first_day and rng.random() < c.visit_prob:
                     out.append((start + rng.random() * DAY, c.id))
         out.sort()
-        return out
+        return (
+            np.array([v[0] for v in out], dtype=np.float64),
+            np.array([v[1] for v in out], dtype=np.int64),
+        )
 
     # -- the decision pipeline --------------------------------------------------------------
 
@@ -699,19 +718,23 @@ class World:
         decision = self.decide(
             client, endpoint.chain, at, tls_scts=endpoint.tls_scts, on_path=on_path
         )
+        outcome, reason = self.conclude(client, endpoint, decision, at)
+        self._record(at, client, endpoint, outcome, reason)
+
+    def conclude(
+        self, client: Client, endpoint: Endpoint, decision: Decision, at: SimTime
+    ) -> tuple[Outcome, str]:
+        """What follows a decision: the user clicks through a warning (or not), a pin failure
+        is reported, an accepted connection's headers are noted. Returns the outcome."""
         if decision.verdict == "warn":
             clicked = self.rng.random() < client.click_through
-            outcome = Outcome.CLICKED_THROUGH if clicked else Outcome.BLOCKED
-            self._record(at, client, endpoint, outcome, decision.reason)
-            return
+            return (Outcome.CLICKED_THROUGH if clicked else Outcome.BLOCKED), decision.reason
         if decision.verdict == "block":
             if decision.pin_check is not None and decision.pin_check.blocks:
                 self._pin_failure(client, endpoint, decision.validation, decision.pin_check, at)
-            self._record(at, client, endpoint, Outcome.BLOCKED, decision.reason)
-            return
-        outcome = Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED
-        self._record(at, client, endpoint, outcome, "")
+            return Outcome.BLOCKED, decision.reason
         self.note_headers(client, endpoint, decision.validation, at)
+        return (Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED), ""
 
     def note_headers(
         self, client: Client, endpoint: Endpoint, validation: Validation, at: SimTime
@@ -752,7 +775,7 @@ class World:
             expires = client.expect_ct.get(self.host)
             if not (release.expect_ct and expires is not None and at < expires):
                 return None
-            policy = dataclasses.replace(policy, issued_after=None)
+            policy = _any_issuance(release.ct_policy)
         if not self._timely(client, at, release.ct_timely_days):
             return None
         return policy
@@ -778,7 +801,7 @@ class World:
     ) -> bool:
         if policy is None:
             assert client.release.ct_policy is not None
-            policy = dataclasses.replace(POLICIES[client.release.ct_policy], issued_after=None)
+            policy = _any_issuance(client.release.ct_policy)
         key = (chain.key, policy, validation.anchor_origin, tls_scts)
         ok = self._ct_memo.get(key)
         if ok is None:
@@ -890,13 +913,29 @@ class World:
 
     def run(self, until: SimTime | None = None) -> None:
         """Run every visit and event up to ``until`` (default: the end of the scenario)."""
+        end, times, clients = self.begin(until)
+        self.engine.run(zip(times.tolist(), clients.tolist(), strict=True), self.connect)
+        self.engine.run_events_until(end)
+
+    def begin(
+        self, until: SimTime | None = None
+    ) -> tuple[SimTime, npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """Schedule the world's own events (monitor polls, a log distrust) and draw the
+        visits: the run's end, and the sorted visit times and clients up to it."""
         end = self.s.days * DAY if until is None else min(until, self.s.days * DAY)
         if self.monitor is not None:
             self.engine.at(0.0, self.poll_monitor, priority=1)
         if self.s.log_distrusted_day is not None:
             self.engine.at(self.s.log_distrusted_day * DAY, lambda: self.distrust_log(_LOGS[0][0]))
-        self.engine.run([v for v in self.visits() if v[0] <= end], self.connect)
-        self.engine.run_events_until(end)
+        times, clients = self.visit_arrays()
+        keep = times <= end
+        return end, times[keep], clients[keep]
+
+
+@functools.cache
+def _any_issuance(name: str) -> CTPolicy:
+    """Policy ``name`` applied whatever the certificate's issuance date (Expect-CT)."""
+    return dataclasses.replace(POLICIES[name], issued_after=None)
 
 
 def _draw(weighted: tuple[tuple[Release, float], ...], r: float) -> Release:

@@ -153,8 +153,9 @@ def test_a_run_without_an_attacker_says_n_a_for_attack_metrics(
 ) -> None:
     assert main(["run", "key-loss", "hpkp", "--param", "n_clients=40"]) == 0
     rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
-    for metric in ("interception_rate", "detection_time", "detected_by", "exposure_window"):
+    for metric in ("interception_rate", "exposure_window"):
         assert rows[metric] == ["n/a"], metric
+    assert rows["detected_by"] == ["hpkp_report"]  # the owner learns of its own outage
     assert rows["legit_failure_rate"][0].endswith("%")
 
 
@@ -419,3 +420,11 @@ def test_run_says_which_eras_clients_ran_and_refuses_a_month_outside_the_table(
     assert main(["run", "mitm", "none", "--param", "era=2009-01"]) != 0
     err = capsys.readouterr().err
     assert "era='2009-01'" in err and "from 2011-01 to 2025-12" in err and "{" not in err
+
+
+def test_replay_takes_params_such_as_the_real_size(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "symantec-thawte-2015", "--param", "n_clients=60"]) == 0
+    out = capsys.readouterr().out
+    assert "ct (historical)" in out and "ct_monitor" in out
+    assert main(["replay", "symantec-thawte-2015", "--param", "n_clients=0"]) != 0
+    assert "n_clients" in capsys.readouterr().err  # refused before any run

@@ -1,0 +1,585 @@
+"""The batched engine: the reference pipeline's outcomes, with one decision per class.
+
+The reference engine (:meth:`simlab.world.World.run`) sends every visit through
+:meth:`~simlab.world.World.connect`: route, :meth:`~simlab.world.World.decide` (path
+validation, revocation, CT policy, pins), then :meth:`~simlab.world.World.conclude`.
+Most of that work repeats: thousands of clients running the same release see the same
+server in the same state. This engine processes the same visits in the same order,
+interleaved with the same events, but calls ``decide`` once per *class* of visits that
+must get the same decision, and reuses it for the rest of the class. What follows a
+decision (the click-through draw, reports) still runs for every visit, in order, so the
+run's random stream is consumed exactly as in the reference. A client whose next visit is
+in the same class as its last one skips the pipeline altogether (:class:`_Steady`); the
+headers its repeated accepted visits note again are applied once, as the last of them
+noted them.
+
+A class is everything ``decide`` reads:
+
+- the world's state, as a version number that changes whenever an event changed what
+  answers or what it serves (:func:`_fingerprint`): who is on-path, DNS, the endpoints and
+  their chains and headers, revocations, the trusted CT logs, the app releases;
+- the endpoint that answers, and whether it is on-path (OCSP reachability);
+- the client's release, and the path validation (the validator's own exact memo, keyed by
+  chain, trust store, host and validity bucket);
+- the client's state for the host at that moment: its live HPKP entry (pins, scope,
+  report-uri), whether it knows the host as HSTS, whether its Expect-CT entry is live;
+- the time-dependent inputs, as the comparisons ``decide`` makes: revocation (each
+  revocation time, against the visit and against the visit less the push delay), build
+  timeliness for CT and for static pins, the app release the user runs and whether its pins
+  expired.
+
+The OCSP queries a decision made are counted again at each reuse (the responder's query
+log is how Fox-IT sized DigiNotar's attack). One decision is never reused: an HPKP pin
+mismatch, because checking it changes the client's pin state (RFC 7469 section 2.6
+failure), so it is recomputed each time.
+Reading the client's HPKP entry for the key applies an expiry that is due (as every read of
+the store does); the reference may apply it at a later read, with the same outcomes.
+``tests/test_engines.py`` runs both engines on every scenario and defence, and on drawn
+parameters, and asserts equal tables, metrics, events, detections, OCSP query counts and
+client state.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simlab import hpkp
+from simlab.clock import DAY, SimTime
+from simlab.pins import PinSource, PinVerdict
+from simlab.pki import Validation, Validator
+from simlab.table import Rows
+from simlab.world import (
+    EXPECT_CT_MAX_AGE,
+    HSTS_HEADER,
+    Client,
+    Decision,
+    Endpoint,
+    Outcome,
+    World,
+)
+
+__all__ = ["run"]
+
+_NOTHING_TIMED: tuple[Any, ...] = ((), (), None)
+
+
+def _fingerprint(world: World) -> tuple[Any, ...]:
+    """World state that ``answerer`` and ``decide`` read and that only events change.
+
+    Objects appear by identity; :func:`run` keeps every fingerprinted object alive, so an
+    identity cannot be reused for a different object within a run."""
+    endpoints = [world.attacker, *world.serving.values()]
+    return (
+        id(world.attacker),
+        world.attacker_position,
+        tuple((node, id(e)) for node, e in world.serving.items()),
+        tuple(sorted(world.registry.controller.items())),
+        tuple(sorted(world.registry.address.items())),
+        tuple(
+            (
+                id(e),
+                e.operator,
+                id(e.chain),
+                e.legit,
+                e.pkp_header,
+                id(e.tls_scts),
+                e.hsts,
+                e.expect_ct,
+            )
+            for e in endpoints
+            if e is not None
+        ),
+        world.responder.revocation_times(),
+        id(world.known_logs),
+        tuple(id(r) for r in world.releases),
+    )
+
+
+def _keep(world: World) -> tuple[object, ...]:
+    """The objects a fingerprint names by identity."""
+    endpoints = [world.attacker, *world.serving.values()]
+    return (
+        endpoints,
+        [(e.chain, e.tls_scts) for e in endpoints if e is not None],
+        world.known_logs,
+        list(world.releases),
+    )
+
+
+def run(world: World, until: SimTime | None = None) -> Rows:
+    """Run every visit and event up to ``until`` (default: the end), like
+    :meth:`World.run`, and return the connections as columns (``world.rows`` stays empty)."""
+    end, times, ids = world.begin(until)
+    engine = world.engine
+    host = world.host
+    s = world.s
+    validator = world.validator
+    delay = s.revocation_push_days * DAY
+    clients = world.clients
+
+    versions: dict[tuple[Any, ...], int] = {}
+    alive: list[tuple[object, ...]] = []
+
+    def version_now() -> tuple[int, tuple[SimTime, ...]]:
+        fp = _fingerprint(world)
+        number = versions.get(fp)
+        if number is None:
+            number = versions[fp] = len(versions)
+            alive.append(_keep(world))
+        return number, fp[6]
+
+    version, revocations = version_now()
+    routes: dict[tuple[int, str], tuple[Endpoint | None, bool]] = {}
+    decisions: dict[tuple[Any, ...], tuple[Decision, dict[int, int]]] = {}
+    queries = world.responder.queries
+    results: dict[tuple[str, bool, str, str], int] = {}
+    codes = [0] * len(times)
+    # What each client's release makes decide() read, worked out once per client.
+    reads = [_reads(world, c.release, c.kind) for c in clients]
+    steady: list[_Steady | None] = [None] * len(clients)
+
+    def code_of(key: tuple[str, bool, str, str]) -> int:
+        code = results.get(key)
+        if code is None:
+            code = results[key] = len(results)
+        return code
+
+    def timed(client: Client, at: SimTime) -> tuple[Any, ...]:
+        """The class inputs that depend on time but not on the client's header state."""
+        revocation, ct_timely, preload, app = reads[client.id]
+        if not (revocation or app) and ct_timely is None and preload is None:
+            return _NOTHING_TIMED
+        rev: tuple[int, ...] = ()
+        if revocation and revocations:
+            # How many revocations the pushed lists and the OCSP responder know of: the
+            # same comparisons (at - delay >= r, at >= r) the pipeline makes, counted.
+            rev = (
+                bisect.bisect_right(revocations, at - delay),
+                bisect.bisect_right(revocations, at),
+            )
+        timely: tuple[bool, ...] = ()
+        if ct_timely is not None or preload is not None:
+            build = world.build_of(client, at)
+            timely = (
+                ct_timely is None or ct_timely <= 0 or build is None or at - build < ct_timely,
+                preload is None or build is None or at - build < preload,
+            )
+        app_key: tuple[int, bool] | None = None
+        if app:
+            bundle = world.adoption.release_for(client.app_threshold, world.releases, at)
+            pins = bundle.pins
+            app_key = (
+                id(bundle),
+                pins is not None and pins.expiration is not None and at >= pins.expiration,
+            )
+        return rev, timely, app_key
+
+    due = engine.next_due()
+    for k, (at, cid) in enumerate(zip(times.tolist(), ids.tolist(), strict=True)):
+        if at >= due:
+            # Events due by this visit run first (Engine.advance); a visit that reports a
+            # detection may schedule one, so ``due`` is refreshed after every conclude().
+            if engine.advance(at):
+                version, revocations = version_now()
+            due = engine.next_due()
+        client = clients[cid]
+        same = steady[cid]
+        if same is not None and same.version != version:
+            # An event changed the world. If this client is still answered by the same
+            # endpoint, with the same validation, and its class now has a known decision
+            # that is accepted (or not) as before, the record carries over.
+            route = routes.get((version, client.access))
+            if route is None:
+                endpoint = world.answerer(client)
+                on_path = endpoint is world.attacker and world.attacker_position is not None
+                route = routes[(version, client.access)] = (endpoint, on_path)
+            now_tokens = None
+            chain = same.endpoint.chain
+            carried = not same.expect_ct_noted or same.logs == id(world.known_logs)
+            if carried and route[0] is same.endpoint and route[1] == same.on_path:
+                validation = validator.validate(chain, client.store, host, at)
+                if validation is same.validation:
+                    now_tokens = same.tokens_at(client, at, timed(client, at))
+            memo = None
+            if now_tokens is not None:
+                dkey = (
+                    version,
+                    id(same.endpoint),
+                    same.on_path,
+                    id(client.release),
+                    id(same.validation),
+                    now_tokens,
+                )
+                memo = decisions.get(dkey)
+            if memo is not None and (memo[0].verdict == "accept") == (same.accepted is not None):
+                same.version = version
+                same.tokens = now_tokens
+                same.decision, same.asked = memo
+                same.bound(world, client, at, reads[cid], revocations)
+        if same is not None:
+            if same.version == version and (
+                (at < same.horizon and at < same.last + same.window)
+                or same.rebound(world, client, at, timed(client, at), reads[cid], revocations)
+            ):
+                for serial, n in same.asked.items():
+                    queries[serial] = queries.get(serial, 0) + n
+                if same.accepted is not None:
+                    codes[k] = same.accepted
+                    same.last = at
+                    same.pending = True
+                else:
+                    engine.advance(at)  # no event is due: this only sets the clock
+                    outcome, reason = world.conclude(client, same.endpoint, same.decision, at)
+                    due = engine.next_due()
+                    codes[k] = code_of(
+                        (same.endpoint.operator, same.endpoint.legit, outcome.value, reason)
+                    )
+                continue
+            same.materialise(client)
+            steady[cid] = None
+        engine.advance(at)  # no event is due: this only sets the clock for what it schedules
+        route = routes.get((version, client.access))
+        if route is None:
+            endpoint = world.answerer(client)
+            on_path = endpoint is world.attacker and world.attacker_position is not None
+            route = routes[(version, client.access)] = (endpoint, on_path)
+        endpoint, on_path = route
+        if endpoint is None:
+            codes[k] = code_of(("none", False, "blocked", "unreachable"))
+            continue
+        validation = validator.validate(endpoint.chain, client.store, host, at)
+        entry = None
+        if client.kph is not None:
+            found = client.kph.lookup(host, at)
+            if found is not None:
+                entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
+        known_hsts = client.hsts is not None and client.hsts.known(host, at)
+        expires = client.expect_ct.get(host)
+        expect_ct = expires is not None and at < expires
+        tokens = (entry, known_hsts, expect_ct, *timed(client, at))
+        dkey = (version, id(endpoint), on_path, id(client.release), id(validation), tokens)
+        memo = decisions.get(dkey)
+        if memo is None:
+            before = dict(queries)
+            decision = world.decide(
+                client, endpoint.chain, at, tls_scts=endpoint.tls_scts, on_path=on_path
+            )
+            asked = {serial: n - before.get(serial, 0) for serial, n in queries.items()}
+            asked = {serial: n for serial, n in asked.items() if n}
+            if _reusable(decision):
+                decisions[dkey] = (decision, asked)
+        else:
+            decision, asked = memo
+            for serial, n in asked.items():  # the OCSP queries the decision made
+                queries[serial] = queries.get(serial, 0) + n
+        outcome, reason = world.conclude(client, endpoint, decision, at)
+        due = engine.next_due()
+        codes[k] = code_of((endpoint.operator, endpoint.legit, outcome.value, reason))
+        noted = decision.verdict == "accept"
+        if noted:
+            # The headers just noted may put the client's next visit in another class: its
+            # decision is reused if some client has been through that class already.
+            entry = None
+            if client.kph is not None:
+                found = client.kph.lookup(host, at)
+                if found is not None:
+                    entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
+            known_hsts = client.hsts is not None and client.hsts.known(host, at)
+            expires = client.expect_ct.get(host)
+            after = (entry, known_hsts, expires is not None and at < expires, *tokens[3:])
+            if after != tokens:
+                tokens = after
+                dkey = (version, id(endpoint), on_path, id(client.release), id(validation), after)
+                memo = decisions.get(dkey)
+                decision, asked = memo if memo is not None else (decision, asked)
+                if memo is None:
+                    steady[cid] = None
+                    continue
+        if _reusable(decision):
+            accepted = None
+            if decision.verdict == "accept":
+                outcome = Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED
+                accepted = code_of((endpoint.operator, endpoint.legit, outcome.value, ""))
+            record = _Steady.after(
+                world,
+                client,
+                at,
+                version,
+                endpoint,
+                on_path,
+                validation,
+                tokens,
+                decision,
+                asked,
+                noted,
+                accepted,
+            )
+            if record is not None:
+                record.bound(world, client, at, reads[cid], revocations)
+            steady[cid] = record
+    for cid, same in enumerate(steady):
+        if same is not None:
+            same.materialise(clients[cid])
+    engine.run_events_until(end)
+    fields = {c.id: (c.release.kind, c.release.name, c.access) for c in clients}
+    return Rows(times, ids, np.array(codes, dtype=np.int64), list(results), fields)
+
+
+def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, float | None, bool]:
+    """For one release: whether ``decide`` checks revocation; the CT and static-pin build
+    timeliness windows in seconds it compares the build's age with (None: not read); and
+    whether it runs the app's bundled pins."""
+    s = world.s
+    revocation = release.revocation != "none"
+    ct_timely = None
+    if release.ct_policy is not None:
+        ct_timely = release.ct_timely_days * DAY if release.ct_timely_days > 0 else 0.0
+    preload = None
+    if s.preload and release.static_pins and kind == "browser":
+        days = release.static_pins_timely_days or float("inf")
+        preload = days * DAY
+    app = kind == "app" and s.app_pins and release.static_pins
+    return revocation, ct_timely, preload, app
+
+
+def _reusable(decision: Decision) -> bool:
+    """False for an HPKP pin mismatch: checking it moved the client's pin state."""
+    check = decision.pin_check
+    return not (
+        check is not None
+        and check.verdict is PinVerdict.MISMATCH
+        and check.source is PinSource.DYNAMIC
+    )
+
+
+@dataclass(slots=True)
+class _Steady:
+    """A client's last full visit, and what lets its next visits skip the pipeline.
+
+    Its next visit is in the same class if the world's version is the same, path validation
+    gives the same result, the time-dependent inputs compare the same, and the client's
+    header state still gives the same tokens. After an accepted visit, that state is what the
+    headers just noted, and each further accepted visit of the same class notes the same
+    headers again, which only moves their expiry (a valid HPKP header always leads to the
+    noted state, RFC 7469 section 2.5; HSTS and Expect-CT entries are overwritten). So those
+    notes are deferred: the last one is applied by :meth:`materialise`, before the client's
+    next full visit or at the end, and expiry is computed meanwhile from its time.
+    """
+
+    host: str
+    version: int
+    endpoint: Endpoint
+    on_path: bool
+    validation: Validation
+    tokens: tuple[Any, ...]  # the class: (entry, known_hsts, expect_ct, rev, timely, app)
+    decision: Decision
+    asked: dict[int, int]
+    accepted: int | None  # the outcome code if accepted (notes deferred), else None
+    header: str | None  # the HPKP header each accepted visit processes again
+    pin_max_age: int | None  # if that header is noted: its max-age; else None
+    pin_entry: tuple[Any, ...] | None  # and the entry it notes, as a token
+    hsts_noted: bool
+    expect_ct_noted: bool
+    last: SimTime
+    logs: int  # the trusted CT logs (by identity) when the Expect-CT note was seen
+    pending: bool = False
+    horizon: SimTime = -math.inf  # before it, the time-dependent inputs surely compare alike
+    window: SimTime = math.inf  # and while within this of ``last``, the noted entries live
+
+    @classmethod
+    def after(
+        cls,
+        world: World,
+        client: Client,
+        at: SimTime,
+        version: int,
+        endpoint: Endpoint,
+        on_path: bool,
+        validation: Validation,
+        tokens: tuple[Any, ...],
+        decision: Decision,
+        asked: dict[int, int],
+        noted: bool,
+        accepted: int | None,
+    ) -> _Steady | None:
+        """The record after a full visit at ``at`` for the class of the client's next
+        visit (``tokens``, ``decision``); ``noted`` if the visit was accepted and its headers
+        noted, ``accepted`` the outcome code of the next visits if they are accepted (their
+        notes are then deferred). None if what was noted cannot be stated exactly."""
+        host = world.host
+        header = None
+        pin_max_age = None
+        pin_entry = None
+        hsts_noted = expect_ct_noted = False
+        if noted:
+            kph = client.kph
+            if kph is not None and endpoint.pkp_header is not None:
+                header = endpoint.pkp_header
+                fresh = kph.lookup(host, at)
+                if fresh is not None and fresh.noted_at == at:
+                    try:
+                        max_age = hpkp.parse(header, profile=kph.profile.name).max_age
+                    except hpkp.HeaderError:
+                        return None
+                    if max_age is None or fresh.host != host or at + max_age != fresh.expires_at:
+                        return None
+                    pin_max_age = max_age
+                    pin_entry = (fresh.host, fresh.pins, fresh.include_subdomains, fresh.report_uri)
+            hsts_noted = endpoint.hsts and client.hsts is not None
+            expect_ct_noted = client.expect_ct.get(host) == at + EXPECT_CT_MAX_AGE
+        return cls(
+            host,
+            version,
+            endpoint,
+            on_path,
+            validation,
+            tokens,
+            decision,
+            asked,
+            accepted,
+            header,
+            pin_max_age,
+            pin_entry,
+            hsts_noted,
+            expect_ct_noted,
+            at,
+            id(world.known_logs),
+        )
+
+    def rebound(
+        self,
+        world: World,
+        client: Client,
+        at: SimTime,
+        timed: tuple[Any, ...],
+        reads: tuple[bool, float | None, float | None, bool],
+        revocations: tuple[SimTime, ...],
+    ) -> bool:
+        """The exact check (:meth:`holds`), and if it passes, a new horizon from ``at``."""
+        if not self.holds(client, at, timed, world.validator):
+            return False
+        self.bound(world, client, at, reads, revocations)
+        return True
+
+    def bound(
+        self,
+        world: World,
+        client: Client,
+        at: SimTime,
+        reads: tuple[bool, float | None, float | None, bool],
+        revocations: tuple[SimTime, ...],
+    ) -> None:
+        """Set ``horizon`` and ``window``: a visit before ``horizon`` and within ``window``
+        of the last noting visit is in this class without checking, as :meth:`holds` would
+        find. Conservative (a second short of a build boundary); near one, or where an
+        input's change time is not known, the horizon is ``at`` and :meth:`holds` decides."""
+        host = self.host
+        self.horizon = at
+        window = math.inf
+        if self.pin_max_age is not None:
+            window = min(window, self.pin_max_age)
+        hsts = client.hsts
+        if self.hsts_noted and hsts is not None and host not in hsts.preloaded:
+            window = min(window, HSTS_HEADER.max_age)
+        if self.expect_ct_noted:
+            window = min(window, EXPECT_CT_MAX_AGE)
+        self.window = window
+        revocation, ct_timely, preload, app = reads
+        if app:
+            return  # the adoption curve's crossing times are not worked out here
+        if hsts is not None and not self.hsts_noted:  # noqa: SIM102
+            if host not in hsts.preloaded and hsts.known(host, at):
+                return  # known from an entry this class does not refresh: expiry unread
+        horizon = world.validator.bucket_end(self.endpoint.chain, client.store, at)
+        if revocation:
+            delay = world.s.revocation_push_days * DAY
+            for r in revocations:
+                if at < r:
+                    horizon = min(horizon, r)  # the OCSP answer changes at r exactly
+                if at - delay < r:
+                    horizon = min(horizon, r + delay - 1.0)  # the pushed list, near r + delay
+        if ct_timely is not None or preload is not None:
+            build = world.build_of(client, at)
+            if build is not None:
+                if client.auto_update:
+                    horizon = min(horizon, build + world.s.browser_release_days * DAY - 1.0)
+                for span in (ct_timely, preload):  # seconds a build stays timely
+                    if span is not None and span > 0 and at - build < span:
+                        horizon = min(horizon, build + span - 1.0)
+        kph = client.kph
+        if kph is not None and self.pin_max_age is None:
+            found = kph.lookup(host, at)
+            if found is not None:
+                horizon = min(horizon, found.expires_at)
+        if not self.expect_ct_noted:
+            expires = client.expect_ct.get(host)
+            if expires is not None and at < expires:
+                horizon = min(horizon, expires)
+        self.horizon = horizon
+
+    def holds(
+        self, client: Client, at: SimTime, timed: tuple[Any, ...], validator: Validator
+    ) -> bool:
+        """Whether a visit at ``at`` is in this record's class."""
+        if (
+            validator.validate(self.endpoint.chain, client.store, self.host, at)
+            is not self.validation
+        ):
+            return False
+        return self.tokens_at(client, at, timed) == self.tokens
+
+    def tokens_at(
+        self, client: Client, at: SimTime, timed: tuple[Any, ...]
+    ) -> tuple[Any, ...] | None:
+        """The class tokens of a visit at ``at``, from the client's state as the deferred
+        notes leave it; None if an entry those notes refresh has expired by then."""
+        host = self.host
+        last = self.last
+        kph = client.kph
+        entry: tuple[Any, ...] | None = None
+        if kph is not None:
+            if self.pin_max_age is not None:
+                if not at < last + self.pin_max_age:
+                    return None  # expired: what governs now needs a real lookup
+                entry = self.pin_entry
+            else:
+                found = kph.lookup(host, at)
+                if found is not None:
+                    entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
+        hsts = client.hsts
+        if hsts is None:
+            known_hsts = False
+        elif self.hsts_noted:
+            known_hsts = host in hsts.preloaded or at < last + HSTS_HEADER.max_age
+        else:
+            known_hsts = hsts.known(host, at)
+        if self.expect_ct_noted:
+            expect_ct = at < last + EXPECT_CT_MAX_AGE
+        else:
+            expires = client.expect_ct.get(host)
+            expect_ct = expires is not None and at < expires
+        return (entry, known_hsts, expect_ct, *timed)
+
+    def materialise(self, client: Client) -> None:
+        """Apply the deferred notes: the headers as the last accepted visit noted them."""
+        if not self.pending:
+            return
+        self.pending = False
+        host, at, validation = self.host, self.last, self.validation
+        if self.header is not None and client.kph is not None:
+            client.kph.process_header(
+                host,
+                self.header,
+                at=at,
+                validated_pins=validation.pins,
+                anchor_origin=validation.anchor_origin,
+            )
+        if self.hsts_noted and client.hsts is not None:
+            client.hsts.note(host, HSTS_HEADER, at)
+        if self.expect_ct_noted:
+            client.expect_ct[host] = at + EXPECT_CT_MAX_AGE

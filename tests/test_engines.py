@@ -1,0 +1,217 @@
+"""The batched engine against the reference: identical tables, metrics and events.
+
+The reference engine sends every visit through ``World.connect``; the batched engine
+reuses one ``World.decide`` per class of decision-relevant state. Any state the class key
+missed would show up here as a different row, metric or event. The fast tests run every
+scenario x defence for two seeds at a reduced size, plus drawn parameters; the exhaustive
+ones (``SIMLAB_EXHAUSTIVE=1 python -m pytest -m exhaustive tests/test_engines.py``) run
+default sizes, more seeds and many more drawn parameter sets.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import simlab
+from simlab.draws import draw_visits
+from simlab.errors import SimlabError
+from simlab.runner import DEFENCES, Result, run
+from simlab.scenario_file import builtin_scenarios
+
+SCENARIOS = list(builtin_scenarios())
+CELLS = [(s, d) for s in SCENARIOS for d in DEFENCES]
+SMALL = {"n_clients": 150}
+
+
+def _pair(scenario: str, defence: str, seed: int, **params: Any) -> tuple[Result, Result]:
+    fast = run(scenario, defence, seed, **params)
+    reference = run(scenario, defence, seed, engine="reference", **params)
+    return fast, reference
+
+
+def _assert_same(fast: Result, reference: Result) -> None:
+    assert reference.table.equals(fast.table), _first_difference(fast, reference)
+    assert fast.metrics == reference.metrics
+    assert fast.events == reference.events
+    # The world's own record agrees too: every detection signal, the OCSP query log, and
+    # each client's state at the end (pins, HSTS, Expect-CT, reports sent).
+    assert fast.world.detections == reference.world.detections
+    assert fast.world.responder.queries == reference.world.responder.queries
+    assert _states(fast) == _states(reference)
+
+
+def _states(result: Result) -> list[tuple[object, ...]]:
+    """Each client's state at the end of the run. HPKP expiry is applied lazily, whenever
+    the store is consulted (the batched engine consults it on visits where the reference
+    stopped earlier, at an HSTS host's fatal error), so it is applied here first."""
+    world = result.world
+    end = world.s.days * 86400.0
+    for client in world.clients:
+        if client.kph is not None:
+            client.kph.state(world.host, end)
+    return [(c.id, c.release.id, c.kph, c.hsts, c.expect_ct, c.reports) for c in world.clients]
+
+
+def _first_difference(fast: Result, reference: Result) -> str:
+    a, b = fast.table, reference.table
+    if len(a) != len(b):
+        return f"{len(a)} rows, reference {len(b)}"
+    for column in b.columns:
+        if not a[column].equals(b[column]):
+            differs = a[column].astype(object) != b[column].astype(object)
+            row = int(np.flatnonzero(differs.to_numpy())[0]) if differs.any() else 0
+            return f"column {column!r} differs first at row {row}: {a.iloc[row].to_dict()}"
+    return "tables differ"
+
+
+_cache: dict[tuple[str, str, int], tuple[Result, Result]] = {}
+
+
+def _cell(scenario: str, defence: str, seed: int) -> tuple[Result, Result]:
+    key = (scenario, defence, seed)
+    if key not in _cache:
+        _cache[key] = _pair(scenario, defence, seed, **SMALL)
+    return _cache[key]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(("scenario", "defence"), CELLS)
+def test_every_cell_same_under_both_engines(scenario: str, defence: str, seed: int) -> None:
+    _assert_same(*_cell(scenario, defence, seed))
+
+
+def _all_cells() -> Iterator[tuple[Result, Result]]:
+    for scenario, defence in CELLS:
+        for seed in (0, 1):
+            yield _cell(scenario, defence, seed)
+
+
+def test_the_cells_reach_every_branch() -> None:
+    """The comparison means something only if the runs go through every kind of step:
+    warnings clicked through and not, every pin source failing, and each detection signal."""
+    outcomes: set[str] = set()
+    reasons: set[str] = set()
+    detected: set[str] = set()
+    # An unlogged rogue certificate where the era's browsers require CT: a CT policy error.
+    unlogged = _pair("ca-compromise", "ct", 0, rogue_logged=False, **SMALL)
+    _assert_same(*unlogged)
+    for fast, _ in [*_all_cells(), unlogged]:
+        outcomes |= set(fast.table["outcome"].astype(str))
+        reasons |= set(fast.table["reason"].astype(str))
+        detected |= {by for _, by in fast.world.detections}
+    assert outcomes == {"connected", "intercepted", "clicked_through", "blocked"}
+    assert {"pin_mismatch_hpkp", "pin_mismatch_preload", "pin_mismatch_app"} <= reasons
+    assert {"unknown_issuer", "revoked", "ct_policy"} <= reasons
+    assert {"hpkp_report", "app_pin_report", "user_report", "ct_monitor"} <= detected
+
+
+MONTHS = ["2011-08", "2015-09", "2016-10", "2018-10", "2020-06"]
+
+
+@st.composite
+def _params(draw: st.DrawFn) -> dict[str, Any]:
+    days = draw(st.sampled_from([12.0, 20.0, 30.0]))
+    return {
+        "era": draw(st.sampled_from(MONTHS)),
+        "n_clients": draw(st.integers(20, 120)),
+        "days": days,
+        "attack_start_day": draw(st.sampled_from([0.0, 2.0, 4.5])),
+        "attack_days": draw(st.sampled_from([0.0, 3.0, 10.0])),
+        "hsts": draw(st.booleans()),
+        "hsts_preload": draw(st.booleans()),
+        "owner_scts": draw(st.sampled_from([None, 0, 1, 2, 3])),
+        "click_through": draw(st.sampled_from([0.0, 0.4, 1.0])),
+        "visit_prob": draw(st.sampled_from([0.3, 0.9])),
+        "max_age_days": draw(st.sampled_from([0.0, 1.0, 60.0])),
+        "include_subdomains": draw(st.booleans()),
+        "response_hours": draw(st.sampled_from([0.0, 6.0, 48.0])),
+        "old_key_kept": draw(st.booleans()),
+        "backup_key_survives": draw(st.booleans()),
+        "stale_browser_share": draw(st.sampled_from([0.0, 0.5])),
+        "browser_release_days": draw(st.sampled_from([3.0, 42.0])),
+        "revocation_push_days": draw(st.sampled_from([0.0, 0.5, 2.0])),
+        "ocsp_blockable": draw(st.booleans()),
+        "user_report_prob": draw(st.sampled_from([0.0, 0.2])),
+        "log_distrusted_day": draw(st.sampled_from([None, 1.0, 5.0])),
+        "theft_noticed_days": draw(st.sampled_from([1.0, 14.0])),
+        "hijacker_pins": draw(st.booleans()),
+        "attacker_network": draw(st.sampled_from(["isp-0", "ix"])),
+    }
+
+
+def _check_drawn(scenario: str, defence: str, seed: int, params: dict[str, Any]) -> None:
+    _assert_same(*_pair(scenario, defence, seed, **params))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SCENARIOS), st.sampled_from(list(DEFENCES)), st.integers(0, 3), _params())
+def test_drawn_parameters_same_under_both_engines(
+    scenario: str, defence: str, seed: int, params: dict[str, Any]
+) -> None:
+    _check_drawn(scenario, defence, seed, params)
+
+
+def test_unknown_engine_names_the_valid_ones() -> None:
+    with pytest.raises(SimlabError, match="unknown engine 'fast'; valid: batched, reference"):
+        simlab.run("mitm", "none", engine="fast")
+
+
+@pytest.mark.parametrize(
+    ("seed", "n", "days", "prob"),
+    [(0, 300, 30, 0.3), (1, 50, 10, 0.0), (2, 40, 8, 1.0), (3, 1, 5, 0.5), (4, 500, 3, 0.9)],
+)
+def test_bulk_visits_are_the_loops_draws(seed: int, n: int, days: int, prob: float) -> None:
+    """draw_visits gives the per-client loop's visits and leaves the generator where the
+    loop leaves it, so click-through and report draws that follow are unchanged."""
+    setup = random.Random(seed)
+    first = [int(setup.random() * days) if setup.random() < 0.5 else 0 for _ in range(n)]
+    loop, bulk = random.Random(seed + 10), random.Random(seed + 10)
+    expected = []
+    for day in range(days):
+        for client in range(n):
+            if day >= first[client] and loop.random() < prob:
+                expected.append((day * 86400.0 + loop.random() * 86400.0, client))
+    expected.sort()
+    times, ids = draw_visits(bulk, first, prob, days)
+    assert list(zip(times.tolist(), ids.tolist(), strict=True)) == expected
+    assert bulk.getstate() == loop.getstate()
+
+
+def test_table_is_typed_and_small() -> None:
+    """Repeating strings are categoricals: a row costs at most 100 bytes (it was ~470)."""
+    table = run("ca-compromise", "hpkp+ct", 0).table
+    assert str(table["outcome"].dtype) == "category"
+    assert str(table["release"].dtype) == "category"
+    assert table.memory_usage(deep=True).sum() / len(table) <= 100
+
+
+EXHAUSTIVE = pytest.mark.skipif(
+    os.environ.get("SIMLAB_EXHAUSTIVE") != "1",
+    reason="exhaustive engine comparison: set SIMLAB_EXHAUSTIVE=1 (several minutes)",
+)
+
+
+@pytest.mark.exhaustive
+@EXHAUSTIVE
+def test_exhaustive_default_size() -> None:
+    for scenario, defence in CELLS:
+        for seed in range(5):
+            _assert_same(*_pair(scenario, defence, seed))
+
+
+@pytest.mark.exhaustive
+@EXHAUSTIVE
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SCENARIOS), st.sampled_from(list(DEFENCES)), st.integers(0, 50), _params())
+def test_exhaustive_drawn_parameters(
+    scenario: str, defence: str, seed: int, params: dict[str, Any]
+) -> None:
+    _check_drawn(scenario, defence, seed, params)
