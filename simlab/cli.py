@@ -219,9 +219,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from simlab import charts
     from simlab.errors import ScenarioError
-    from simlab.runner import DEFENCES, run
+    from simlab.runner import DEFENCES
     from simlab.scenario_file import builtin_scenarios
     from simlab.sweep import compare
     from simlab.units import for_csv
@@ -262,29 +261,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     output_dir(out)
     for_csv(metrics).to_csv(out / "compare-metrics.csv", index=False)
     for_csv(daily).to_csv(out / "compare-daily.csv", index=False)
-    written = []
-    say("charts: heatmaps")
-    for metric in HEATMAP_METRICS:
-        written += charts.save(charts.heatmap(metrics, metric), out, f"heatmap-{metric}")
-    say("charts: timelines")
-    for scenario in dict.fromkeys(metrics["scenario"]):
-        written += charts.save(charts.timeline(daily, scenario), out, f"timeline-{scenario}")
-    say("charts: network graph, trust graph, CT detection timeline")
-    example = run("ca-compromise", "ct", seed=0, rogue_logged=True)
-    written += charts.save(charts.network_graph(example.world, example.table), out, "network-graph")
-    written += charts.save(charts.trust_graph(example.world), out, "trust-graph")
-    title = "CT: a logged rogue certificate works until the monitor alerts and it is revoked"
-    written += charts.save(
-        charts.ct_timeline(
-            example.events,
-            title,
-            start=example.world.attack_start,
-            params=example.params,
-            seed=0,
-        ),
-        out,
-        "ct-detection-timeline",
-    )
+    # The charts are drawn in the same pool: each task renders and saves its own figures,
+    # byte-identical whichever process draws them.
+    say("charts: heatmaps, timelines, network graph, trust graph, CT detection timeline")
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        tasks = [pool.submit(_draw_heatmap, metrics, metric, out) for metric in HEATMAP_METRICS]
+        tasks += [
+            pool.submit(_draw_timeline, daily, scenario, out)
+            for scenario in dict.fromkeys(metrics["scenario"])
+        ]
+        tasks.append(pool.submit(_draw_example, out))
+        written = [path for task in tasks for path in task.result()]
     say(f"wrote {len(written)} figures and 2 tables (compare-metrics.csv, compare-daily.csv)")
     say(f"  to {out.resolve()}/")
     if not args.quiet:
@@ -302,6 +289,43 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(f"\nmean interception rate over {args.seeds} seed(s) (n/a: no attacker):")
         print("\n".join(_columns(["scenario", *map(str, wide.columns)], rows)))
     return 0
+
+
+def _draw_heatmap(metrics: Any, metric: str, out: Path) -> list[Path]:
+    from simlab import charts
+
+    return charts.save(charts.heatmap(metrics, metric), out, f"heatmap-{metric}")
+
+
+def _draw_timeline(daily: Any, scenario: str, out: Path) -> list[Path]:
+    from simlab import charts
+
+    return charts.save(charts.timeline(daily, scenario), out, f"timeline-{scenario}")
+
+
+def _draw_example(out: Path) -> list[Path]:
+    """The graphs and CT timeline of one example run: a CA compromise, logged rogue
+    certificate, against a site that deploys CT."""
+    from simlab import charts
+    from simlab.runner import run
+
+    example = run("ca-compromise", "ct", seed=0, rogue_logged=True)
+    title = "CT: a logged rogue certificate, from issuance to the monitor's alert and revocation"
+    return [
+        *charts.save(charts.network_graph(example.world, example.table), out, "network-graph"),
+        *charts.save(charts.trust_graph(example.world), out, "trust-graph"),
+        *charts.save(
+            charts.ct_timeline(
+                example.events,
+                title,
+                start=example.world.attack_start,
+                params=example.params,
+                seed=0,
+            ),
+            out,
+            "ct-detection-timeline",
+        ),
+    ]
 
 
 def _sweep_cell(metric: str, values: Any) -> str:
