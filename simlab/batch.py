@@ -253,15 +253,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             codes[k] = code_of(("none", False, "blocked", "unreachable"))
             continue
         validation = validator.validate(endpoint.chain, client.store, host, at)
-        entry = None
-        if client.kph is not None:
-            found = client.kph.lookup(host, at)
-            if found is not None:
-                entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
-        known_hsts = client.hsts is not None and client.hsts.known(host, at)
-        expires = client.expect_ct.get(host)
-        expect_ct = expires is not None and at < expires
-        tokens = (entry, known_hsts, expect_ct, *timed(client, at))
+        tokens = (*_host_state(client, host, at), *timed(client, at))
         dkey = (version, id(endpoint), on_path, id(client.release), id(validation), tokens)
         memo = decisions.get(dkey)
         if memo is None:
@@ -284,14 +276,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if noted:
             # The headers just noted may put the client's next visit in another class: its
             # decision is reused if some client has been through that class already.
-            entry = None
-            if client.kph is not None:
-                found = client.kph.lookup(host, at)
-                if found is not None:
-                    entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
-            known_hsts = client.hsts is not None and client.hsts.known(host, at)
-            expires = client.expect_ct.get(host)
-            after = (entry, known_hsts, expires is not None and at < expires, *tokens[3:])
+            after = (*_host_state(client, host, at), *tokens[3:])
             if after != tokens:
                 tokens = after
                 dkey = (version, id(endpoint), on_path, id(client.release), id(validation), after)
@@ -583,3 +568,16 @@ class _Steady:
             client.hsts.note(host, HSTS_HEADER, at)
         if self.expect_ct_noted:
             client.expect_ct[host] = at + EXPECT_CT_MAX_AGE
+
+
+def _host_state(client: Client, host: str, at: SimTime) -> tuple[object, bool, bool]:
+    """What the client holds for the host that decides a connection: its HPKP entry (as a
+    value), whether it knows the host as HSTS, and whether an Expect-CT entry is live."""
+    entry = None
+    if client.kph is not None:
+        found = client.kph.lookup(host, at)
+        if found is not None:
+            entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
+    known_hsts = client.hsts is not None and client.hsts.known(host, at)
+    expires = client.expect_ct.get(host)
+    return entry, known_hsts, expires is not None and at < expires
