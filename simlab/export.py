@@ -118,8 +118,10 @@ def export(scenario: str, out: Path, *, seed: int = 0, defence: str = "hpkp+ct")
     write(
         "README.txt",
         (
-            f"simlab export of {scenario!r} under {defence!r}, seed {seed}.\n"
-            "Simulated time starts 2016-01-04, so tell openssl when to verify:\n"
+            f"simlab export of {scenario!r} under {defence!r}, seed {seed}; clients of "
+            f"{world.s.era}.\n"
+            f"Simulated time starts {world.epoch:%Y-%m-%d}, so tell openssl when to verify "
+            "(the attack's start):\n"
             f"  openssl verify -attime {attime} -CAfile public-root.pem \\\n"
             "      -untrusted owner-chain.pem owner-chain.pem\n"
             "  openssl x509 -in owner-chain.pem -noout -text   # shows 'CT Precertificate SCTs'\n"

@@ -286,6 +286,7 @@ def test_export_writes_artefacts_openssl_accepts(
     text = openssl_text((tmp_path / "owner-chain.pem").read_bytes())
     assert "CT Precertificate SCTs" in text
     readme = (tmp_path / "README.txt").read_text()
+    assert "clients of 2018-10" in readme and "starts 2018-10-01" in readme
     attime = readme.split("-attime ")[1].split()[0]
     ok = openssl_verify(
         attime,
