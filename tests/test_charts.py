@@ -381,7 +381,9 @@ def test_network_graph_title_tells_each_storys_reach() -> None:
     assert title("mitm").startswith("An attacker on-path at isp-0 reaches only isp-0: 5 of 20")
     assert title("domain-hijack").startswith("DNS points every client to the attacker's server")
     assert title("hpkp-ransom").startswith("The attacker runs the real server: all 20 clients")
-    assert "seed 0 · 20 clients · days=15 · attack_start_day=3" in title("mitm")
+    assert "seed 0 · 20 clients · clients: the web of 2018-10 · days=15 · attack_start_day=3" in (
+        title("mitm")
+    )
 
 
 # -- sweeps ---------------------------------------------------------------------------------

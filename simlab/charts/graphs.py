@@ -73,7 +73,8 @@ def _settings_line(world: Any, table: pd.DataFrame | None) -> str:
 
     defaults = Settings()
     defence_keys = {k for v in DEFENCES.values() for k in v}
-    row: dict[str, Any] = {"seed": world.seed, "n_clients": world.s.n_clients}
+    # The era always: which clients ran is part of every chart's settings.
+    row: dict[str, Any] = {"seed": world.seed, "n_clients": world.s.n_clients, "era": world.s.era}
     for f in dataclasses.fields(world.s):
         value = getattr(world.s, f.name)
         if f.name not in defence_keys and value != getattr(defaults, f.name):
@@ -233,8 +234,11 @@ def trust_graph(world: Any) -> Figure:
     breach = any(c == "#E69F00" for c in colours.values())
     ax.set_title(
         f"Who vouches for {world.host}?\n{rogue} certificate{'' if rogue == 1 else 's'} "
-        "the owner never asked for" + ("; a CA's key is in the attacker's hands" if breach else ""),
-        fontsize=11,
+        "the owner never asked for"
+        + ("; a CA's key is in the attacker's hands" if breach else "")
+        + "\n"
+        + _settings_line(world, None),
+        fontsize=10,
     )
     ax.axis("off")
     return fig
