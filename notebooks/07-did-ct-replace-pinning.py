@@ -164,7 +164,8 @@ answer_2 = None  # a number
 # %%
 def mitm_still_worse_with_hsts() -> bool:
     with_hsts = verdict.compare_webs(seeds=2, workers=2, hsts=True)
-    return "mitm" in verdict._better(with_hsts, "interception_rate", "HPKP era", "CT era")
+    hpkp_era, ct_era = (web.label for web in verdict.WEBS)
+    return "mitm" in verdict.better_in(with_hsts, "interception_rate", hpkp_era, ct_era)
 
 
 def ct_outage_scenarios_with_one_sct() -> int:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from simlab.sweep import compare
 
-__all__ = ["WEBS", "Web", "compare_webs", "conclusions", "verdict"]
+__all__ = ["WEBS", "Web", "better_in", "compare_webs", "conclusions", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def compare_webs(
     return pd.concat(frames, ignore_index=True)
 
 
-def _better(table: pd.DataFrame, metric: str, first: str, second: str) -> list[str]:
+def better_in(table: pd.DataFrame, metric: str, first: str, second: str) -> list[str]:
     """Scenarios where web ``first`` has a lower ``metric`` than ``second`` beyond noise."""
     out = []
     for scenario, rows in table.groupby("scenario", sort=False):
@@ -93,8 +93,8 @@ def conclusions(table: pd.DataFrame, webs: tuple[Web, Web] = WEBS) -> list[str]:
     """The findings, one sentence each, computed from ``table`` (see :func:`compare_webs`)."""
     old, new = webs[0].label, webs[1].label
     scenarios = table["scenario"].nunique()
-    worse = _better(table, "interception_rate", old, new)
-    better = _better(table, "interception_rate", new, old)
+    worse = better_in(table, "interception_rate", old, new)
+    better = better_in(table, "interception_rate", new, old)
     lines = [
         f"Protection: the {new} let the attacker in more often in {len(worse)} of "
         f"{scenarios} scenarios ({_names(worse)}) and less often in {len(better)} "
@@ -129,8 +129,8 @@ def conclusions(table: pd.DataFrame, webs: tuple[Web, Web] = WEBS) -> list[str]:
 def verdict(table: pd.DataFrame, webs: tuple[Web, Web] = WEBS) -> str:
     """Yes, no or it depends: did the newer web protect as well without worse service?"""
     old, new = webs[0].label, webs[1].label
-    worse_protection = _better(table, "interception_rate", old, new)
-    worse_service = _better(table, "legit_failure_rate", old, new)
+    worse_protection = better_in(table, "interception_rate", old, new)
+    worse_service = better_in(table, "legit_failure_rate", old, new)
     if not worse_protection and not worse_service:
         return (
             f"Verdict: yes. In every scenario the {new} protected as well as the {old}, "
