@@ -1,15 +1,33 @@
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from simlab.clock import SimTime
 from simlab.keys import derive_key
 from simlab.pki import CertificateAuthority, Chain, TrustStore
+
+# Hypothesis profiles. "ci" (the default) draws the same examples on every run, so the
+# suite is deterministic; a test that fixes max_examples itself keeps that number. The
+# fuzz tests leave max_examples to the profile, so the longer exploration documented in
+# the README is:  SIMLAB_FUZZ=1 python -m pytest -m fuzz  (random draws, many more).
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, max_examples=60, print_blob=True
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile("fuzz" if os.environ.get("SIMLAB_FUZZ") else "ci")
 
 
 @dataclass
