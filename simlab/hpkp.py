@@ -34,8 +34,9 @@ quoted value           ``"`` or ``'``; ``\\x`` becomes ``x``;  ``"`` only, and i
                        with no closing quote, the text after  a quoted-pair keeps its
                        the opening one, *not* quoted          backslash in the value
 whitespace             SP and HT                              SP, HT, CRLF line folding
-``max-age``            digits, quoted or not; repeats         digits, quoted or not; once
-                       allowed, the last wins
+``max-age``            digits, quoted or not; repeats         digits, quoted or not; once;
+                       allowed, the last wins; any number     past 2**64 - 1 rejects
+                       past the cap (past 2**32 too) clamps   (``CheckedUint64``)
 ``pin-sha256``         quoted; padded base64 of 32 bytes      token or quoted; base64 of 32
                                                               bytes, padding optional
 ``includeSubDomains``  any value ignored; repeats allowed     once; no value
@@ -58,7 +59,8 @@ mirrors its cases. Chromium compared pins as bytes, so simlab stores them re-enc
 ``security/manager/ssl/nsSecurityHeaderParser.cpp`` (``Header``, ``Directive``,
 ``DirectiveValue``, ``QuotedString``, ``LWSMultiple``, ``IsTokenSymbol``,
 ``IsQuotedTextSymbol``) and ``nsSiteSecurityService.cpp`` ``ParseSSSHeaders`` (repeats, values,
-``stringIsBase64EncodingOf256bitValue`` over ``xpcom/io/Base64.cpp`` ``Base64Decode``);
+``stringIsBase64EncodingOf256bitValue`` over ``xpcom/io/Base64.cpp`` ``Base64Decode``; max-age
+through ``xpcom/ds/Tokenizer.cpp`` ``TokenizerBase::Parse`` and ``Tokenizer::ReadInteger``);
 ``security/manager/ssl/tests/unit/test_pinning_header_parsing.js`` exercises them. Firefox
 compared pins as the strings sent, and so does simlab.
 
@@ -194,11 +196,48 @@ class _Directive:
     at: int  # where it starts in the header, for error messages
 
 
-def _delta_seconds(name: str, value: str | None, cap: int) -> int:
-    """``max-age``: one or more ASCII digits, clamped to ``cap`` (``kMaxHPKPAgeSecs``)."""
+def _shown(text: str | None, limit: int = 80) -> str:
+    """``repr(text)`` for an error message, cut to ``limit`` characters: a header may be
+    megabytes long, and the message only has to say which value was wrong."""
+    if text is None or len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _digits(name: str, value: str | None, limit: int) -> int | None:
+    """The value of ``max-age``'s ASCII digits if it is at most ``limit``, else None.
+
+    O(len(value)) and never an ``int()`` of more digits than ``limit`` has: leading zeros
+    are dropped first (a run of any length of them is 0), and a longer number is over.
+    """
     if value is None or not value.isascii() or not value.isdigit():
-        raise HeaderError(f"{name} must be a non-negative integer, got {value!r}")
-    return cap if len(value) > 18 else min(int(value), cap)  # no int() of 5000 digits
+        raise HeaderError(f"{name} must be a non-negative integer, got {_shown(value)}")
+    digits = value.lstrip("0")
+    if len(digits) > len(str(limit)):
+        return None
+    number = int(digits or "0")
+    return number if number <= limit else None
+
+
+def _chromium_max_age(name: str, value: str | None, cap: int) -> int:
+    """``MaxAgeToLimitedInt``: the digits' value, clamped to ``cap``; a number past uint32
+    (``ParseUint32``'s ``FAILED_OVERFLOW``) saturates to ``cap`` too."""
+    number = _digits(name, value, cap)
+    return cap if number is None else number
+
+
+_UINT64_MAX = 2**64 - 1
+
+
+def _firefox_max_age(name: str, value: str | None, cap: int) -> int:
+    """``ParseSSSHeaders`` reads the digits with ``Tokenizer::ReadInteger`` into a uint64:
+    past 2**64 - 1 the token is an error (``TokenizerBase::Parse`` counts in a
+    ``CheckedUint64``) and the header is rejected (``ERROR_INVALID_MAX_AGE``);
+    ``ProcessPKPHeader`` then clamps to ``max_max_age_seconds``."""
+    number = _digits(name, value, _UINT64_MAX)
+    if number is None:
+        raise HeaderError(f"{name} {_shown(value)} is more than 2**64 - 1")
+    return min(number, cap)
 
 
 # Chromium: HttpUtil::NameValuePairsIterator(..., ';', Values::NOT_REQUIRED, Quotes::NOT_STRICT)
@@ -259,7 +298,7 @@ def _chromium_directives(header: str) -> Iterator[_Directive]:
         name = text[:equals].rstrip(_CR_LWS).lower()
         value = text[equals + 1 :].lstrip(_CR_LWS)
         if not value:
-            raise HeaderError(f"directive {name!r} has '=' but no value (position {at})")
+            raise HeaderError(f"directive {_shown(name)} has '=' but no value (position {at})")
         if value[0] not in _CR_QUOTES:
             yield _Directive(name, value, False, at)
         elif len(value) > 1 and value[-1] == value[0]:
@@ -305,13 +344,13 @@ def _parse_chromium(header: str, report_only: bool, cap: int) -> Policy:
     report_uri: str | None = None
     for d in _chromium_directives(header):
         if d.name == "max-age":
-            max_age = _delta_seconds(d.name, d.value, cap)
+            max_age = _chromium_max_age(d.name, d.value, cap)
         elif d.name == "pin-sha256":
             if not d.quoted:
                 raise HeaderError(f"pin-sha256 at position {d.at} must be a quoted string")
             pin = _chromium_pin(d.value or "")
             if pin is None:
-                raise HeaderError(f"pin-sha256 value {d.value!r} is not base64 of 32 bytes")
+                raise HeaderError(f"pin-sha256 value {_shown(d.value)} is not base64 of 32 bytes")
             pins.add(pin)
         elif d.name == "includesubdomains":
             include_subdomains = True
@@ -319,7 +358,7 @@ def _parse_chromium(header: str, report_only: bool, cap: int) -> Policy:
             if not d.quoted:
                 raise HeaderError(f"report-uri at position {d.at} must be a quoted string")
             if not d.value or not _chromium_report_uri_ok(d.value):
-                raise HeaderError(f"report-uri must be an absolute URI, got {d.value!r}")
+                raise HeaderError(f"report-uri must be an absolute URI, got {_shown(d.value)}")
             report_uri = d.value
         # anything else: "Silently ignore unknown directives for forward compatibility."
     if max_age is None and not report_only:
@@ -402,7 +441,9 @@ def _firefox_directives(header: str) -> list[_Directive]:
             i += 1
             continue
         if i < len(header):
-            raise HeaderError(f"unexpected {header[i]!r} at position {i} after directive {name!r}")
+            raise HeaderError(
+                f"unexpected {header[i]!r} at position {i} after directive {_shown(name)}"
+            )
         return out
 
 
@@ -428,14 +469,14 @@ def _parse_firefox(header: str, report_only: bool, cap: int) -> Policy:
                 raise HeaderError(f"directive {d.name!r} appears more than once")
             seen.add(d.name)
         if d.name == "max-age":
-            max_age = _delta_seconds(d.name, d.value, cap)
+            max_age = _firefox_max_age(d.name, d.value, cap)
         elif d.name == "includesubdomains":
             if d.value:
-                raise HeaderError(f"includeSubDomains takes no value, got {d.value!r}")
+                raise HeaderError(f"includeSubDomains takes no value, got {_shown(d.value)}")
             include_subdomains = True
         elif d.name == "pin-sha256":
             if not _mozilla_pin_ok(d.value or ""):
-                raise HeaderError(f"pin-sha256 value {d.value!r} is not base64 of 32 bytes")
+                raise HeaderError(f"pin-sha256 value {_shown(d.value)} is not base64 of 32 bytes")
             pins.add(d.value or "")
     if max_age is None and not report_only:
         raise HeaderError("max-age is required in Public-Key-Pins")

@@ -122,7 +122,6 @@ def test_names_are_case_insensitive_values_token_or_quoted_unknown_ignored(
         ),
         (f"  max-age=0  ;  {PINS}", Policy(AB, 0)),
         (f"  max-age=0 ; includeSubdomains;  {PINS}", Policy(AB, 0, True)),
-        (f"  max-age={'9' * 45}  ;  {PINS};   ", Policy(AB, 60 * 86400)),
         # "Test that the parser correctly parses an unencoded ';' inside a quoted report-uri."
         (
             f'max-age=999; {PINS}; report-uri="http://foo.com/?;bar"',
@@ -314,6 +313,15 @@ def test_headers_both_browsers_reject(header: str, chromium: str, firefox: str) 
             Policy(frozenset({A[:-1], B}), 1),
             id="unpadded pin",
         ),
+        # TestValidPKPHeaders, max-age of 45 nines: MaxAgeToLimitedInt saturates a number past
+        # uint32 to the cap. Firefox's Tokenizer counts in a CheckedUint64, and past 2**64 - 1
+        # ReadInteger fails: ERROR_INVALID_MAX_AGE.
+        pytest.param(
+            f"  max-age={'9' * 45}  ;  {PINS};   ",
+            Policy(AB, 60 * 86400),
+            "is more than 2**64 - 1",
+            id="max-age past uint64",
+        ),
         # No case in either test: Chromium kept pins as bytes (HashValue), Firefox as strings
         # (PublicKeyPinningService EvalCert compares base64 text), so unused bits differ.
         pytest.param(
@@ -350,13 +358,57 @@ def test_header_error_is_a_simlab_error() -> None:
     assert issubclass(HeaderError, SimlabError)
 
 
+CAP = 60 * 86400
+U64 = 2**64 - 1
+
+
 @pytest.mark.parametrize("profile", PROFILES)
-def test_max_age_is_clamped_to_the_profile_cap_not_rejected(profile: str) -> None:
-    one_year = f"{PINS}; max-age=31536000"
-    assert parse(one_year, profile=profile).max_age == 60 * 86400
-    huge = f"{PINS}; max-age=" + "9" * 5000  # beyond Python's int() digit limit
-    assert parse(huge, profile=profile).max_age == 60 * 86400
-    assert parse(f"{PINS}; max-age=0", profile=profile).max_age == 0
+@pytest.mark.parametrize(
+    ("digits", "max_age"),
+    [
+        ("31536000", CAP),  # a year: clamped, not rejected
+        ("0", 0),
+        ("0" * 19, 0),  # the value counts, not the length: this removes the pins
+        ("0" * 100_000, 0),
+        ("0" * 50 + "86400", 86400),
+        ("0" * 30 + str(CAP + 1), CAP),
+        (str(2**32), CAP),  # past ParseUint32: FAILED_OVERFLOW saturates to the cap
+        (str(U64), CAP),  # the largest uint64 Firefox's Tokenizer reads
+        ("0" * 30 + str(U64), CAP),
+    ],
+)
+def test_max_age_is_the_value_of_its_digits_clamped_to_the_cap(
+    profile: str, digits: str, max_age: int
+) -> None:
+    assert parse(f"{PINS}; max-age={digits}", profile=profile).max_age == max_age
+
+
+@pytest.mark.parametrize("digits", [str(U64 + 1), "9" * 5000, "1" + "0" * 1_000_000])
+def test_max_age_past_uint64_saturates_in_chromium_and_is_rejected_by_firefox(
+    digits: str,
+) -> None:
+    header = f"{PINS}; max-age={digits}"
+    assert parse(header, profile="chromium").max_age == CAP
+    with pytest.raises(HeaderError, match=r"more than 2\*\*64 - 1") as caught:
+        parse(header, profile="firefox")
+    assert len(str(caught.value)) < 200  # names the value without repeating a megabyte
+
+
+def test_max_age_zero_written_long_removes_the_pins_in_both_profiles() -> None:
+    for name in PROFILES:
+        kph = KnownPinnedHosts(hpkp.profile(name))
+        noted = kph.process_header(
+            "example.com", f"max-age=600; {PINS}", at=0, validated_pins={A}, anchor_origin=PUBLIC
+        )
+        assert noted.state is PinState.NOTED
+        removed = kph.process_header(
+            "example.com",
+            f"max-age={'0' * 19}; {PINS}",
+            at=1,
+            validated_pins={A},
+            anchor_origin=PUBLIC,
+        )
+        assert (removed.event, removed.state) == (PinEvent.MAX_AGE_ZERO, PinState.REMOVED)
 
 
 def test_report_only_makes_max_age_optional() -> None:
