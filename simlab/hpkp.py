@@ -81,6 +81,7 @@ import datetime as dt
 import enum
 import functools
 import json
+import re
 import urllib.parse
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -266,17 +267,12 @@ def _chromium_split(header: str) -> Iterator[tuple[int, str]]:
     yield start, header[start:]
 
 
+_CR_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
+
+
 def _chromium_unquote(value: str) -> str:
     """``HttpUtil::Unquote`` (non-strict): drop the quotes; ``\\x`` becomes ``x``."""
-    out: list[str] = []
-    escaped = False
-    for c in value[1:-1]:
-        if c == "\\" and not escaped:
-            escaped = True
-            continue
-        escaped = False
-        out.append(c)
-    return "".join(out)
+    return _CR_ESCAPE.sub(r"\1", value[1:-1])
 
 
 def _chromium_directives(header: str) -> Iterator[_Directive]:
@@ -368,43 +364,36 @@ def _parse_chromium(header: str, report_only: bool, cap: int) -> Policy:
 
 # Firefox: nsSecurityHeaderParser, then nsSiteSecurityService ParseSSSHeaders
 
-# IsQuotedTextSymbol: octets 32-126 but '"' and '\', plus HT, LF and CR (a signed char, so
-# nothing above 127).
-_FF_QDTEXT = frozenset(chr(c) for c in range(32, 127) if chr(c) not in '"\\') | set("\t\n\r")
+# Each scanner is one regular expression, so a header of megabytes is read at C speed.
+# Every repeat is possessive (Python 3.11): a match keeps no backtracking state, so memory
+# stays constant however long the run of spaces or quoted text.
+# LWSMultiple: SP and HT, and CRLF only as line folding (followed by SP or HT).
+_FF_LWS_TEXT = r"[ \t]*+(?:\r\n[ \t]++)*+"
+_FF_LWS = re.compile(_FF_LWS_TEXT)
+_FF_EMPTY_DIRECTIVES = re.compile(f"(?:{_FF_LWS_TEXT};)*+")  # ';;' and '; ;' name nothing
+_FF_TOKEN = re.compile("[" + re.escape("".join(sorted(_TCHAR))) + "]*+")
+# QuotedString: IsQuotedTextSymbol (octets 32-126 but '"' and '\', plus HT, LF and CR; a
+# signed char, so nothing above 127), or a quoted-pair: '\' and any ASCII character.
+_FF_QUOTED = re.compile(r"(?:[\t\n\r !#-\[\]-~]++|\\[\x00-\x7f])*+")
 
 
 def _firefox_lws(header: str, i: int) -> int:
-    """``LWSMultiple``: SP and HT, and CRLF only as line folding (followed by SP or HT)."""
-    while i < len(header):
-        if header[i] in " \t":
-            i += 1
-        elif header[i] == "\r":
-            if header[i + 1 : i + 2] != "\n" or header[i + 2 : i + 3] not in (" ", "\t"):
-                raise HeaderError(f"CR at position {i} is not CRLF line folding")
-            i += 3
-        else:
-            break
-    return i
+    """``LWSMultiple``; a CR that is not line folding is an error."""
+    end = _FF_LWS.match(header, i).end()  # type: ignore[union-attr]  # '*' always matches
+    if header[end : end + 1] == "\r":
+        raise HeaderError(f"CR at position {end} is not CRLF line folding")
+    return end
 
 
 def _firefox_token(header: str, i: int) -> int:
-    while i < len(header) and header[i] in _TCHAR:
-        i += 1
-    return i
+    return _FF_TOKEN.match(header, i).end()  # type: ignore[union-attr]
 
 
 def _firefox_quoted(header: str, i: int) -> tuple[str, int]:
     """``QuotedString`` from the '"' at ``header[i]``: the content, with the backslash of each
     quoted-pair kept (``Advance`` copies every character it accepts), and the next index."""
-    start = i = i + 1
-    while i < len(header):
-        c = header[i]
-        if c in _FF_QDTEXT:
-            i += 1
-        elif c == "\\" and i + 1 < len(header) and header[i + 1].isascii():
-            i += 2
-        else:
-            break
+    start = i + 1
+    i = _FF_QUOTED.match(header, start).end()  # type: ignore[union-attr]
     if i < len(header) and header[i] == '"':
         return header[start:i], i + 1
     if i >= len(header) or (header[i] == "\\" and i + 1 >= len(header)):
@@ -414,13 +403,21 @@ def _firefox_quoted(header: str, i: int) -> tuple[str, int]:
     raise HeaderError(f"{header[i]!r} is not allowed in a quoted string (position {i})")
 
 
-def _firefox_directives(header: str) -> list[_Directive]:
-    """``nsSecurityHeaderParser::Parse``: the whole header must match, or nothing is used."""
+_FF_KNOWN = frozenset({"max-age", "includesubdomains", "pin-sha256", "report-uri"})
+
+
+def _firefox_directives(header: str) -> Iterator[_Directive]:
+    """``nsSecurityHeaderParser::Parse``, one directive at a time; a syntax error anywhere
+    raises when the scan reaches it (:func:`_parse_firefox` reads to the end first).
+
+    Only the directives ``ParseSSSHeaders`` reads are handed on: any other is ignored
+    there, so skipping it here (and a run of empty ones at C speed) changes nothing.
+    """
     if "\x00" in header:
         raise HeaderError(f"NUL at position {header.index(chr(0))}")
-    out: list[_Directive] = []
     i = 0
     while True:
+        i = _FF_EMPTY_DIRECTIVES.match(header, i).end()  # type: ignore[union-attr]
         at = i = _firefox_lws(header, i)
         i = _firefox_token(header, i)
         name = header[at:i].lower()
@@ -436,7 +433,8 @@ def _firefox_directives(header: str) -> list[_Directive]:
                 start, i = i, _firefox_token(header, i)
                 value = header[start:i]  # may be empty: DirectiveValue accepts nothing
             i = _firefox_lws(header, i)
-        out.append(_Directive(name, value, quoted, at))
+        if name in _FF_KNOWN:
+            yield _Directive(name, value, quoted, at)
         if i < len(header) and header[i] == ";":
             i += 1
             continue
@@ -444,7 +442,7 @@ def _firefox_directives(header: str) -> list[_Directive]:
             raise HeaderError(
                 f"unexpected {header[i]!r} at position {i} after directive {_shown(name)}"
             )
-        return out
+        return
 
 
 def _mozilla_pin_ok(value: str) -> bool:
@@ -458,26 +456,41 @@ def _mozilla_pin_ok(value: str) -> bool:
 
 def _parse_firefox(header: str, report_only: bool, cap: int) -> Policy:
     """``ParseSSSHeaders``: ``max-age``, ``includeSubDomains`` and ``report-uri`` at most once;
-    ``includeSubDomains`` takes no value; ``report-uri`` is otherwise ignored."""
+    ``includeSubDomains`` takes no value; ``report-uri`` is otherwise ignored.
+
+    Firefox parses the whole header before it reads a directive, so a syntax error anywhere
+    wins over a bad directive before it; the directives stream past (nothing but the pins is
+    kept) and the first bad one is raised once the scan has finished.
+    """
     pins: set[str] = set()
     seen: set[str] = set()
     max_age: int | None = None
     include_subdomains = False
+    problem: HeaderError | None = None
     for d in _firefox_directives(header):
-        if d.name in ("max-age", "includesubdomains", "report-uri"):
-            if d.name in seen:
-                raise HeaderError(f"directive {d.name!r} appears more than once")
-            seen.add(d.name)
-        if d.name == "max-age":
-            max_age = _firefox_max_age(d.name, d.value, cap)
-        elif d.name == "includesubdomains":
-            if d.value:
-                raise HeaderError(f"includeSubDomains takes no value, got {_shown(d.value)}")
-            include_subdomains = True
-        elif d.name == "pin-sha256":
-            if not _mozilla_pin_ok(d.value or ""):
-                raise HeaderError(f"pin-sha256 value {_shown(d.value)} is not base64 of 32 bytes")
-            pins.add(d.value or "")
+        if problem is not None:
+            continue
+        try:
+            if d.name in ("max-age", "includesubdomains", "report-uri"):
+                if d.name in seen:
+                    raise HeaderError(f"directive {d.name!r} appears more than once")
+                seen.add(d.name)
+            if d.name == "max-age":
+                max_age = _firefox_max_age(d.name, d.value, cap)
+            elif d.name == "includesubdomains":
+                if d.value:
+                    raise HeaderError(f"includeSubDomains takes no value, got {_shown(d.value)}")
+                include_subdomains = True
+            elif d.name == "pin-sha256":
+                if not _mozilla_pin_ok(d.value or ""):
+                    raise HeaderError(
+                        f"pin-sha256 value {_shown(d.value)} is not base64 of 32 bytes"
+                    )
+                pins.add(d.value or "")
+        except HeaderError as exc:
+            problem = exc
+    if problem is not None:
+        raise problem
     if max_age is None and not report_only:
         raise HeaderError("max-age is required in Public-Key-Pins")
     return Policy(frozenset(pins), max_age, include_subdomains, None, report_only)
@@ -513,16 +526,26 @@ def parse(header: str, *, report_only: bool = False, profile: str | Profile = "c
     """
     if not isinstance(header, str):
         raise HeaderError(f"header must be a string, not {type(header).__name__}")
-    return _parse(header, report_only, _profile_for(profile))
+    ua = _profile_for(profile)
+    if len(header) > _CACHED_HEADER_CHARS:
+        return _parse(header, report_only, ua)
+    return _parse_cached(header, report_only, ua)
 
 
-@functools.lru_cache(maxsize=4096)
 def _parse(header: str, report_only: bool, profile: Profile) -> Policy:
-    """The parser proper. Pure and memoised: a browser sees the same header on every visit,
-    and a Policy is immutable, so a cached answer is the answer (errors are not cached)."""
+    """The parser proper: pure, O(len(header)) in time and memory."""
     if profile.header_grammar is HeaderGrammar.FIREFOX:
         return _parse_firefox(header, report_only, profile.max_age_cap)
     return _parse_chromium(header, report_only, profile.max_age_cap)
+
+
+_CACHED_HEADER_CHARS = 1024
+_parse_cached = functools.lru_cache(maxsize=4096)(_parse)
+"""Memoised :func:`_parse`: a browser sees the same header on every visit, and a Policy is
+immutable, so a cached answer is the answer (errors are not cached). Only headers of at
+most ``_CACHED_HEADER_CHARS`` characters are kept, so the cache holds at most 4,096 x 1,024
+characters (a real header is a few hundred: ten pins and a report-uri fit in 800); a longer
+one is parsed on every call, in time linear in its length."""
 
 
 def _profile_for(name: str | Profile) -> Profile:
