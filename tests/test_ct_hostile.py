@@ -7,6 +7,7 @@ serves into alerts or findings, never into an exception.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
 import struct
@@ -16,10 +17,28 @@ import pytest
 from cryptography import x509
 from cryptography.x509.certificate_transparency import LogEntryType
 
-from simlab.ct import CTLog, decode_sct_list, embedded_scts, encode_sct_list, verify_sct
-from simlab.ct.sct import SCT
+from simlab.clock import DAY, HOUR
+from simlab.ct import (
+    Auditor,
+    CTLog,
+    LogEntry,
+    MerkleTree,
+    Monitor,
+    decode_sct_list,
+    embedded_scts,
+    encode_sct_list,
+    precert_hook,
+    sth_from_json,
+    verify_consistency,
+    verify_inclusion,
+    verify_sct,
+)
+from simlab.ct.log import sth_signature_input
+from simlab.ct.monitor import sth_problem
+from simlab.ct.sct import SCT, sign
 from simlab.errors import CTError, SimlabError
 from simlab.keys import derive_key
+from simlab.pki import spki_pin
 from tests.conftest import SmallPKI
 
 X509, PRECERT = LogEntryType.X509_CERTIFICATE, LogEntryType.PRE_CERTIFICATE
@@ -183,3 +202,385 @@ def test_an_embedded_sct_past_year_9999_is_false_not_an_error(
 def test_an_unparsable_embedded_list_holds_no_scts(small_pki: SmallPKI, junk: bytes) -> None:
     # MultiLogCTVerifier::Verify skips embedded SCTs whose list does not decode.
     assert embedded_scts(_embedding(small_pki, junk)) == []
+
+
+# -- tree heads ------------------------------------------------------------------------------
+
+
+def _one_entry_log(small_pki: SmallPKI, label: str = "rogue") -> CTLog:
+    """A log holding one merged precertificate entry for ``label``.example.com."""
+    log = CTLog("argon", "Google", merge_delay=HOUR)
+    small_pki.inter.issue(
+        "owner",
+        [f"{label}.example.com"],
+        derive_key(0, label).public_key(),
+        at=0,
+        precert_hook=precert_hook([log], 0),
+    )
+    log.merge(HOUR)
+    return log
+
+
+BAD_HEADS: list[tuple[dict[str, object], str]] = [
+    ({"tree_size": -1}, "tree_size -1 is not a uint64"),
+    ({"tree_size": 2**64}, "tree_size 18446744073709551616 is not a uint64"),
+    ({"tree_size": 10**5000}, "tree_size a 16610-bit integer is not a uint64"),
+    ({"tree_size": 1.0}, "tree_size a float is not a uint64"),
+    ({"timestamp_ms": -5}, "timestamp -5 is not a uint64"),
+    ({"root_hash": "ab" * 16}, "the root hash is a str, not 32 bytes"),
+    ({"root_hash": bytes(31)}, "the root hash is 31 bytes, not 32 bytes"),
+    ({"log_id": None}, "the log ID is a NoneType, not 32 bytes"),
+    ({"signature": b""}, "the signature is 0 bytes, not 1 to 65535 bytes"),
+    ({"signature": [1, 2]}, "the signature is a list, not 1 to 65535 bytes"),
+    ({"signature": bytes(70)}, "the STH signature is invalid"),
+    ({"view": 7}, "the view is 7, not a name"),
+]
+
+
+@pytest.mark.parametrize(("change", "detail"), BAD_HEADS, ids=[d for _, d in BAD_HEADS])
+def test_a_tree_head_out_of_range_never_verifies_nor_raises(
+    change: dict[str, object], detail: str
+) -> None:
+    log = CTLog("argon", "Google")
+    bad = dataclasses.replace(log.sth(0), **change)  # type: ignore[arg-type]
+    assert bad.verify(log.public_key) is False
+    assert sth_problem(log, bad) == detail
+
+
+@pytest.mark.parametrize(("change", "detail"), BAD_HEADS, ids=[d for _, d in BAD_HEADS])
+def test_the_monitor_turns_a_malformed_tree_head_into_a_finding(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch, change: dict[str, object], detail: str
+) -> None:
+    log = _one_entry_log(small_pki)
+    monitor = Monitor(frozenset({"example.com"}), set(), [log])
+    genuine = log.sth
+    monkeypatch.setattr(log, "sth", lambda at: dataclasses.replace(genuine(at), **change))
+    assert monitor.poll(2 * HOUR) == []
+    assert [(f.log, f.kind, f.detail) for f in monitor.findings] == [("argon", "bad STH", detail)]
+    monkeypatch.setattr(log, "sth", genuine)
+    assert monitor.poll(3 * HOUR) == []  # a log caught once is not read again
+
+
+@pytest.mark.parametrize("junk", [None, {"tree_size": 1}, 42], ids=repr)
+def test_the_monitor_takes_no_tree_head_from_get_sth_that_is_not_one(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch, junk: object
+) -> None:
+    log = _one_entry_log(small_pki)
+    monitor = Monitor(frozenset({"example.com"}), set(), [log])
+    monkeypatch.setattr(log, "sth", lambda at: junk)
+    assert monitor.poll(2 * HOUR) == []
+    (finding,) = monitor.findings
+    assert finding.kind == "bad STH" and "not a signed tree head" in finding.detail
+
+
+# -- entries -------------------------------------------------------------------------------------
+
+
+def _other_certificate(small_pki: SmallPKI) -> x509.Certificate:
+    return small_pki.inter.issue(
+        "owner", ["www.example.com"], derive_key(0, "owner").public_key(), at=0
+    ).leaf
+
+
+BAD_ENTRIES: list[tuple[Callable[[LogEntry, SmallPKI], object], str]] = [
+    (lambda e, pki: object(), "entry 0: a object, not a log entry"),
+    (lambda e, pki: dataclasses.replace(e, leaf="text"), "a Merkle tree leaf is bytes, not str"),
+    (lambda e, pki: dataclasses.replace(e, leaf=b"junk"), "version 106, leaf type 117"),
+    (lambda e, pki: dataclasses.replace(e, leaf=e.leaf[:9]), "the timestamp needs 8 bytes"),
+    (lambda e, pki: dataclasses.replace(e, leaf=e.leaf + b"\x00"), "1 byte after the extensions"),
+    (
+        lambda e, pki: dataclasses.replace(e, leaf=b"\x01" + e.leaf[1:]),
+        "version 1, leaf type 0 at offset 0",
+    ),
+    (
+        lambda e, pki: dataclasses.replace(e, leaf=e.leaf[:10] + b"\x00\x07" + e.leaf[12:]),
+        "entry type 7 at offset 10",
+    ),
+    (lambda e, pki: dataclasses.replace(e, certificate=b"DER"), "the certificate is a bytes"),
+    (lambda e, pki: dataclasses.replace(e, issuer="CA"), "the issuer is a str"),
+    (
+        lambda e, pki: dataclasses.replace(e, issuer=None),
+        "makes no PRE_CERTIFICATE entry: a precert_entry needs the issuer certificate",
+    ),
+    (lambda e, pki: dataclasses.replace(e, entry_type=1), "the entry type is a int"),
+    (
+        lambda e, pki: dataclasses.replace(e, submitted_at=float("nan")),
+        "the submission time is not a finite number",
+    ),
+    # The leaf is genuine (the tree adds up); the certificate served with it is not.
+    (
+        lambda e, pki: dataclasses.replace(e, certificate=_other_certificate(pki)),
+        "makes no PRE_CERTIFICATE entry: Could not find pre-certificate SCT list extension",
+    ),
+    (
+        lambda e, pki: dataclasses.replace(
+            e, certificate=_one_entry_log(pki, "www").submissions[0].certificate
+        ),
+        "the leaf does not hold the certificate served with it",
+    ),
+    (
+        lambda e, pki: dataclasses.replace(e, issuer=pki.root.certificate),
+        "the leaf does not hold the certificate served with it",
+    ),
+    (
+        lambda e, pki: dataclasses.replace(e, entry_type=X509),
+        "the leaf does not hold the certificate served with it",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mangle", "detail"), BAD_ENTRIES, ids=[d for _, d in BAD_ENTRIES])
+def test_the_monitor_turns_a_junk_entry_into_a_finding(
+    small_pki: SmallPKI,
+    monkeypatch: pytest.MonkeyPatch,
+    mangle: Callable[[LogEntry, SmallPKI], object],
+    detail: str,
+) -> None:
+    log = _one_entry_log(small_pki)
+    monitor = Monitor(frozenset({"example.com"}), set(), [log])
+    genuine = log.entries
+    monkeypatch.setattr(
+        log, "entries", lambda start, end: [mangle(e, small_pki) for e in genuine(start, end)]
+    )
+    assert monitor.poll(2 * HOUR) == []
+    (finding,) = monitor.findings
+    assert finding.kind == "bad entry" and detail in finding.detail
+    assert monitor.poll(3 * HOUR) == []
+
+
+@pytest.mark.parametrize(
+    ("served", "detail"),
+    [
+        (None, "get-entries gave a NoneType, not a list of entries"),
+        ([], "get-entries gave 0 entries for 0..0"),
+        ("entries", "get-entries gave a str, not a list of entries"),
+    ],
+    ids=repr,
+)
+def test_the_monitor_turns_a_wrong_entry_list_into_a_finding(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch, served: object, detail: str
+) -> None:
+    log = _one_entry_log(small_pki)
+    monitor = Monitor(frozenset({"example.com"}), set(), [log])
+    monkeypatch.setattr(log, "entries", lambda start, end: served)
+    assert monitor.poll(2 * HOUR) == []
+    assert [(f.kind, f.detail) for f in monitor.findings] == [("bad entry", detail)]
+
+
+def test_a_log_cannot_hide_a_rogue_certificate_behind_the_owners(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The log merged the rogue precertificate and signed the tree; it then serves the
+    # owner's certificate with the rogue's leaf. Trusting the certificate, a monitor would
+    # see the owner's key and stay quiet; reading the leaf, it does not.
+    log = _one_entry_log(small_pki, "www")
+    owner = _other_certificate(small_pki)
+    monitor = Monitor(frozenset({"example.com"}), {spki_pin(owner)}, [log])
+    genuine = log.entries
+    monkeypatch.setattr(
+        log,
+        "entries",
+        lambda start, end: [
+            dataclasses.replace(e, certificate=owner, entry_type=X509, issuer=None)
+            for e in genuine(start, end)
+        ],
+    )
+    assert monitor.poll(2 * HOUR) == []
+    assert [f.kind for f in monitor.findings] == ["bad entry"]
+    honest = Monitor(frozenset({"example.com"}), {spki_pin(owner)}, [_one_entry_log(small_pki)])
+    assert len(honest.poll(2 * HOUR)) == 1  # the same log, honest: the rogue key alerts
+
+
+def test_the_monitor_reads_the_names_from_the_certificate_not_the_log(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _one_entry_log(small_pki)
+    monitor = Monitor(frozenset({"example.com"}), set(), [log])
+    genuine = log.entries
+    monkeypatch.setattr(
+        log,
+        "entries",
+        lambda start, end: [dataclasses.replace(e, names=(7,)) for e in genuine(start, end)],
+    )
+    (alert,) = monitor.poll(2 * HOUR)
+    assert alert.names == ("rogue.example.com",) and monitor.findings == []
+
+
+# -- the auditor --------------------------------------------------------------------------------
+
+
+def _auditor_with_pending(small_pki: SmallPKI) -> tuple[CTLog, Auditor]:
+    log = _one_entry_log(small_pki)
+    auditor = Auditor([log])
+    entry = log.submissions[0]
+    auditor.remember(entry.sct, entry.leaf, seen_at=0)
+    auditor.remember(entry.sct, entry.leaf, seen_at=0)
+    return log, auditor
+
+
+def test_the_auditor_refuses_to_remember_an_sct_out_of_range(small_pki: SmallPKI) -> None:
+    log, auditor = _auditor_with_pending(small_pki)
+    entry = log.submissions[0]
+    with pytest.raises(CTError, match="timestamp"):
+        auditor.remember(dataclasses.replace(entry.sct, timestamp_ms=2**63), entry.leaf, 0)
+    with pytest.raises(CTError, match="not str"):
+        auditor.remember(entry.sct, "leaf", 0)  # type: ignore[arg-type]
+
+
+def test_a_bad_tree_head_is_one_finding_and_the_audit_waits_for_a_good_one(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log, auditor = _auditor_with_pending(small_pki)
+    genuine = log.sth
+    monkeypatch.setattr(log, "sth", lambda at: dataclasses.replace(genuine(at), tree_size=-1))
+    (finding,) = auditor.audit(DAY)
+    assert (finding.kind, finding.detail) == ("bad STH", "tree_size -1 is not a uint64")
+    monkeypatch.setattr(log, "sth", genuine)
+    assert auditor.audit(DAY + 1) == []  # both SCTs audited against the good tree head
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [None, 5, (), (0,), ("0", []), (0, None), (0, ["x"]), (0, [bytes(31)]), (0, [], 1)],
+    ids=repr,
+)
+def test_an_inclusion_proof_of_the_wrong_shape_is_a_finding(
+    small_pki: SmallPKI, monkeypatch: pytest.MonkeyPatch, proof: object
+) -> None:
+    log, auditor = _auditor_with_pending(small_pki)
+    monkeypatch.setattr(log, "inclusion_proof_by_hash", lambda leaf_hash, size: proof)
+    assert [f.kind for f in auditor.audit(DAY)] == ["unmerged", "unmerged"]
+
+
+def test_gossip_flags_a_malformed_head_and_one_the_log_cannot_prove(small_pki: SmallPKI) -> None:
+    log = _one_entry_log(small_pki)
+    auditor = Auditor([log])
+    good = log.sth(HOUR)
+    finding = auditor.compare(log, good, dataclasses.replace(good, root_hash=None), at=HOUR)  # type: ignore[arg-type]
+    assert finding is not None and finding.kind == "bad STH"
+    # Validly signed, by the log, for a tree it does not have: no proof joins the two.
+    ts, size, root = good.timestamp_ms, 2**40, bytes(32)
+    signature = sign(log._key, sth_signature_input(ts, size, root))
+    claimed = dataclasses.replace(good, tree_size=size, root_hash=root, signature=signature)
+    finding = auditor.compare(log, good, claimed, at=HOUR)
+    assert finding is not None and finding.kind == "split view"
+    assert "the log gives no proof: tree size 1099511627776 out of range 0..1" in finding.detail
+    assert auditor.compare(log, good, log.sth(2 * HOUR), at=HOUR) is None
+
+
+# -- Merkle proofs are data: wrong shapes are False ------------------------------------------------
+
+_ROOT = bytes(32)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("leaf", 0, 1, [], _ROOT),
+        (b"leaf", "0", 1, [], _ROOT),
+        (b"leaf", 0, 1.0, [], _ROOT),
+        (b"leaf", 0, 2, None, _ROOT),
+        (b"leaf", 0, 2, [b"short"], _ROOT),
+        (b"leaf", 0, 2, ["x" * 32], _ROOT),
+        (b"leaf", 0, 2, [7], _ROOT),
+        (b"leaf", 0, 2**5000, [_ROOT] * 3, _ROOT),
+        (b"leaf", -1, 2, [_ROOT], _ROOT),
+    ],
+    ids=repr,
+)
+def test_verify_inclusion_is_false_for_arguments_of_the_wrong_shape(
+    args: tuple[object, ...],
+) -> None:
+    assert verify_inclusion(*args) is False  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("1", 2, _ROOT, _ROOT, [_ROOT]),
+        (1, 2, None, _ROOT, [_ROOT]),
+        (1, 2, _ROOT, "root", [_ROOT]),
+        (1, 2, _ROOT, _ROOT, [b""]),
+        (1, 2, _ROOT, _ROOT, {"a": 1}),
+        (2, 1, _ROOT, _ROOT, []),
+        (1, 2**5000, _ROOT, _ROOT, [_ROOT] * 3),
+    ],
+    ids=repr,
+)
+def test_verify_consistency_is_false_for_arguments_of_the_wrong_shape(
+    args: tuple[object, ...],
+) -> None:
+    assert verify_consistency(*args) is False  # type: ignore[arg-type]
+
+
+def test_a_tree_size_out_of_range_is_a_ct_error() -> None:
+    tree = MerkleTree()
+    tree.append(b"a")
+    for call in (lambda: tree.root(2), lambda: tree.inclusion_proof(1, 1)):
+        with pytest.raises(CTError, match="out of range"):
+            call()
+    with pytest.raises(CTError, match="has no view 'elsewhere'"):
+        CTLog("argon", "Google").sth(0, view="elsewhere")
+
+
+# -- get-sth answers ------------------------------------------------------------------------------
+
+
+def _sth_json(**change: object) -> dict[str, object]:
+    data = CTLog("argon", "Google").sth(0).to_json()
+    data.update(change)
+    return {k: v for k, v in data.items() if v is not _DROP}
+
+
+_DROP = object()
+_B64_SIG = base64.b64encode(struct.pack(">BBH", 4, 3, 2) + b"\x30\x00").decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([1, 2], "a get-sth answer is a JSON object, not a list"),
+        (
+            _sth_json(tree_size=_DROP),
+            "tree_size must be a JSON integer from 0 to 2**64 - 1, got NoneType",
+        ),
+        (_sth_json(tree_size=-1), "tree_size must be a JSON integer from 0 to 2**64 - 1, got -1"),
+        (_sth_json(tree_size="5"), "got str"),
+        (_sth_json(tree_size=5.0), "got float"),
+        (_sth_json(tree_size=True), "got bool"),
+        (_sth_json(timestamp=2**64), "timestamp must be a JSON integer"),
+        (_sth_json(timestamp=10**5000), "got int"),
+        (_sth_json(sha256_root_hash=5), "sha256_root_hash must be a base64 string, got int"),
+        (_sth_json(sha256_root_hash="%%%"), "sha256_root_hash is not valid base64"),
+        (_sth_json(sha256_root_hash="AAAA"), "sha256_root_hash is 3 bytes, not 32"),
+        (
+            _sth_json(tree_head_signature="AA=="),
+            "the signature algorithm needs 1 byte at offset 1, 0 left",
+        ),
+        (
+            _sth_json(tree_head_signature=base64.b64encode(b"\x04\x03\xff\xff\x30").decode()),
+            "the signature at offset 2 says 65535 bytes, only 1 follow",
+        ),
+        (
+            _sth_json(tree_head_signature=base64.b64encode(b"\x02\x03\x00\x01\x30").decode()),
+            "uses hash 2 and signature 3",
+        ),
+        (
+            _sth_json(tree_head_signature=base64.b64encode(b"\x04\x03\x00\x00").decode()),
+            "an empty signature",
+        ),
+        (
+            _sth_json(tree_head_signature=_B64_SIG + "AA=="),
+            "1 byte after the signature at offset 6",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_malformed_get_sth_answer_is_a_ct_error(data: object, message: str) -> None:
+    with pytest.raises(CTError, match=re.escape(message)):
+        sth_from_json(data, bytes(32))  # type: ignore[arg-type]
+
+
+def test_a_well_formed_get_sth_answer_still_parses() -> None:
+    log = CTLog("argon", "Google")
+    assert sth_from_json(log.sth(0).to_json(), log.log_id) == log.sth(0)
