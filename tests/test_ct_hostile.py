@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import re
 import struct
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from collections.abc import Callable
 import pytest
 from cryptography import x509
 from cryptography.x509.certificate_transparency import LogEntryType
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simlab.clock import DAY, HOUR
 from simlab.ct import (
@@ -38,8 +41,9 @@ from simlab.ct.monitor import sth_problem
 from simlab.ct.sct import SCT, sign
 from simlab.errors import CTError, SimlabError
 from simlab.keys import derive_key
-from simlab.pki import spki_pin
-from tests.conftest import SmallPKI
+from simlab.pki import CertificateAuthority, spki_pin
+from tests.conftest import Owners, SmallPKI
+from tests.hostile import bounded
 
 X509, PRECERT = LogEntryType.X509_CERTIFICATE, LogEntryType.PRE_CERTIFICATE
 
@@ -456,7 +460,8 @@ def test_gossip_flags_a_malformed_head_and_one_the_log_cannot_prove(small_pki: S
     log = _one_entry_log(small_pki)
     auditor = Auditor([log])
     good = log.sth(HOUR)
-    finding = auditor.compare(log, good, dataclasses.replace(good, root_hash=None), at=HOUR)  # type: ignore[arg-type]
+    rootless = dataclasses.replace(good, root_hash=None)  # type: ignore[arg-type]
+    finding = auditor.compare(log, good, rootless, at=HOUR)
     assert finding is not None and finding.kind == "bad STH"
     # Validly signed, by the log, for a tree it does not have: no proof joins the two.
     ts, size, root = good.timestamp_ms, 2**40, bytes(32)
@@ -584,3 +589,198 @@ def test_a_malformed_get_sth_answer_is_a_ct_error(data: object, message: str) ->
 def test_a_well_formed_get_sth_answer_still_parses() -> None:
     log = CTLog("argon", "Google")
     assert sth_from_json(log.sth(0).to_json(), log.log_id) == log.sth(0)
+
+
+# -- fuzz: a typed error or a result, never an exception, never a forged SCT accepted -------------
+
+
+@functools.cache
+def _fuzz_world() -> tuple[x509.Certificate, tuple[CTLog, ...], tuple[SCT, ...], CTLog]:
+    """Built once for every example: a leaf, two logs with an x509_entry SCT each for it,
+    and a third log holding one merged precertificate entry for a monitor to read."""
+    owners = Owners({"example.com": "owner"})
+    root = CertificateAuthority.root("Sim Root CA", domain_control=owners)
+    inter = root.create_intermediate("Sim Issuing CA")
+    chain = inter.issue("owner", ["example.com"], derive_key(0, "leaf").public_key(), at=0)
+    logs = (CTLog("argon", "Google"), CTLog("nimbus", "Cloudflare"))
+    scts = tuple(log.add_chain(chain, at=0) for log in logs)
+    watched = CTLog("yeti", "DigiCert", merge_delay=HOUR)
+    rogue_key = derive_key(0, "rogue").public_key()
+    inter.issue(
+        "owner", ["www.example.com"], rogue_key, at=0, precert_hook=precert_hook([watched], 0)
+    )
+    watched.sth(2 * HOUR)  # merged and signed, once
+    return chain.leaf, logs, scts, watched
+
+
+def _accepted(scts: list[SCT]) -> list[SCT]:
+    leaf, logs, _, _ = _fuzz_world()
+    return [s for s in scts for log in logs if verify_sct(s, leaf, None, log.public_key)]
+
+
+@st.composite
+def _mutated_lists(draw: st.DrawFn) -> bytes:
+    """A valid two-SCT list with up to four edits: a byte changed, bytes inserted, a span
+    deleted, or a 16-bit length field (at any offset) overwritten."""
+    data = encode_sct_list(list(_fuzz_world()[2]))
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(data) - 1))
+        edit = draw(st.sampled_from(["byte", "insert", "delete", "length"]))
+        if edit == "byte":
+            data = data[:i] + bytes([draw(st.integers(0, 255))]) + data[i + 1 :]
+        elif edit == "insert":
+            data = data[:i] + draw(st.binary(min_size=1, max_size=8)) + data[i:]
+        elif edit == "delete":
+            data = data[:i] + data[i + draw(st.integers(1, 8)) :]
+        else:
+            data = data[:i] + struct.pack(">H", draw(st.integers(0, 2**16 - 1))) + data[i + 2 :]
+    return data
+
+
+def _decoded_or_refused(data: bytes) -> list[SCT]:
+    try:
+        return bounded(
+            lambda: decode_sct_list(data, X509), seconds=2.0, peak_bytes=2**20 + 50 * len(data)
+        )
+    except CTError:
+        return []
+
+
+@pytest.mark.fuzz
+@given(data=st.binary(max_size=400))
+def test_fuzz_any_bytes_decode_to_scts_or_a_ct_error(data: bytes) -> None:
+    scts = _decoded_or_refused(data)
+    if scts:  # every byte accounted for: the SCTs encode back to exactly the input
+        assert encode_sct_list(scts) == data
+    assert _accepted(scts) == []  # no random bytes carry a valid SCT
+
+
+@pytest.mark.fuzz
+@given(data=_mutated_lists())
+def test_fuzz_a_mutated_sct_list_never_yields_a_forged_sct(data: bytes) -> None:
+    genuine = _fuzz_world()[2]
+    scts = _decoded_or_refused(data)
+    if scts:
+        assert encode_sct_list(scts) == data
+    assert all(sct in genuine for sct in _accepted(scts))
+
+
+_junk = st.one_of(
+    st.integers(),
+    st.sampled_from([-1, 2**63, 2**64, 10**30]),
+    st.binary(max_size=40),
+    st.text(max_size=4),
+    st.none(),
+    st.floats(),
+)
+
+
+@pytest.mark.fuzz
+@given(
+    change=st.dictionaries(
+        st.sampled_from(
+            [
+                "log_id",
+                "timestamp_ms",
+                "entry_type",
+                "signature",
+                "signature_algorithm",
+                "extension_bytes",
+                "hash_algorithm",
+            ]
+        ),
+        _junk,
+        min_size=1,
+    ),
+    which=st.integers(0, 1),
+)
+def test_fuzz_verify_sct_is_a_bool_and_false_for_any_changed_field(
+    change: dict[str, object], which: int
+) -> None:
+    leaf, logs, scts, _ = _fuzz_world()
+    sct = dataclasses.replace(scts[which], **change)  # type: ignore[arg-type]
+    verdict = verify_sct(sct, leaf, None, logs[which].public_key)
+    assert verdict is (sct == scts[which])
+
+
+class _LyingLog:
+    """A log that serves the tree head and entries a test hands it (what Monitor reads)."""
+
+    def __init__(self, real: CTLog, head: object, entries: object) -> None:
+        self.name, self.public_key = real.name, real.public_key
+        self._head, self._entries = head, entries
+
+    def sth(self, at: float) -> object:
+        return self._head
+
+    def entries(self, start: int, end: int) -> object:
+        return self._entries
+
+
+_SIGNED = ("log_id", "tree_size", "timestamp_ms", "root_hash", "signature")
+
+
+@pytest.mark.fuzz
+@given(
+    change=st.dictionaries(st.sampled_from([*_SIGNED, "view"]), _junk, min_size=1),
+)
+def test_fuzz_the_monitor_finds_any_change_to_a_signed_tree_head(change: dict[str, object]) -> None:
+    real = _fuzz_world()[3]
+    genuine = real.sth(2 * HOUR)
+    head = dataclasses.replace(genuine, **change)  # type: ignore[arg-type]
+    monitor = Monitor(
+        frozenset({"example.com"}), set(), [_LyingLog(real, head, real.entries(0, 1))]
+    )
+    alerts = monitor.poll(2 * HOUR)
+    forged = any(
+        type(v) is not type(getattr(genuine, k)) or v != getattr(genuine, k)
+        for k, v in change.items()
+        if k in _SIGNED
+    )
+    if forged:
+        assert alerts == [] and [f.kind for f in monitor.findings] == ["bad STH"]
+    else:  # only the view changed: one alert, or (a view that is no name) one finding
+        assert len(alerts) + len(monitor.findings) == 1
+
+
+@st.composite
+def _junk_entries(draw: st.DrawFn) -> object:
+    """The genuine entry list with its entry edited: a field replaced by junk, its leaf
+    mutated, the entry replaced by junk, or the list cut, doubled or replaced."""
+    entry = _fuzz_world()[3].entries(0, 1)[0]
+    edit = draw(st.sampled_from(["field", "leaf", "entry", "list"]))
+    if edit == "field":
+        name = draw(
+            st.sampled_from(["certificate", "issuer", "entry_type", "leaf", "submitted_at"])
+        )
+        return [dataclasses.replace(entry, **{name: draw(_junk)})]
+    if edit == "leaf":
+        i = draw(st.integers(0, len(entry.leaf) - 1))
+        leaf = entry.leaf[:i] + draw(st.binary(max_size=3)) + entry.leaf[i + 1 :]
+        return [dataclasses.replace(entry, leaf=leaf)]
+    if edit == "entry":
+        return [draw(_junk)]
+    return draw(st.sampled_from([[], [entry, entry], None, (entry,), "entries"]))
+
+
+@pytest.mark.fuzz
+@given(served=_junk_entries())
+def test_fuzz_the_monitor_never_raises_on_junk_entries(served: object) -> None:
+    real = _fuzz_world()[3]
+    genuine = real.entries(0, 1)
+    monitor = Monitor(
+        frozenset({"example.com"}), set(), [_LyingLog(real, real.sth(2 * HOUR), served)]
+    )
+    alerts = monitor.poll(2 * HOUR)
+    if isinstance(served, list | tuple) and list(served) == genuine:
+        assert len(alerts) == 1 and monitor.findings == []
+    elif not (
+        isinstance(served, list)
+        and len(served) == 1
+        and isinstance(served[0], LogEntry)
+        and served[0].leaf == genuine[0].leaf
+        and served[0].certificate == genuine[0].certificate
+        and served[0].issuer == genuine[0].issuer
+        and served[0].entry_type == genuine[0].entry_type
+    ):
+        assert alerts == [] and len(monitor.findings) == 1

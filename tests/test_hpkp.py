@@ -34,6 +34,7 @@ from simlab.keys import derive_key
 from simlab.pins import PinVerdict
 from simlab.pki import AnchorOrigin, Validator, spki_pin
 from tests.conftest import SmallPKI
+from tests.hostile import bounded
 
 A = spki_pin(derive_key(0, "server:example.com").public_key())  # the small_pki leaf key
 B = spki_pin(derive_key(0, "backup").public_key())
@@ -550,6 +551,91 @@ def test_header_shaped_noise_never_raises_anything_but_header_error(
     with contextlib.suppress(HeaderError):
         policy = parse(text, profile=profile)
         assert policy.max_age is not None and 0 <= policy.max_age <= 60 * 86400
+
+
+# -- fuzz: a typed error or a valid policy, within a time and memory bound ----------------------
+
+
+def _valid_pin(pin: str) -> bool:
+    """Base64 of 32 bytes: 43 characters, then at most one '=' (Firefox keeps unused bits)."""
+    digits = pin.removesuffix("=")
+    return len(digits) == 43 and set(digits) <= set(_ALPHABET)
+
+
+def _parsed_or_refused(header: str, profile: str, report_only: bool = False) -> None:
+    """The fuzz oracle: HeaderError, or a Policy whose every field is in range, as the
+    uncached parser gives it, in under 2 s and 1 MiB plus 200 bytes a character."""
+    try:
+        policy = bounded(
+            lambda: parse(header, profile=profile, report_only=report_only),
+            seconds=2.0,
+            peak_bytes=2**20 + 200 * len(header),
+        )
+    except HeaderError:
+        return
+    assert policy == hpkp._parse(header, report_only, hpkp.profile(profile))
+    assert policy.report_only is report_only and type(policy.include_subdomains) is bool
+    assert all(_valid_pin(p) for p in policy.pins)
+    if policy.max_age is None:
+        assert report_only
+    else:
+        assert 0 <= policy.max_age <= 60 * 86400
+    if profile == "firefox":
+        assert policy.report_uri is None  # parsed, never used
+    else:
+        assert policy.report_uri is None or "//" in policy.report_uri
+
+
+_VALID_HEADERS = [
+    f"max-age=600; {PINS}",
+    serialise(Policy(AB, 5184000, True, "https://r.example/report")),
+    f'pin-sha256="{A}"; pin-sha256="{C}"; max-age="0"; includeSubDomains',
+    f'  Max-Age = {"0" * 25}86400 ;\r\n {PINS} ; report-uri="http://x.example/?a;b"',
+]
+
+
+@st.composite
+def _mutated_headers(draw: st.DrawFn) -> str:
+    """A valid header with up to four edits: text inserted, a span deleted or replaced, or
+    a span repeated up to 200 times (long runs of digits, quotes or ';')."""
+    header = draw(st.sampled_from(_VALID_HEADERS))
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(header)))
+        j = draw(st.integers(i, min(len(header), i + 12)))
+        edit = draw(st.sampled_from(["insert", "delete", "replace", "repeat"]))
+        if edit == "insert":
+            header = header[:i] + draw(st.text(max_size=6)) + header[i:]
+        elif edit == "delete":
+            header = header[:i] + header[j:]
+        elif edit == "replace":
+            header = header[:i] + draw(st.text(min_size=1, max_size=6)) + header[j:]
+        else:
+            header = header[:j] + header[i:j] * draw(st.integers(2, 200)) + header[j:]
+    return header
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("profile", PROFILES)
+@given(text=st.text(), report_only=st.booleans())
+def test_fuzz_any_text_is_a_header_error_or_a_valid_policy(
+    text: str, report_only: bool, profile: str
+) -> None:
+    _parsed_or_refused(text, profile, report_only)
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("profile", PROFILES)
+@given(header=_mutated_headers())
+def test_fuzz_a_mutated_header_is_a_header_error_or_a_valid_policy(
+    header: str, profile: str
+) -> None:
+    _parsed_or_refused(header, profile)
+
+
+def test_the_fuzzed_headers_start_valid_in_both_profiles() -> None:
+    for header in _VALID_HEADERS:
+        for profile in PROFILES:
+            assert parse(header, profile=profile).max_age is not None
 
 
 # -- noting (sections 2.3-2.5) ---------------------------------------------------------------
