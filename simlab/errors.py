@@ -22,3 +22,9 @@ class ValidationRefused(PKIError):
 
 class ScenarioError(SimlabError):
     """A scenario, defence, parameter or scenario file is invalid."""
+
+
+class CTError(SimlabError, ValueError):
+    """Certificate Transparency data is malformed or out of range: an SCT list, a tree head,
+    a log entry or a Merkle tree size. The message names the field and, in a binary
+    structure, its byte offset. Also a ValueError, which the CT decoders raised before."""

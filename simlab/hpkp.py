@@ -34,8 +34,9 @@ quoted value           ``"`` or ``'``; ``\\x`` becomes ``x``;  ``"`` only, and i
                        with no closing quote, the text after  a quoted-pair keeps its
                        the opening one, *not* quoted          backslash in the value
 whitespace             SP and HT                              SP, HT, CRLF line folding
-``max-age``            digits, quoted or not; repeats         digits, quoted or not; once
-                       allowed, the last wins
+``max-age``            digits, quoted or not; repeats         digits, quoted or not; once;
+                       allowed, the last wins; any number     past 2**64 - 1 rejects
+                       past the cap (past 2**32 too) clamps   (``CheckedUint64``)
 ``pin-sha256``         quoted; padded base64 of 32 bytes      token or quoted; base64 of 32
                                                               bytes, padding optional
 ``includeSubDomains``  any value ignored; repeats allowed     once; no value
@@ -58,7 +59,8 @@ mirrors its cases. Chromium compared pins as bytes, so simlab stores them re-enc
 ``security/manager/ssl/nsSecurityHeaderParser.cpp`` (``Header``, ``Directive``,
 ``DirectiveValue``, ``QuotedString``, ``LWSMultiple``, ``IsTokenSymbol``,
 ``IsQuotedTextSymbol``) and ``nsSiteSecurityService.cpp`` ``ParseSSSHeaders`` (repeats, values,
-``stringIsBase64EncodingOf256bitValue`` over ``xpcom/io/Base64.cpp`` ``Base64Decode``);
+``stringIsBase64EncodingOf256bitValue`` over ``xpcom/io/Base64.cpp`` ``Base64Decode``; max-age
+through ``xpcom/ds/Tokenizer.cpp`` ``TokenizerBase::Parse`` and ``Tokenizer::ReadInteger``);
 ``security/manager/ssl/tests/unit/test_pinning_header_parsing.js`` exercises them. Firefox
 compared pins as the strings sent, and so does simlab.
 
@@ -79,6 +81,7 @@ import datetime as dt
 import enum
 import functools
 import json
+import re
 import urllib.parse
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,11 +197,48 @@ class _Directive:
     at: int  # where it starts in the header, for error messages
 
 
-def _delta_seconds(name: str, value: str | None, cap: int) -> int:
-    """``max-age``: one or more ASCII digits, clamped to ``cap`` (``kMaxHPKPAgeSecs``)."""
+def _shown(text: str | None, limit: int = 80) -> str:
+    """``repr(text)`` for an error message, cut to ``limit`` characters: a header may be
+    megabytes long, and the message only has to say which value was wrong."""
+    if text is None or len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _digits(name: str, value: str | None, limit: int) -> int | None:
+    """The value of ``max-age``'s ASCII digits if it is at most ``limit``, else None.
+
+    O(len(value)) and never an ``int()`` of more digits than ``limit`` has: leading zeros
+    are dropped first (a run of any length of them is 0), and a longer number is over.
+    """
     if value is None or not value.isascii() or not value.isdigit():
-        raise HeaderError(f"{name} must be a non-negative integer, got {value!r}")
-    return cap if len(value) > 18 else min(int(value), cap)  # no int() of 5000 digits
+        raise HeaderError(f"{name} must be a non-negative integer, got {_shown(value)}")
+    digits = value.lstrip("0")
+    if len(digits) > len(str(limit)):
+        return None
+    number = int(digits or "0")
+    return number if number <= limit else None
+
+
+def _chromium_max_age(name: str, value: str | None, cap: int) -> int:
+    """``MaxAgeToLimitedInt``: the digits' value, clamped to ``cap``; a number past uint32
+    (``ParseUint32``'s ``FAILED_OVERFLOW``) saturates to ``cap`` too."""
+    number = _digits(name, value, cap)
+    return cap if number is None else number
+
+
+_UINT64_MAX = 2**64 - 1
+
+
+def _firefox_max_age(name: str, value: str | None, cap: int) -> int:
+    """``ParseSSSHeaders`` reads the digits with ``Tokenizer::ReadInteger`` into a uint64:
+    past 2**64 - 1 the token is an error (``TokenizerBase::Parse`` counts in a
+    ``CheckedUint64``) and the header is rejected (``ERROR_INVALID_MAX_AGE``);
+    ``ProcessPKPHeader`` then clamps to ``max_max_age_seconds``."""
+    number = _digits(name, value, _UINT64_MAX)
+    if number is None:
+        raise HeaderError(f"{name} {_shown(value)} is more than 2**64 - 1")
+    return min(number, cap)
 
 
 # Chromium: HttpUtil::NameValuePairsIterator(..., ';', Values::NOT_REQUIRED, Quotes::NOT_STRICT)
@@ -227,17 +267,12 @@ def _chromium_split(header: str) -> Iterator[tuple[int, str]]:
     yield start, header[start:]
 
 
+_CR_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
+
+
 def _chromium_unquote(value: str) -> str:
     """``HttpUtil::Unquote`` (non-strict): drop the quotes; ``\\x`` becomes ``x``."""
-    out: list[str] = []
-    escaped = False
-    for c in value[1:-1]:
-        if c == "\\" and not escaped:
-            escaped = True
-            continue
-        escaped = False
-        out.append(c)
-    return "".join(out)
+    return _CR_ESCAPE.sub(r"\1", value[1:-1])
 
 
 def _chromium_directives(header: str) -> Iterator[_Directive]:
@@ -259,7 +294,7 @@ def _chromium_directives(header: str) -> Iterator[_Directive]:
         name = text[:equals].rstrip(_CR_LWS).lower()
         value = text[equals + 1 :].lstrip(_CR_LWS)
         if not value:
-            raise HeaderError(f"directive {name!r} has '=' but no value (position {at})")
+            raise HeaderError(f"directive {_shown(name)} has '=' but no value (position {at})")
         if value[0] not in _CR_QUOTES:
             yield _Directive(name, value, False, at)
         elif len(value) > 1 and value[-1] == value[0]:
@@ -305,13 +340,13 @@ def _parse_chromium(header: str, report_only: bool, cap: int) -> Policy:
     report_uri: str | None = None
     for d in _chromium_directives(header):
         if d.name == "max-age":
-            max_age = _delta_seconds(d.name, d.value, cap)
+            max_age = _chromium_max_age(d.name, d.value, cap)
         elif d.name == "pin-sha256":
             if not d.quoted:
                 raise HeaderError(f"pin-sha256 at position {d.at} must be a quoted string")
             pin = _chromium_pin(d.value or "")
             if pin is None:
-                raise HeaderError(f"pin-sha256 value {d.value!r} is not base64 of 32 bytes")
+                raise HeaderError(f"pin-sha256 value {_shown(d.value)} is not base64 of 32 bytes")
             pins.add(pin)
         elif d.name == "includesubdomains":
             include_subdomains = True
@@ -319,7 +354,7 @@ def _parse_chromium(header: str, report_only: bool, cap: int) -> Policy:
             if not d.quoted:
                 raise HeaderError(f"report-uri at position {d.at} must be a quoted string")
             if not d.value or not _chromium_report_uri_ok(d.value):
-                raise HeaderError(f"report-uri must be an absolute URI, got {d.value!r}")
+                raise HeaderError(f"report-uri must be an absolute URI, got {_shown(d.value)}")
             report_uri = d.value
         # anything else: "Silently ignore unknown directives for forward compatibility."
     if max_age is None and not report_only:
@@ -329,43 +364,36 @@ def _parse_chromium(header: str, report_only: bool, cap: int) -> Policy:
 
 # Firefox: nsSecurityHeaderParser, then nsSiteSecurityService ParseSSSHeaders
 
-# IsQuotedTextSymbol: octets 32-126 but '"' and '\', plus HT, LF and CR (a signed char, so
-# nothing above 127).
-_FF_QDTEXT = frozenset(chr(c) for c in range(32, 127) if chr(c) not in '"\\') | set("\t\n\r")
+# Each scanner is one regular expression, so a header of megabytes is read at C speed.
+# Every repeat is possessive (Python 3.11): a match keeps no backtracking state, so memory
+# stays constant however long the run of spaces or quoted text.
+# LWSMultiple: SP and HT, and CRLF only as line folding (followed by SP or HT).
+_FF_LWS_TEXT = r"[ \t]*+(?:\r\n[ \t]++)*+"
+_FF_LWS = re.compile(_FF_LWS_TEXT)
+_FF_EMPTY_DIRECTIVES = re.compile(f"(?:{_FF_LWS_TEXT};)*+")  # ';;' and '; ;' name nothing
+_FF_TOKEN = re.compile("[" + re.escape("".join(sorted(_TCHAR))) + "]*+")
+# QuotedString: IsQuotedTextSymbol (octets 32-126 but '"' and '\', plus HT, LF and CR; a
+# signed char, so nothing above 127), or a quoted-pair: '\' and any ASCII character.
+_FF_QUOTED = re.compile(r"(?:[\t\n\r !#-\[\]-~]++|\\[\x00-\x7f])*+")
 
 
 def _firefox_lws(header: str, i: int) -> int:
-    """``LWSMultiple``: SP and HT, and CRLF only as line folding (followed by SP or HT)."""
-    while i < len(header):
-        if header[i] in " \t":
-            i += 1
-        elif header[i] == "\r":
-            if header[i + 1 : i + 2] != "\n" or header[i + 2 : i + 3] not in (" ", "\t"):
-                raise HeaderError(f"CR at position {i} is not CRLF line folding")
-            i += 3
-        else:
-            break
-    return i
+    """``LWSMultiple``; a CR that is not line folding is an error."""
+    end = _FF_LWS.match(header, i).end()  # type: ignore[union-attr]  # '*' always matches
+    if header[end : end + 1] == "\r":
+        raise HeaderError(f"CR at position {end} is not CRLF line folding")
+    return end
 
 
 def _firefox_token(header: str, i: int) -> int:
-    while i < len(header) and header[i] in _TCHAR:
-        i += 1
-    return i
+    return _FF_TOKEN.match(header, i).end()  # type: ignore[union-attr]
 
 
 def _firefox_quoted(header: str, i: int) -> tuple[str, int]:
     """``QuotedString`` from the '"' at ``header[i]``: the content, with the backslash of each
     quoted-pair kept (``Advance`` copies every character it accepts), and the next index."""
-    start = i = i + 1
-    while i < len(header):
-        c = header[i]
-        if c in _FF_QDTEXT:
-            i += 1
-        elif c == "\\" and i + 1 < len(header) and header[i + 1].isascii():
-            i += 2
-        else:
-            break
+    start = i + 1
+    i = _FF_QUOTED.match(header, start).end()  # type: ignore[union-attr]
     if i < len(header) and header[i] == '"':
         return header[start:i], i + 1
     if i >= len(header) or (header[i] == "\\" and i + 1 >= len(header)):
@@ -375,13 +403,21 @@ def _firefox_quoted(header: str, i: int) -> tuple[str, int]:
     raise HeaderError(f"{header[i]!r} is not allowed in a quoted string (position {i})")
 
 
-def _firefox_directives(header: str) -> list[_Directive]:
-    """``nsSecurityHeaderParser::Parse``: the whole header must match, or nothing is used."""
+_FF_KNOWN = frozenset({"max-age", "includesubdomains", "pin-sha256", "report-uri"})
+
+
+def _firefox_directives(header: str) -> Iterator[_Directive]:
+    """``nsSecurityHeaderParser::Parse``, one directive at a time; a syntax error anywhere
+    raises when the scan reaches it (:func:`_parse_firefox` reads to the end first).
+
+    Only the directives ``ParseSSSHeaders`` reads are handed on: any other is ignored
+    there, so skipping it here (and a run of empty ones at C speed) changes nothing.
+    """
     if "\x00" in header:
         raise HeaderError(f"NUL at position {header.index(chr(0))}")
-    out: list[_Directive] = []
     i = 0
     while True:
+        i = _FF_EMPTY_DIRECTIVES.match(header, i).end()  # type: ignore[union-attr]
         at = i = _firefox_lws(header, i)
         i = _firefox_token(header, i)
         name = header[at:i].lower()
@@ -397,13 +433,16 @@ def _firefox_directives(header: str) -> list[_Directive]:
                 start, i = i, _firefox_token(header, i)
                 value = header[start:i]  # may be empty: DirectiveValue accepts nothing
             i = _firefox_lws(header, i)
-        out.append(_Directive(name, value, quoted, at))
+        if name in _FF_KNOWN:
+            yield _Directive(name, value, quoted, at)
         if i < len(header) and header[i] == ";":
             i += 1
             continue
         if i < len(header):
-            raise HeaderError(f"unexpected {header[i]!r} at position {i} after directive {name!r}")
-        return out
+            raise HeaderError(
+                f"unexpected {header[i]!r} at position {i} after directive {_shown(name)}"
+            )
+        return
 
 
 def _mozilla_pin_ok(value: str) -> bool:
@@ -417,26 +456,41 @@ def _mozilla_pin_ok(value: str) -> bool:
 
 def _parse_firefox(header: str, report_only: bool, cap: int) -> Policy:
     """``ParseSSSHeaders``: ``max-age``, ``includeSubDomains`` and ``report-uri`` at most once;
-    ``includeSubDomains`` takes no value; ``report-uri`` is otherwise ignored."""
+    ``includeSubDomains`` takes no value; ``report-uri`` is otherwise ignored.
+
+    Firefox parses the whole header before it reads a directive, so a syntax error anywhere
+    wins over a bad directive before it; the directives stream past (nothing but the pins is
+    kept) and the first bad one is raised once the scan has finished.
+    """
     pins: set[str] = set()
     seen: set[str] = set()
     max_age: int | None = None
     include_subdomains = False
+    problem: HeaderError | None = None
     for d in _firefox_directives(header):
-        if d.name in ("max-age", "includesubdomains", "report-uri"):
-            if d.name in seen:
-                raise HeaderError(f"directive {d.name!r} appears more than once")
-            seen.add(d.name)
-        if d.name == "max-age":
-            max_age = _delta_seconds(d.name, d.value, cap)
-        elif d.name == "includesubdomains":
-            if d.value:
-                raise HeaderError(f"includeSubDomains takes no value, got {d.value!r}")
-            include_subdomains = True
-        elif d.name == "pin-sha256":
-            if not _mozilla_pin_ok(d.value or ""):
-                raise HeaderError(f"pin-sha256 value {d.value!r} is not base64 of 32 bytes")
-            pins.add(d.value or "")
+        if problem is not None:
+            continue
+        try:
+            if d.name in ("max-age", "includesubdomains", "report-uri"):
+                if d.name in seen:
+                    raise HeaderError(f"directive {d.name!r} appears more than once")
+                seen.add(d.name)
+            if d.name == "max-age":
+                max_age = _firefox_max_age(d.name, d.value, cap)
+            elif d.name == "includesubdomains":
+                if d.value:
+                    raise HeaderError(f"includeSubDomains takes no value, got {_shown(d.value)}")
+                include_subdomains = True
+            elif d.name == "pin-sha256":
+                if not _mozilla_pin_ok(d.value or ""):
+                    raise HeaderError(
+                        f"pin-sha256 value {_shown(d.value)} is not base64 of 32 bytes"
+                    )
+                pins.add(d.value or "")
+        except HeaderError as exc:
+            problem = exc
+    if problem is not None:
+        raise problem
     if max_age is None and not report_only:
         raise HeaderError("max-age is required in Public-Key-Pins")
     return Policy(frozenset(pins), max_age, include_subdomains, None, report_only)
@@ -472,16 +526,26 @@ def parse(header: str, *, report_only: bool = False, profile: str | Profile = "c
     """
     if not isinstance(header, str):
         raise HeaderError(f"header must be a string, not {type(header).__name__}")
-    return _parse(header, report_only, _profile_for(profile))
+    ua = _profile_for(profile)
+    if len(header) > _CACHED_HEADER_CHARS:
+        return _parse(header, report_only, ua)
+    return _parse_cached(header, report_only, ua)
 
 
-@functools.lru_cache(maxsize=4096)
 def _parse(header: str, report_only: bool, profile: Profile) -> Policy:
-    """The parser proper. Pure and memoised: a browser sees the same header on every visit,
-    and a Policy is immutable, so a cached answer is the answer (errors are not cached)."""
+    """The parser proper: pure, O(len(header)) in time and memory."""
     if profile.header_grammar is HeaderGrammar.FIREFOX:
         return _parse_firefox(header, report_only, profile.max_age_cap)
     return _parse_chromium(header, report_only, profile.max_age_cap)
+
+
+_CACHED_HEADER_CHARS = 1024
+_parse_cached = functools.lru_cache(maxsize=4096)(_parse)
+"""Memoised :func:`_parse`: a browser sees the same header on every visit, and a Policy is
+immutable, so a cached answer is the answer (errors are not cached). Only headers of at
+most ``_CACHED_HEADER_CHARS`` characters are kept, so the cache holds at most 4,096 x 1,024
+characters (a real header is a few hundred: ten pins and a report-uri fit in 800); a longer
+one is parsed on every call, in time linear in its length."""
 
 
 def _profile_for(name: str | Profile) -> Profile:

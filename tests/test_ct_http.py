@@ -204,6 +204,17 @@ def test_bad_requests_get_clear_http_errors(served: tuple[LogFront, CTLog, Clock
     assert status == 413
 
 
+def test_a_deeply_nested_json_body_is_a_bad_request_not_a_crashed_handler(
+    served: tuple[LogFront, CTLog, Clock],
+) -> None:
+    front, _, _ = served
+    base = front.url("argon") + "ct/v1/"
+    for body in (b"[" * 100_000, b'{"chain": ' + b"[" * 100_000):  # RecursionError in json
+        status, data = _post(base + "add-chain", body)
+        assert status == 400 and "expected" in data["error_message"]
+    assert _get(base + "get-sth")[0] == 200  # the server still answers
+
+
 def test_a_front_refuses_bad_mount_names_and_page_sizes(small_pki: SmallPKI) -> None:
     log = CTLog("argon", "Google")
     with pytest.raises(SimlabError, match="one path segment"):

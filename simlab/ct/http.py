@@ -45,8 +45,8 @@ from cryptography.x509.certificate_transparency import LogEntryType
 
 from simlab.clock import SimTime
 from simlab.ct.log import PUBLIC_VIEW, CTLog, LogEntry, SignedTreeHead, sth_signature_input
-from simlab.ct.sct import sign
-from simlab.errors import SimlabError
+from simlab.ct.sct import decode_digitally_signed, sign
+from simlab.errors import CTError, SimlabError
 from simlab.keys import PrivateKey, derive_key
 from simlab.pki import CT_POISON_OID, Chain
 
@@ -490,7 +490,7 @@ class LogFront:
             chain = [
                 x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in raw
             ]
-        except (ValueError, KeyError, TypeError, binascii.Error):
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: deep JSON
             raise _BadRequest('expected {"chain": [base64 DER certificates]}') from None
         if not chain:
             raise _BadRequest("the chain is empty")
@@ -607,16 +607,51 @@ class _FrontHandler(RequestHandler):
 def sth_from_json(
     data: Mapping[str, Any], log_id: bytes, view: str = PUBLIC_VIEW
 ) -> SignedTreeHead:
-    """A ``get-sth`` answer as a :class:`SignedTreeHead` of the log ``log_id`` (to verify it,
-    or to check a consistency proof between two of them)."""
-    signature = base64.b64decode(str(data["tree_head_signature"]))
-    if len(signature) < 4 or int.from_bytes(signature[2:4], "big") != len(signature) - 4:
-        raise SimlabError("tree_head_signature is not a TLS DigitallySigned structure")
+    """A ``get-sth`` answer (section 4.3) as a :class:`SignedTreeHead` of the log ``log_id``
+    (to verify it, or to check a consistency proof between two of them).
+
+    A log's answer is data: :class:`CTError` names a field that is missing or out of
+    range (tree_size and timestamp JSON integers within uint64, a base64 32-byte root, a
+    base64 ``DigitallySigned`` with SHA-256 and ECDSA or RSA, section 2.1.4).
+    """
+    if not isinstance(data, Mapping):
+        raise CTError(f"a get-sth answer is a JSON object, not a {type(data).__name__}")
+    root = _json_base64(data, "sha256_root_hash")
+    if len(root) != 32:
+        raise CTError(f"sha256_root_hash is {len(root)} bytes, not 32")
+    hash_algorithm, signature_algorithm, signature = decode_digitally_signed(
+        _json_base64(data, "tree_head_signature"), "tree_head_signature"
+    )
+    if hash_algorithm != 4 or signature_algorithm not in (1, 3):
+        raise CTError(
+            f"tree_head_signature uses hash {hash_algorithm} and signature "
+            f"{signature_algorithm}, not SHA-256 (4) with RSA (1) or ECDSA (3)"
+        )
+    if not signature:
+        raise CTError("tree_head_signature holds an empty signature")
     return SignedTreeHead(
         log_id,
-        int(data["tree_size"]),
-        int(data["timestamp"]),
-        base64.b64decode(str(data["sha256_root_hash"])),
-        signature[4:],
+        _json_uint64(data, "tree_size"),
+        _json_uint64(data, "timestamp"),
+        root,
+        signature,
         view,
     )
+
+
+def _json_uint64(data: Mapping[str, Any], name: str) -> int:
+    value = data.get(name)
+    if type(value) is not int or not 0 <= value < 2**64:
+        shown = value if type(value) is int and value.bit_length() <= 128 else type(value).__name__
+        raise CTError(f"{name} must be a JSON integer from 0 to 2**64 - 1, got {shown}")
+    return value
+
+
+def _json_base64(data: Mapping[str, Any], name: str) -> bytes:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise CTError(f"{name} must be a base64 string, got {type(value).__name__}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise CTError(f"{name} is not valid base64") from None

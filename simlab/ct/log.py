@@ -32,10 +32,11 @@ from simlab.ct.sct import (
     timestamp_ms,
     verify_signature,
 )
+from simlab.errors import CTError
 from simlab.keys import PrivateKey, PublicKey, derive_key
 from simlab.pki import Chain
 
-__all__ = ["CTLog", "LogEntry", "SignedTreeHead", "precert_hook"]
+__all__ = ["CTLog", "LogEntry", "SignedTreeHead", "dns_names", "precert_hook"]
 
 PUBLIC_VIEW = "public"
 
@@ -72,9 +73,29 @@ class SignedTreeHead:
     def signed_bytes(self) -> bytes:
         return sth_signature_input(self.timestamp_ms, self.tree_size, self.root_hash)
 
+    def problem(self) -> str | None:
+        """What puts a field outside the range of section 3.5 (uint64 tree size and
+        timestamp, a 32-byte root, a signature of 1 to 2^16-1 bytes, a 32-byte log ID), or
+        None. A tree head from a log is data; this says what a lying one got wrong."""
+        for name, number in (("tree_size", self.tree_size), ("timestamp", self.timestamp_ms)):
+            if type(number) is not int or not 0 <= number < 2**64:
+                return f"{name} {_described(number)} is not a uint64"
+        for name, blob in (("root hash", self.root_hash), ("log ID", self.log_id)):
+            if type(blob) is not bytes or len(blob) != 32:
+                return f"the {name} is {_described(blob)}, not 32 bytes"
+        if type(self.signature) is not bytes or not 0 < len(self.signature) < 2**16:
+            return f"the signature is {_described(self.signature)}, not 1 to 65535 bytes"
+        if type(self.view) is not str:
+            return f"the view is {_described(self.view)}, not a name"
+        return None
+
     def verify(self, log_public_key: PublicKey) -> bool:
-        return log_id_of(log_public_key) == self.log_id and verify_signature(
-            log_public_key, self.signature, self.signed_bytes()
+        """True if the log whose key this is signed this tree head; False, never an
+        error, for a tree head with a field out of range (:meth:`problem`)."""
+        return (
+            self.problem() is None
+            and log_id_of(log_public_key) == self.log_id
+            and verify_signature(log_public_key, self.signature, self.signed_bytes())
         )
 
     def to_json(self) -> dict[str, object]:
@@ -86,6 +107,16 @@ class SignedTreeHead:
                 struct.pack(">BBH", 4, 3, len(self.signature)) + self.signature
             ).decode(),
         }
+
+
+def _described(value: object) -> str:
+    """A field's value for a message: short whatever it is (an int of a million digits, a
+    megabyte of bytes, an object of any type)."""
+    if type(value) is int:
+        return str(value) if value.bit_length() <= 128 else f"a {value.bit_length()}-bit integer"
+    if type(value) is bytes:
+        return f"{len(value)} bytes"
+    return f"a {type(value).__name__}"
 
 
 def sth_signature_input(ts_ms: int, tree_size: int, root: bytes) -> bytes:
@@ -158,7 +189,7 @@ class CTLog:
         entry_bytes = signed_entry(kind, cert, issuer)
         signature = sign(self._key, signature_input(ts, kind, entry_bytes))
         sct = SCT(self.log_id, ts, kind, signature)
-        names = _dns_names(cert)
+        names = dns_names(cert)
         entry = LogEntry(
             cert, issuer, kind, sct, merkle_tree_leaf(ts, kind, entry_bytes), at, names
         )
@@ -254,13 +285,14 @@ class CTLog:
         try:
             return self._views[view]
         except KeyError:
-            raise ValueError(f"log {self.name!r} has no view {view!r}") from None
+            raise CTError(f"log {self.name!r} has no view {view!r}") from None
 
     def __repr__(self) -> str:
         return f"CTLog({self.name!r}, operator={self.operator!r})"
 
 
-def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
+def dns_names(cert: x509.Certificate) -> tuple[str, ...]:
+    """The DNS names of ``cert``'s subjectAltName, which a monitor watches."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from hashlib import sha256
 
+from simlab.errors import CTError
+
 __all__ = ["MerkleTree", "leaf_hash", "node_hash", "verify_consistency", "verify_inclusion"]
 
 EMPTY_ROOT = sha256(b"").digest()
@@ -118,7 +120,7 @@ class MerkleTree:
         """PROOF(size1, D[0:size2]) of RFC 6962 section 2.1.2."""
         self._check_size(size2)
         if not 0 <= size1 <= size2:
-            raise ValueError(f"consistency proof needs 0 <= size1 <= size2, got {size1}, {size2}")
+            raise CTError(f"consistency proof needs 0 <= size1 <= size2, got {size1}, {size2}")
         if size1 == 0 or size1 == size2:
             return []
         proof: list[bytes] = []
@@ -157,17 +159,31 @@ class MerkleTree:
 
     def _check_size(self, size: int) -> None:
         if not 0 <= size <= self._size:
-            raise ValueError(f"tree size {size} out of range 0..{self._size}")
+            raise CTError(f"tree size {size} out of range 0..{self._size}")
 
     @staticmethod
     def _check_index(index: int, size: int) -> None:
         if not 0 <= index < size:
-            raise ValueError(f"leaf index {index} out of range 0..{size - 1}")
+            raise CTError(f"leaf index {index} out of range 0..{size - 1}")
+
+
+def _is_path(proof: object) -> bool:
+    """A proof is a list of SHA-256 hashes; anything else a log sends proves nothing."""
+    return isinstance(proof, list | tuple) and all(type(p) is bytes and len(p) == 32 for p in proof)
+
+
+def _are_sizes(*sizes: object) -> bool:
+    return all(type(n) is int for n in sizes)
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
-    """Check an inclusion proof for raw leaf data (RFC 9162 section 2.1.3.2)."""
-    if not 0 <= index < size or any(len(p) != 32 for p in proof):
+    """Check an inclusion proof for raw leaf data (RFC 9162 section 2.1.3.2).
+
+    False, never an error, for arguments of the wrong shape (a proof from a log is data).
+    """
+    if not (isinstance(leaf, bytes) and _are_sizes(index, size) and _is_path(proof)):
+        return False
+    if not 0 <= index < size:
         return False
     fn, sn, r = index, size - 1, leaf_hash(leaf)
     for p in proof:
@@ -189,8 +205,13 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], roo
 def verify_consistency(
     size1: int, size2: int, root1: bytes, root2: bytes, proof: list[bytes]
 ) -> bool:
-    """Check that the tree of ``size2`` extends the tree of ``size1`` (RFC 9162 2.1.4.2)."""
-    if not 0 <= size1 <= size2 or any(len(p) != 32 for p in proof):
+    """Check that the tree of ``size2`` extends the tree of ``size1`` (RFC 9162 2.1.4.2).
+
+    False, never an error, for arguments of the wrong shape (a proof from a log is data).
+    """
+    if not (_are_sizes(size1, size2) and _is_path(proof) and _is_path([root1, root2])):
+        return False
+    if not 0 <= size1 <= size2:
         return False
     if size1 == size2:
         return not proof and root1 == root2

@@ -13,20 +13,27 @@ import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.certificate_transparency import LogEntryType
+from cryptography.x509.certificate_transparency import (
+    LogEntryType,
+    SignedCertificateTimestamp,
+)
 
+from simlab.errors import CTError
 from simlab.keys import PrivateKey, PublicKey
 from simlab.pki import CT_POISON_OID, SCT_LIST_OID
 
 __all__ = [
     "SCT",
+    "LeafContents",
     "SCTLike",
+    "checked_timestamp_ms",
+    "decode_digitally_signed",
+    "decode_merkle_tree_leaf",
     "decode_sct_list",
     "encode_sct_list",
     "log_id_of",
@@ -36,23 +43,14 @@ __all__ = [
 ]
 
 _UNIX = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# TLS 1.2 SignatureAndHashAlgorithm codes (RFC 5246 section 7.4.1.4.1); RFC 6962 section
+# 2.1.4 allows SHA-256 with ECDSA (P-256) or RSA.
 _HASH_SHA256, _SIG_RSA, _SIG_ECDSA = 4, 1, 3
 _POISON_OID_DER = bytes.fromhex("060a2b06010401d679020403")
-
-
-class SCTLike(Protocol):
-    """What :func:`verify_sct` reads: ``cryptography``'s parsed SCT, or simlab's :class:`SCT`."""
-
-    @property
-    def log_id(self) -> bytes: ...
-    @property
-    def timestamp(self) -> dt.datetime: ...
-    @property
-    def entry_type(self) -> LogEntryType: ...
-    @property
-    def signature(self) -> bytes: ...
-    @property
-    def extension_bytes(self) -> bytes: ...
+_MAX_UINT16, _MAX_UINT64 = 2**16 - 1, 2**64 - 1
+# The last millisecond a datetime holds (9999-12-31); no X.509 validity reaches past it.
+_MAX_TIMESTAMP_MS = (dt.datetime.max.replace(tzinfo=dt.UTC) - _UNIX) // dt.timedelta(milliseconds=1)
+_ENTRY_TYPES = {0: LogEntryType.X509_CERTIFICATE, 1: LogEntryType.PRE_CERTIFICATE}
 
 
 def log_id_of(public_key: PublicKey) -> bytes:
@@ -203,19 +201,28 @@ class SCT:
     signature: bytes
     signature_algorithm: int = _SIG_ECDSA
     extension_bytes: bytes = b""
+    hash_algorithm: int = _HASH_SHA256
 
     @property
     def timestamp(self) -> dt.datetime:
         return _UNIX + dt.timedelta(milliseconds=self.timestamp_ms)
 
     def to_tls(self) -> bytes:
-        """The TLS encoding of section 3.2 (what goes in an SCT list)."""
-        return (
-            struct.pack(">B32sQH", 0, self.log_id, self.timestamp_ms, len(self.extension_bytes))
-            + self.extension_bytes
-            + struct.pack(">BBH", _HASH_SHA256, self.signature_algorithm, len(self.signature))
-            + self.signature
-        )
+        """The TLS encoding of section 3.2 (what goes in an SCT list); :class:`CTError` if a
+        field does not fit it."""
+        try:
+            if len(self.log_id) != 32:
+                raise struct.error(f"the log ID is {len(self.log_id)} bytes, not 32")
+            return (
+                struct.pack(">B32sQH", 0, self.log_id, self.timestamp_ms, len(self.extension_bytes))
+                + self.extension_bytes
+                + struct.pack(
+                    ">BBH", self.hash_algorithm, self.signature_algorithm, len(self.signature)
+                )
+                + self.signature
+            )
+        except (struct.error, TypeError) as exc:
+            raise CTError(f"an SCT field does not fit its TLS encoding: {exc}") from None
 
     def to_json(self) -> dict[str, object]:
         """The add-chain response shape of section 4.1 (base64 fields)."""
@@ -225,10 +232,16 @@ class SCT:
             "timestamp": self.timestamp_ms,
             "extensions": base64.b64encode(self.extension_bytes).decode(),
             "signature": base64.b64encode(
-                struct.pack(">BBH", _HASH_SHA256, self.signature_algorithm, len(self.signature))
+                struct.pack(
+                    ">BBH", self.hash_algorithm, self.signature_algorithm, len(self.signature)
+                )
                 + self.signature
             ).decode(),
         }
+
+
+SCTLike = SCT | SignedCertificateTimestamp
+"""What :func:`verify_sct` reads: simlab's :class:`SCT`, or ``cryptography``'s parsed one."""
 
 
 def encode_sct_list(scts: Sequence[SCT]) -> bytes:
@@ -237,37 +250,219 @@ def encode_sct_list(scts: Sequence[SCT]) -> bytes:
     return struct.pack(">H", len(body)) + body
 
 
+def _bytes(n: int) -> str:
+    return f"{n} byte" if n == 1 else f"{n} bytes"
+
+
+class _Reader:
+    """Reads the TLS encoding (RFC 5246 section 4) of ``data[start:end]``; a field that runs
+    past the end, or a length out of its range, raises :class:`CTError` naming the field
+    and its offset in ``data``."""
+
+    def __init__(self, data: bytes, what: str, start: int = 0, end: int | None = None) -> None:
+        self.data, self.what, self.pos = data, what, start
+        self.end = len(data) if end is None else end
+
+    @property
+    def left(self) -> int:
+        return self.end - self.pos
+
+    def uint(self, size: int, field: str) -> int:
+        return int.from_bytes(self.take(size, field), "big")
+
+    def take(self, n: int, field: str) -> bytes:
+        if n > self.left:
+            raise CTError(
+                f"{self.what}: {field} needs {_bytes(n)} at offset {self.pos}, {self.left} left"
+            )
+        self.pos += n
+        return self.data[self.pos - n : self.pos]
+
+    def vector(self, length_size: int, field: str, minimum: int = 0) -> tuple[int, int]:
+        """A ``<minimum..2^(8*length_size)-1>`` vector: where its content starts and ends."""
+        at = self.pos
+        n = self.uint(length_size, f"the length of {field}")
+        if n < minimum:
+            raise CTError(f"{self.what}: {field} at offset {at} is {_bytes(n)}, at least {minimum}")
+        if n > self.left:
+            raise CTError(
+                f"{self.what}: {field} at offset {at} says {_bytes(n)}, only {self.left} follow"
+            )
+        self.pos += n
+        return self.pos - n, self.pos
+
+    def done(self, after: str) -> None:
+        if self.left:
+            raise CTError(f"{self.what}: {_bytes(self.left)} after {after} at offset {self.pos}")
+
+
+def decode_digitally_signed(data: bytes, what: str) -> tuple[int, int, bytes]:
+    """A TLS ``DigitallySigned`` (RFC 5246 section 4.7): (hash, signature algorithm codes,
+    signature), with nothing after it."""
+    r = _Reader(data, what)
+    hash_algorithm, signature_algorithm = (
+        r.uint(1, "the hash algorithm"),
+        r.uint(1, "the signature algorithm"),
+    )
+    start, end = r.vector(2, "the signature")
+    r.done("the signature")
+    return hash_algorithm, signature_algorithm, data[start:end]
+
+
 def decode_sct_list(data: bytes, entry_type: LogEntryType) -> list[SCT]:
-    """Parse a TLS-encoded SCT list (as delivered in the TLS extension)."""
-    (total,) = struct.unpack_from(">H", data, 0)
-    if total != len(data) - 2:
-        raise ValueError("SCT list length does not match its content")
-    out, i = [], 2
-    while i < len(data):
-        (n,) = struct.unpack_from(">H", data, i)
-        raw, i = data[i + 2 : i + 2 + n], i + 2 + n
-        version, log_id, ts, ext_len = struct.unpack_from(">B32sQH", raw, 0)
-        if version != 0:
-            raise ValueError(f"unsupported SCT version {version}")
-        ext = raw[43 : 43 + ext_len]
-        _, sig_alg, sig_len = struct.unpack_from(">BBH", raw, 43 + ext_len)
-        sig = raw[47 + ext_len : 47 + ext_len + sig_len]
-        out.append(SCT(log_id, ts, entry_type, sig, sig_alg, ext))
+    """Parse a TLS-encoded SCT list (RFC 6962 section 3.3), as delivered in the TLS extension.
+
+    Every length is checked against the bytes present, as Chromium's ``DecodeSCTList`` and
+    ``DecodeSignedCertificateTimestamp`` (``net/cert/ct_serialization.cc``) do: the list is
+    ``<1..2^16-1>`` bytes of ``<1..2^16-1>``-byte SCTs, each a v1 SCT (section 3.2) with
+    nothing after its signature. :class:`CTError` names what is wrong and its offset.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise CTError(f"an SCT list is bytes, not {type(data).__name__}")
+    data = bytes(data)
+    r = _Reader(data, "SCT list")
+    r.vector(2, "the SCT list", minimum=1)
+    r.done("the SCT list")
+    r = _Reader(data, "SCT list", 2)
+    out: list[SCT] = []
+    while r.left:
+        start, end = r.vector(2, f"SCT {len(out)}", minimum=1)
+        out.append(_decode_sct(_Reader(data, f"SCT list, SCT {len(out)}", start, end), entry_type))
     return out
 
 
-def embedded_scts(
-    certificate: x509.Certificate,
-) -> list[x509.certificate_transparency.SignedCertificateTimestamp]:
-    """The SCTs embedded in a certificate (OID 1.3.6.1.4.1.11129.2.4.2), parsed by cryptography."""
+def _decode_sct(r: _Reader, entry_type: LogEntryType) -> SCT:
+    at = r.pos
+    version = r.uint(1, "the version")
+    if version != 0:
+        raise CTError(f"{r.what}: version {version} at offset {at}; only v1 (0) is defined")
+    log_id = r.take(32, "the log ID")
+    timestamp = r.uint(8, "the timestamp")
+    ext_start, ext_end = r.vector(2, "the extensions")
+    hash_algorithm, signature_algorithm = (
+        r.uint(1, "the hash algorithm"),
+        r.uint(1, "the signature algorithm"),
+    )
+    sig_start, sig_end = r.vector(2, "the signature")
+    r.done("the signature")
+    return SCT(
+        log_id,
+        timestamp,
+        entry_type,
+        r.data[sig_start:sig_end],
+        signature_algorithm,
+        r.data[ext_start:ext_end],
+        hash_algorithm,
+    )
+
+
+@dataclass(frozen=True)
+class LeafContents:
+    """What a MerkleTreeLeaf (RFC 6962 section 3.4) holds: the timestamp, the entry type,
+    the ``signed_entry`` bytes (as :func:`signed_entry` builds them) and the extensions."""
+
+    timestamp_ms: int
+    entry_type: LogEntryType
+    entry: bytes
+    extensions: bytes
+
+
+def decode_merkle_tree_leaf(leaf: bytes) -> LeafContents:
+    """Parse a MerkleTreeLeaf: version 0, leaf type timestamped_entry (0), a TimestampedEntry
+    whose x509_entry is ``<1..2^24-1>`` bytes of DER, or whose precert_entry is a 32-byte
+    issuer key hash and ``<1..2^24-1>`` bytes of TBSCertificate; nothing after the
+    extensions. :class:`CTError` names what is wrong and its offset."""
+    if not isinstance(leaf, bytes):
+        raise CTError(f"a Merkle tree leaf is bytes, not {type(leaf).__name__}")
+    r = _Reader(leaf, "Merkle tree leaf")
+    at = r.pos
+    version, leaf_type = r.uint(1, "the version"), r.uint(1, "the leaf type")
+    if (version, leaf_type) != (0, 0):
+        raise CTError(
+            f"Merkle tree leaf: version {version}, leaf type {leaf_type} at offset {at}; "
+            "only v1 timestamped_entry (0, 0) is defined"
+        )
+    timestamp = r.uint(8, "the timestamp")
+    at = r.pos
+    code = r.uint(2, "the entry type")
+    if code not in _ENTRY_TYPES:
+        raise CTError(f"Merkle tree leaf: entry type {code} at offset {at} is neither 0 nor 1")
+    start = r.pos
+    if code == 1:
+        r.take(32, "the issuer key hash")
+    r.vector(3, "the certificate" if code == 0 else "the TBSCertificate", minimum=1)
+    entry = leaf[start : r.pos]
+    ext_start, ext_end = r.vector(2, "the extensions")
+    r.done("the extensions")
+    return LeafContents(timestamp, _ENTRY_TYPES[code], entry, leaf[ext_start:ext_end])
+
+
+def embedded_scts(certificate: x509.Certificate) -> list[SignedCertificateTimestamp]:
+    """The SCTs embedded in a certificate (OID 1.3.6.1.4.1.11129.2.4.2), parsed by cryptography.
+
+    A certificate whose extensions do not parse has none a client can use: Chromium's
+    ``MultiLogCTVerifier::Verify`` (``net/cert/multi_log_ct_verifier.cc``) verifies
+    embedded SCTs only if ``ExtractEmbeddedSCTList`` and ``DecodeSCTList`` succeed.
+    """
     try:
         ext = certificate.extensions.get_extension_for_oid(SCT_LIST_OID)
     except x509.ExtensionNotFound:
+        return []
+    except ValueError:  # cryptography parses every extension at once, and refuses junk
         return []
     value = ext.value
     if isinstance(value, x509.PrecertificateSignedCertificateTimestamps):
         return list(value)
     return []
+
+
+def checked_timestamp_ms(sct: SCTLike) -> int:
+    """``sct``'s timestamp in milliseconds, once every field is in range; otherwise
+    :class:`CTError` names the first that is not.
+
+    In range: a 32-byte log ID; a timestamp from 1970 to 9999-12-31 (beyond uint64 an SCT
+    cannot be encoded, and past 9999 no datetime or X.509 validity reaches); an entry type
+    of RFC 6962; extensions and a signature of at most 2^16-1 bytes; SHA-256 with ECDSA or
+    RSA (section 2.1.4). A hash or signature algorithm the log's key does not use is left to
+    :func:`verify_sct`.
+    """
+    if not isinstance(sct, SCT | SignedCertificateTimestamp):
+        raise CTError(f"not an SCT: {type(sct).__name__}")
+    if not isinstance(sct.log_id, bytes) or len(sct.log_id) != 32:
+        raise CTError("an SCT's log ID is 32 bytes (SHA-256 of the log's key)")
+    if sct.entry_type not in _ENTRY_TYPES.values():
+        raise CTError(f"SCT entry type {sct.entry_type!r} is not an RFC 6962 LogEntryType")
+    for name, value in (("extensions", sct.extension_bytes), ("signature", sct.signature)):
+        if not isinstance(value, bytes) or len(value) > _MAX_UINT16:
+            raise CTError(f"an SCT's {name} are bytes, at most {_MAX_UINT16} of them")
+    if _algorithms(sct) not in ((_HASH_SHA256, _SIG_ECDSA), (_HASH_SHA256, _SIG_RSA)):
+        hash_code, signature_code = _algorithms(sct)
+        raise CTError(
+            f"SCT algorithms (hash {hash_code}, signature {signature_code}) are not SHA-256 "
+            "with ECDSA or RSA"
+        )
+    ms = _timestamp(sct)
+    if ms is None or not 0 <= ms <= _MAX_TIMESTAMP_MS:
+        raise CTError("an SCT's timestamp is milliseconds from 1970 to 9999-12-31")
+    return ms
+
+
+def _timestamp(sct: SCTLike) -> int | None:
+    if isinstance(sct, SCT):
+        ms = sct.timestamp_ms
+        return ms if type(ms) is int else None
+    try:  # cryptography builds the datetime on access, and refuses years past 9999
+        return timestamp_ms(sct.timestamp)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _algorithms(sct: SCTLike) -> tuple[object, object]:
+    """(hash, signature) codes of RFC 5246 section 7.4.1.4.1."""
+    if isinstance(sct, SCT):
+        return sct.hash_algorithm, sct.signature_algorithm
+    hash_code = _HASH_SHA256 if isinstance(sct.signature_hash_algorithm, hashes.SHA256) else None
+    return hash_code, sct.signature_algorithm.value
 
 
 def verify_sct(
@@ -280,13 +475,24 @@ def verify_sct(
 
     Embedded SCTs are precert entries: the signature covers the issuer's key hash and the
     TBSCertificate without the SCT list (RFC 6962 sections 3.2 and 3.3). SCTs delivered
-    in TLS or OCSP cover the whole certificate (x509_entry).
+    in TLS or OCSP cover the whole certificate (x509_entry). An SCT with any field out of
+    range (:func:`checked_timestamp_ms`), or whose signature algorithm is not the log key's
+    (Chromium's ``DigitallySigned::SignatureParametersMatch``), is False, never an error.
     """
+    try:
+        ms = checked_timestamp_ms(sct)
+    except CTError:
+        return False
     if sct.log_id != log_id_of(log_public_key):
+        return False
+    key_algorithm = (
+        _SIG_ECDSA if isinstance(log_public_key, ec.EllipticCurvePublicKey) else _SIG_RSA
+    )
+    if _algorithms(sct)[1] != key_algorithm:
         return False
     try:
         entry = signed_entry(sct.entry_type, certificate, issuer)
     except ValueError:
         return False
-    data = signature_input(timestamp_ms(sct.timestamp), sct.entry_type, entry, sct.extension_bytes)
+    data = signature_input(ms, sct.entry_type, entry, sct.extension_bytes)
     return verify_signature(log_public_key, sct.signature, data)
