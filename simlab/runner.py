@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from simlab import batch
-from simlab.errors import ScenarioError
+from simlab.errors import ScenarioError, shown
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
 from simlab.stories import STORIES
 from simlab.table import Rows
@@ -120,7 +120,7 @@ def settings_for(
         raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
     merged = {**spec.params, **check_params(params, f"scenario {spec.name!r}")}
     settings = dataclasses.replace(Settings(), **{**merged, **DEFENCES[defence]})
-    given = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    given = ", ".join(f"{k}={shown(v)}" for k, v in params.items())
     check_settings(settings, f"scenario {spec.name!r} with {given}" if params else spec.name)
     # Every run says which clients it simulated: the era is always one of its parameters.
     return spec, {"era": settings.era, **merged}, settings

@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from simlab.errors import ScenarioError
+from simlab.errors import ScenarioError, shown
 from simlab.stories import STORIES
 from simlab.world import Settings, check_settings
 
@@ -107,16 +107,21 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
     for key, value in params.items():
         if key not in known:
             raise ScenarioError(
-                f"{where}: unknown parameter {key!r}; valid: {', '.join(sorted(known))}"
+                f"{where}: unknown parameter {shown(key)}; valid: {', '.join(sorted(known))}"
             )
         expected = known[key]
         if float in _types(expected) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer beyond any float: 1 followed by 400 zeros
+                raise ScenarioError(
+                    f"{where}: parameter {key!r} must be a finite number, got {shown(value)}"
+                ) from None
         is_int = int in _types(expected) and bool not in _types(expected)
         if not isinstance(value, expected) or (is_int and isinstance(value, bool)):
             raise ScenarioError(
                 f"{where}: parameter {key!r} must be {type_name(expected)}, "
-                f"got {type(value).__name__} {value!r}"
+                f"got {type(value).__name__} {shown(value)}"
             )
         out[key] = value
     return out

@@ -90,8 +90,8 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"days": -5}, "parameter 'days' must be > 0, got -5.0"),
-        ({"n_clients": 0}, "parameter 'n_clients' must be >= 1, got 0"),
+        ({"days": -5}, "parameter 'days' must be > 0 and <= 3,650 .*, got -5.0"),
+        ({"n_clients": 0}, "parameter 'n_clients' must be >= 1 and <= 500,000 .*, got 0"),
         ({"days": float("nan")}, "parameter 'days' must be a finite number"),
         ({"monitor_interval_hours": 0}, "parameter 'monitor_interval_hours' must be > 0"),
         ({"era": "2009-05"}, "parameter 'era' must be a month 'YYYY-MM' from 2011-01 to 2025-12"),
@@ -103,7 +103,8 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
         ({"browser_share": 0.9}, "browser_share \\+ app_share must be at most 1"),
         (
             {"attacker_network": "isp-4"},
-            "'attacker_network' must be one of isp-0, isp-1, isp-2, isp-3, ix, got 'isp-4'",
+            "'attacker_network' must be ix or one of isp-0 to isp-3 \\(access_networks = 4\\), "
+            "got 'isp-4'",
         ),
     ],
 )
