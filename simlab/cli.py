@@ -335,12 +335,13 @@ def _sweep_cell(metric: str, values: Any) -> str:
     from simlab.units import format_metric
 
     values = list(values)
-    found = [v for v in values if v == v]  # NaN (never detected) != NaN
+    found = [v for v in values if v == v]  # NaN (never detected, or no connections) != NaN
     if not found:
-        return "never"
+        return format_metric(metric, None)
     cell = format_metric(metric, sum(found) / len(found))
     if len(found) < len(values):
-        cell += f" ({len(found)}/{len(values)} detected)"
+        counted = "detected" if metric == "detection_time" else "with connections"
+        cell += f" ({len(found)}/{len(values)} {counted})"
     return cell
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from simlab.errors import ScenarioError, shown
-from simlab.runner import DEFENCES, run, settings_for
+from simlab.runner import DEFENCES, METRICS, run, settings_for
 from simlab.scenario_file import builtin_scenarios
 
 __all__ = [
@@ -52,34 +52,24 @@ class Job:
     params: tuple[tuple[str, Any], ...] = ()
 
 
-def _execute(job: Job) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _execute(job: Job) -> tuple[dict[str, Any], pd.DataFrame]:
     result = run(job.scenario, job.defence, seed=job.seed, **dict(job.params))
     # Connections the attacker answered: charts mark attacker metrics n/a where it is 0
     # (a story without an attacker), and shade the days it was active on timelines.
     answered = result.table["responder"] == "attacker"
-    row = {
+    labels = {
         "scenario": job.scenario,
         "defence": job.defence,
         "seed": job.seed,
         "era": result.params["era"],
         **dict(job.params),
-        **result.metrics,
-        "attacker_connections": int(answered.sum()),
     }
+    row = {**labels, **result.metrics, "attacker_connections": int(answered.sum())}
     daily = result.daily()
     attacker = result.table[answered].groupby("day").size()
     daily = daily.assign(attacker=attacker.reindex(daily.index, fill_value=0)).reset_index()
-    days = [
-        {
-            "scenario": job.scenario,
-            "defence": job.defence,
-            "seed": job.seed,
-            "era": result.params["era"],
-            **dict(job.params),
-            **{str(k): v for k, v in rec.items()},
-        }
-        for rec in daily.to_dict("records")
-    ]
+    # A frame, not records: a run without connections (visit_prob=0) keeps its columns.
+    days = pd.DataFrame({**labels, **{str(c): daily[c] for c in daily.columns}}, daily.index)
     return row, days
 
 
@@ -102,7 +92,7 @@ def sweep(
     own = executor is None
     if executor is None:
         executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
-    results: list[tuple[dict[str, Any], list[dict[str, Any]]] | None] = [None] * len(jobs)
+    results: list[tuple[dict[str, Any], pd.DataFrame] | None] = [None] * len(jobs)
     try:
         futures = {executor.submit(_execute, job): i for i, job in enumerate(jobs)}
         for future in tqdm(
@@ -114,8 +104,20 @@ def sweep(
             executor.shutdown()
     # Rows follow the order of ``jobs``, whichever worker finished first.
     rows = [r[0] for r in results if r is not None]
-    days = [day for r in results if r is not None for day in r[1]]
-    return pd.DataFrame(rows), pd.DataFrame(days)
+    frames = [r[1] for r in results if r is not None]
+    days = [frame for frame in frames if len(frame)] or frames[:1]
+    return _numeric(pd.DataFrame(rows)), pd.concat(
+        days, ignore_index=True
+    ) if days else pd.DataFrame()
+
+
+def _numeric(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Metric columns as numbers: a column of only None (no run detected, or no run had
+    connections to rate) would otherwise be objects, and NaN is what pandas skips."""
+    for column in METRICS:
+        if column != "detected_by" and column in metrics and metrics[column].dtype == object:
+            metrics[column] = metrics[column].astype(float)
+    return metrics
 
 
 def _check_runs(runs: int) -> None:
