@@ -14,14 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import simlab
-from simlab.cli import main
+from simlab.cli import _params, main
 from simlab.errors import ScenarioError, shown
 from simlab.runner import settings_for
-from simlab.scenario_file import load_scenario, settable
+from simlab.scenario_file import builtin_scenarios, load_scenario, settable
 from simlab.sweep import MAX_RUNS, compare, parameter_sweep
 from simlab.world import RUN_SIZE, SETTING_LIMITS, TEN_YEARS
+from tests.bounds import bounded
 
 HEAD = "[scenario]\nname = 'x'\nstory = 'mitm'\ntitle = 't'\n"
 
@@ -211,3 +214,56 @@ def test_bounds_apply_in_the_cli(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("simlab: error: ")
     assert re.search(message, err), err
+
+
+# -- fuzz: any parameters are a ScenarioError or valid settings, quickly ----------------------
+
+EDGES = [0, 1, -1, 3, 4, 1000, 1001, 500_000, 500_001, 3650, 87_600, 10**5000, -(10**5000)]
+VALUES = st.one_of(
+    st.sampled_from(EDGES),
+    st.sampled_from([float(v) for v in EDGES[:-2]] + [1e308, 5e-324, -0.0, 3650.0000001]),
+    st.floats(),
+    st.integers(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=40),
+    st.sampled_from(["ix", "isp-0", "isp-999", "isp-1000", "isp-01", "2018-10", "example.com"]),
+    st.integers(0, 100_000).map(lambda n: "a" * n),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.floats(), max_size=2),
+    st.binary(max_size=8),
+)
+KEYS = st.sampled_from(list(settable())) | st.text(max_size=30)
+
+
+MITM = builtin_scenarios()["mitm"]
+
+
+def _valid_or_refused(params: dict[str, Any]) -> None:
+    outcome = bounded(lambda: settings_for(MITM, "none", params), seconds=1.0)
+    if isinstance(outcome, ScenarioError):
+        assert len(str(outcome)) < 1000
+    else:
+        for size in RUN_SIZE:  # valid: in every range, and a run of bounded size
+            assert size.cost(outcome[2]) <= size.cap
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(params=st.dictionaries(KEYS, VALUES, max_size=4))
+def test_fuzz_any_parameters(params: dict[str, Any]) -> None:
+    _valid_or_refused(params)
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(
+    key=st.sampled_from(list(settable())),
+    value=st.text(max_size=60) | st.integers(1, 6000).map(lambda n: "9" * n),
+)
+def test_fuzz_cli_parameter_text(key: str, value: str) -> None:
+    """What ``--param KEY=VALUE`` makes of any text, as ``simlab run`` checks it."""
+    params = bounded(lambda: _params([f"{key}={value}"]))
+    assert isinstance(params, dict)
+    _valid_or_refused(params)

@@ -5,10 +5,20 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import simlab
 from simlab.errors import ScenarioError
-from simlab.scenario_file import MAX_FILE_BYTES, builtin_scenarios, load_scenario, parse_scenario
+from simlab.runner import settings_for
+from simlab.scenario_file import (
+    MAX_FILE_BYTES,
+    ScenarioSpec,
+    builtin_scenarios,
+    load_scenario,
+    parse_scenario,
+)
+from tests.bounds import bounded
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 BUILTIN = Path(simlab.__file__).parent / "scenarios"
@@ -217,3 +227,87 @@ def test_nothing_runs_on_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     captured = capsys.readouterr()
     assert captured.out == "" and not out.exists()
     assert captured.err.count(f"simlab: error: {path}: line 7: not UTF-8") == 2
+
+
+# -- fuzz: any bytes are a ScenarioError or a valid spec, quickly and in bounded memory -------
+
+BUILTIN_BYTES = [f.read_bytes() for f in sorted(BUILTIN.glob("*.toml"))]
+FRAGMENTS = [
+    *(s.encode() for s in "[]{}.=,#\"'\\\n"),
+    b'"""',
+    b"'''",
+    b"\xff",
+    b"\xc3",
+    b"\x00",
+    b"\xef\xbb\xbf",
+    b"inf",
+    b"nan",
+    b"1e400",
+    b"0x7fffffff",
+    b"1979-05-27T07:32:00Z",
+    b"1" * 5000,
+    b"[" * 2000,
+    b"{a=" * 300,
+    b".a" * 3000,
+    b"[params]\n",
+    b"[scenario]\n",
+    b"[[params]]\n",
+    b"\ndays = ",
+    b"\nn_clients = 10000000\n",
+    b"\nmonitor_interval_hours = 1e-300\n",
+    b"\naccess_networks = 1000000000000\n",
+]
+
+
+@st.composite
+def mutated_builtin(draw: st.DrawFn) -> bytes:
+    """A built-in scenario file with a few bytes inserted, deleted, replaced or repeated."""
+    data = bytearray(draw(st.sampled_from(BUILTIN_BYTES)))
+    for _ in range(draw(st.integers(1, 6))):
+        i = draw(st.integers(0, len(data)))
+        j = draw(st.integers(i, min(len(data), i + 80)))
+        op = draw(st.sampled_from(["insert", "delete", "replace", "repeat"]))
+        piece = draw(st.sampled_from(FRAGMENTS) | st.binary(max_size=12))
+        if op == "insert":
+            data[i:i] = piece
+        elif op == "delete":
+            del data[i:j]
+        elif op == "replace":
+            data[i:j] = piece
+        else:
+            data[i:i] = bytes(data[i:j]) * draw(st.integers(2, 1000))
+    return bytes(data)
+
+
+TOKENS = [*FRAGMENTS[:18], " ", "a", "1", "1.5", "true", "name", "days", "x = ", "\n[params]\n"]
+token_soup = st.lists(
+    st.sampled_from([t if isinstance(t, str) else t.decode("latin-1") for t in TOKENS]),
+    max_size=300,
+).map("".join)
+
+
+def _load_bytes(folder: Path, data: bytes) -> ScenarioSpec | ScenarioError:
+    path = folder / "fuzz.toml"
+    path.write_bytes(data)
+    outcome = bounded(lambda: load_scenario(path))
+    if isinstance(outcome, ScenarioSpec):  # valid: it can run (a world is not built here)
+        settings_for(outcome, "none", {})
+    else:
+        assert isinstance(outcome, ScenarioError) and str(outcome).startswith(str(path))
+    return outcome
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(data=mutated_builtin())
+def test_fuzz_mutated_builtin_files(data: bytes, tmp_path_factory: pytest.TempPathFactory) -> None:
+    _load_bytes(tmp_path_factory.getbasetemp(), data)
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(data=st.binary(max_size=4096) | token_soup.map(lambda t: (HEAD + t).encode()))
+def test_fuzz_arbitrary_bytes_and_toml_like_text(
+    data: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    _load_bytes(tmp_path_factory.getbasetemp(), data)
