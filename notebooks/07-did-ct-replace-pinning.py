@@ -52,8 +52,9 @@ shown = table.groupby(["scenario", "web"], sort=False)[
     ["interception_rate", "legit_failure_rate", "lockout_duration"]
 ].mean()
 shown.assign(
-    interception_rate=shown["interception_rate"].map("{:.0%}".format),
-    legit_failure_rate=shown["legit_failure_rate"].map("{:.1%}".format),
+    # n/a: no attacker connection to count (key-loss has no attacker)
+    interception_rate=shown["interception_rate"].map("{:.0%}".format, "ignore").fillna("n/a"),
+    legit_failure_rate=shown["legit_failure_rate"].map("{:.1%}".format, "ignore").fillna("n/a"),
     lockout_duration=shown["lockout_duration"].map(duration),
 ).unstack("web")
 

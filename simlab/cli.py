@@ -135,7 +135,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from simlab.parameter_help import meaning
     from simlab.runner import resolve_scenario
     from simlab.scenario_file import settable, type_name
-    from simlab.world import SETTING_LIMITS, Settings
+    from simlab.world import RUN_SIZE, SETTING_LIMITS, Settings
 
     spec = resolve_scenario(args.scenario)
     if args.toml:
@@ -164,6 +164,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     for (key, _), line in zip(keys, lines, strict=True):
         print("  " + line)
         print("      " + meaning(key))
+    print("\nrun size (settings that multiply; checked before anything runs):\n")
+    for size in RUN_SIZE:
+        print(f"  - {size.formula} <= {size.cap:,.0f}")
+        print(f"      {size.why}")
     return 0
 
 
@@ -219,20 +223,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from simlab.errors import ScenarioError
     from simlab.runner import DEFENCES
     from simlab.scenario_file import builtin_scenarios
-    from simlab.sweep import compare
+    from simlab.sweep import check_count, compare
     from simlab.units import for_csv
 
     def say(text: str) -> None:
         if not args.quiet:
             print(text, flush=True)
 
-    if args.seeds < 1:
-        raise ScenarioError(f"seeds must be at least 1, got {args.seeds}")
-    if args.workers is not None and args.workers < 1:
-        raise ScenarioError(f"workers must be at least 1, got {args.workers}")
+    check_count("seeds", args.seeds)
+    check_count("workers", args.workers)
     params = _params(args.params)
     out = check_output_dir(args.out)
     names = list(builtin_scenarios())
@@ -334,12 +335,13 @@ def _sweep_cell(metric: str, values: Any) -> str:
     from simlab.units import format_metric
 
     values = list(values)
-    found = [v for v in values if v == v]  # NaN (never detected) != NaN
+    found = [v for v in values if v == v]  # NaN (never detected, or no connections) != NaN
     if not found:
-        return "never"
+        return format_metric(metric, None)
     cell = format_metric(metric, sum(found) / len(found))
     if len(found) < len(values):
-        cell += f" ({len(found)}/{len(values)} detected)"
+        counted = "detected" if metric == "detection_time" else "with connections"
+        cell += f" ({len(found)}/{len(values)} {counted})"
     return cell
 
 

@@ -7,6 +7,9 @@ so the CLI can print it on one line and exit non-zero without a traceback.
 
 from __future__ import annotations
 
+import math
+import reprlib
+
 
 class SimlabError(Exception):
     """Base class of every error simlab raises on purpose."""
@@ -28,3 +31,24 @@ class CTError(SimlabError, ValueError):
     """Certificate Transparency data is malformed or out of range: an SCT list, a tree head,
     a log entry or a Merkle tree size. The message names the field and, in a binary
     structure, its byte offset. Also a ValueError, which the CT decoders raised before."""
+
+
+def shown(value: object, width: int = 40) -> str:
+    """``value`` as an error message quotes it: short, and cheap whatever its size.
+
+    A message must name the bad value, but a user can pass anything: a string of a
+    megabyte is cut to ``width`` characters, and an integer of thousands of digits is
+    described by its length (``repr`` of one costs time quadratic in its digits, and Python
+    refuses it past 4300 digits)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        try:
+            return reprlib.repr(value)
+        except ValueError:  # an integer too long to print, inside a container
+            return f"a {type(value).__name__}"
+    if isinstance(value, str):
+        if len(value) <= width:
+            return repr(value)
+        return f"{value[:width]!r}... ({len(value):,} characters)"
+    if value.bit_length() <= 64:
+        return repr(value)
+    return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from simlab import batch
-from simlab.errors import ScenarioError
+from simlab.errors import ScenarioError, shown
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
 from simlab.stories import STORIES
 from simlab.table import Rows
@@ -120,7 +120,7 @@ def settings_for(
         raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
     merged = {**spec.params, **check_params(params, f"scenario {spec.name!r}")}
     settings = dataclasses.replace(Settings(), **{**merged, **DEFENCES[defence]})
-    given = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    given = ", ".join(f"{k}={shown(v)}" for k, v in params.items())
     check_settings(settings, f"scenario {spec.name!r} with {given}" if params else spec.name)
     # Every run says which clients it simulated: the era is always one of its parameters.
     return spec, {"era": settings.era, **merged}, settings
@@ -205,9 +205,10 @@ def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
     """The per-run metrics, all derived from the table and the world's detection signals.
 
     - interception_rate: share of connections answered by the attacker that the client
-      accepted (with or without clicking through a warning);
+      accepted (with or without clicking through a warning); None if the attacker answered
+      none (no attacker in the story, or no connections at all: ``visit_prob=0``);
     - legit_failure_rate: share of connections to the legitimate server that failed (a
-      self-inflicted outage);
+      self-inflicted outage); None if there were none;
     - detection_time / detected_by: seconds from the attack's start to the first detection
       signal reaching the owner, and which signal it was (None if none came);
     - exposure_window: seconds from the attack's start to the last accepted interception;
@@ -222,8 +223,8 @@ def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
     spans = failures.groupby("client")["time"].agg(["min", "max"])
     first = world.detections[0] if world.detections else None
     return {
-        "interception_rate": len(accepted) / len(attacker) if len(attacker) else 0.0,
-        "legit_failure_rate": len(failures) / len(legit) if len(legit) else 0.0,
+        "interception_rate": len(accepted) / len(attacker) if len(attacker) else None,
+        "legit_failure_rate": len(failures) / len(legit) if len(legit) else None,
         "detection_time": max(0.0, first[0] - world.attack_start) if first else None,
         "detected_by": first[1] if first else None,
         "exposure_window": float(accepted["time"].max() - world.attack_start)

@@ -20,8 +20,11 @@ before anything runs.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import os
 import re
+import stat
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -29,11 +32,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from simlab.errors import ScenarioError
+from simlab.errors import ScenarioError, shown
 from simlab.stories import STORIES
 from simlab.world import Settings, check_settings
 
 __all__ = [
+    "MAX_DOTS_PER_LINE",
+    "MAX_FILE_BYTES",
+    "MAX_NESTING",
     "ScenarioSpec",
     "builtin_scenarios",
     "load_scenario",
@@ -107,26 +113,116 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
     for key, value in params.items():
         if key not in known:
             raise ScenarioError(
-                f"{where}: unknown parameter {key!r}; valid: {', '.join(sorted(known))}"
+                f"{where}: unknown parameter {shown(key)}; valid: {', '.join(sorted(known))}"
             )
         expected = known[key]
         if float in _types(expected) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer beyond any float: 1 followed by 400 zeros
+                raise ScenarioError(
+                    f"{where}: parameter {key!r} must be a finite number, got {shown(value)}"
+                ) from None
         is_int = int in _types(expected) and bool not in _types(expected)
         if not isinstance(value, expected) or (is_int and isinstance(value, bool)):
             raise ScenarioError(
                 f"{where}: parameter {key!r} must be {type_name(expected)}, "
-                f"got {type(value).__name__} {value!r}"
+                f"got {type(value).__name__} {shown(value)}"
             )
         out[key] = value
     return out
 
 
+MAX_FILE_BYTES = 64 * 1024
+"""A scenario file's size cap, far above any real one (the largest built-in is 701 bytes).
+tomllib reads 64 KiB of anything :func:`parse_scenario` lets through in at most about 0.3 s
+and 30 MB (measured: 64 KiB of 33-part table headers, each with a 33-part key)."""
+
+MAX_NESTING = 16
+"""Brackets and braces open at once, outside strings. A scenario needs two (a table header,
+a list of sources); tomllib recurses once per level and overflows the stack near 1,000."""
+
+MAX_DOTS_PER_LINE = 32
+"""Dots outside strings and comments on one line. A dotted key ``a.b.c`` costs tomllib time
+and memory quadratic in its parts: one of 20,000 parts takes 10 s and 2.4 GB."""
+
+_SIGNIFICANT = re.compile(r"[\"'#\n.\[\]{}]")
+_STRING_END = {  # what ends each kind of TOML string, or is skipped inside it (an escape)
+    '"': re.compile(r'\\.|["\n]'),  # a basic string ends at its quote (or, invalid, the line)
+    "'": re.compile(r"['\n]"),  # a literal string has no escapes
+    '"""': re.compile(r'\\.|"""', re.DOTALL),  # multi-line: a backslash may end a line
+    "'''": re.compile(r"'''"),
+}
+
+
+def _string_end(text: str, start: int) -> int:
+    """Where the TOML string that opens at ``start`` ends (the index after it). Up to two
+    quotes right before a multi-line string's closing delimiter belong to the string."""
+    quote = text[start]
+    delimiter = quote * 3 if text.startswith(quote * 3, start) else quote
+    pattern = _STRING_END[delimiter]
+    i = start + len(delimiter)
+    while (match := pattern.search(text, i)) is not None:
+        if match.group()[0] == "\\":  # an escape: skip the escaped character
+            i = match.end()
+            continue
+        if match.group() == "\n":
+            return match.start()
+        end = match.end()
+        if len(delimiter) == 3:
+            while end < len(text) and end - match.end() < 2 and text[end] == quote:
+                end += 1
+        return end
+    return len(text)
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Refuse, before tomllib reads ``text``, what no scenario needs and tomllib reads slowly
+    or by deep recursion (:data:`MAX_NESTING`, :data:`MAX_DOTS_PER_LINE`). Strings and
+    comments are skipped as TOML delimits them: a dot or bracket in a title counts for nothing.
+    One pass, linear in the text."""
+    line, dots, depth, i = 1, 0, 0, 0
+    while (match := _SIGNIFICANT.search(text, i)) is not None:
+        char, i = match.group(), match.end()
+        if char == "\n":
+            line, dots = line + 1, 0
+        elif char == "#":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+        elif char in "\"'":
+            start, i = i - 1, _string_end(text, i - 1)
+            if (newlines := text.count("\n", start, i)) > 0:
+                line, dots = line + newlines, 0
+        elif char == ".":
+            dots += 1
+            if dots > MAX_DOTS_PER_LINE:
+                raise ScenarioError(
+                    f"{source}: line {line}: more than {MAX_DOTS_PER_LINE} dots outside strings "
+                    f"(a dotted key of more than {MAX_DOTS_PER_LINE + 1} parts)"
+                )
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ScenarioError(
+                    f"{source}: line {line}: brackets nested more than {MAX_NESTING} deep"
+                )
+        else:
+            depth = max(depth - 1, 0)
+
+
 def parse_scenario(text: str, *, source: str = "<scenario>") -> ScenarioSpec:
+    """A scenario from TOML ``text``; ``source`` (a file name) starts every error message."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"{source}: longer than {MAX_FILE_BYTES:,} characters; scenario files are small"
+        )
+    _check_shape(text, source)
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except tomllib.TOMLDecodeError as exc:  # its message ends "(at line N, column M)"
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits, which int() refuses
+        raise ScenarioError(f"{source}: not valid TOML: {str(exc).split(';')[0]}") from None
     extra = sorted(set(data) - {"scenario", "params"})
     if extra:
         raise ScenarioError(
@@ -171,12 +267,45 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> ScenarioSpec:
 
 
 def load_scenario(path: str | Path) -> ScenarioSpec:
+    """A scenario file, read and checked; any problem is a :class:`ScenarioError` naming it."""
     p = Path(path)
+    return parse_scenario(_read(p), source=str(p))
+
+
+def _read(path: Path) -> str:
+    """The text of a regular file of at most :data:`MAX_FILE_BYTES`, in UTF-8. The file is
+    opened without blocking and read with a bound, so a FIFO, a directory or ``/dev/zero``
+    is refused at once instead of hanging or filling memory."""
     try:
-        text = p.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise ScenarioError(f"cannot read scenario file {path}: {_why(exc)}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ScenarioError(f"cannot read scenario file {path}: not a regular file")
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ScenarioError(f"cannot read scenario file {p}: {exc.strerror}") from None
-    return parse_scenario(text, source=str(p))
+        raise ScenarioError(f"cannot read scenario file {path}: {_why(exc)}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB; scenario files are small"
+        )
+    data = data.removeprefix(codecs.BOM_UTF8)  # as some editors save UTF-8
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(
+            f"{path}: line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
+            "TOML files are UTF-8 text"
+        ) from None
+
+
+def _why(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
 def builtin_scenarios() -> dict[str, ScenarioSpec]:

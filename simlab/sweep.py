@@ -7,6 +7,7 @@ table is identical whichever executor computed it (rows are sorted before return
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -17,11 +18,30 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from simlab.errors import ScenarioError
-from simlab.runner import DEFENCES, run, settings_for
+from simlab.errors import ScenarioError, shown
+from simlab.runner import DEFENCES, METRICS, run, settings_for
 from simlab.scenario_file import builtin_scenarios
 
-__all__ = ["Job", "compare", "parameter_sweep", "sweep"]
+__all__ = [
+    "MAX_RUNS",
+    "MAX_SEEDS",
+    "MAX_WORKERS",
+    "Job",
+    "check_count",
+    "compare",
+    "parameter_sweep",
+    "sweep",
+]
+
+MAX_RUNS = 10_000
+"""Runs in one sweep: a default run takes about 0.3 s, so ten thousand take an hour of one
+core; the metrics table holds a row per run and the daily table a row per run and day."""
+
+MAX_SEEDS = 1000
+"""Seeds per cell: far more than a mean needs, and checked before any list of runs is made."""
+
+MAX_WORKERS = 32
+"""Worker processes: each holds its own simlab (about 100 MB); more only share the cores."""
 
 
 @dataclass(frozen=True)
@@ -32,34 +52,24 @@ class Job:
     params: tuple[tuple[str, Any], ...] = ()
 
 
-def _execute(job: Job) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _execute(job: Job) -> tuple[dict[str, Any], pd.DataFrame]:
     result = run(job.scenario, job.defence, seed=job.seed, **dict(job.params))
     # Connections the attacker answered: charts mark attacker metrics n/a where it is 0
     # (a story without an attacker), and shade the days it was active on timelines.
     answered = result.table["responder"] == "attacker"
-    row = {
+    labels = {
         "scenario": job.scenario,
         "defence": job.defence,
         "seed": job.seed,
         "era": result.params["era"],
         **dict(job.params),
-        **result.metrics,
-        "attacker_connections": int(answered.sum()),
     }
+    row = {**labels, **result.metrics, "attacker_connections": int(answered.sum())}
     daily = result.daily()
     attacker = result.table[answered].groupby("day").size()
     daily = daily.assign(attacker=attacker.reindex(daily.index, fill_value=0)).reset_index()
-    days = [
-        {
-            "scenario": job.scenario,
-            "defence": job.defence,
-            "seed": job.seed,
-            "era": result.params["era"],
-            **dict(job.params),
-            **{str(k): v for k, v in rec.items()},
-        }
-        for rec in daily.to_dict("records")
-    ]
+    # A frame, not records: a run without connections (visit_prob=0) keeps its columns.
+    days = pd.DataFrame({**labels, **{str(c): daily[c] for c in daily.columns}}, daily.index)
     return row, days
 
 
@@ -74,15 +84,15 @@ def sweep(
 
     Every job's scenario, defence and parameters are checked before the first one runs.
     """
-    if workers is not None and workers < 1:
-        raise ScenarioError(f"workers must be at least 1, got {workers}")
+    check_count("workers", workers)
+    _check_runs(len(jobs))
     for job in dict.fromkeys((j.scenario, j.defence, j.params) for j in jobs):
         settings_for(job[0], job[1], dict(job[2]))
     show = sys.stderr.isatty() if progress is None else progress
     own = executor is None
     if executor is None:
         executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
-    results: list[tuple[dict[str, Any], list[dict[str, Any]]] | None] = [None] * len(jobs)
+    results: list[tuple[dict[str, Any], pd.DataFrame] | None] = [None] * len(jobs)
     try:
         futures = {executor.submit(_execute, job): i for i, job in enumerate(jobs)}
         for future in tqdm(
@@ -94,13 +104,39 @@ def sweep(
             executor.shutdown()
     # Rows follow the order of ``jobs``, whichever worker finished first.
     rows = [r[0] for r in results if r is not None]
-    days = [day for r in results if r is not None for day in r[1]]
-    return pd.DataFrame(rows), pd.DataFrame(days)
+    frames = [r[1] for r in results if r is not None]
+    days = [frame for frame in frames if len(frame)] or frames[:1]
+    return _numeric(pd.DataFrame(rows)), pd.concat(
+        days, ignore_index=True
+    ) if days else pd.DataFrame()
 
 
-def _check_seeds(seeds: int) -> None:
-    if seeds < 1:
-        raise ScenarioError(f"seeds must be at least 1, got {seeds}")
+def _numeric(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Metric columns as numbers: a column of only None (no run detected, or no run had
+    connections to rate) would otherwise be objects, and NaN is what pandas skips."""
+    for column in METRICS:
+        if column != "detected_by" and column in metrics and metrics[column].dtype == object:
+            metrics[column] = metrics[column].astype(float)
+    return metrics
+
+
+def _check_runs(runs: int) -> None:
+    if runs > MAX_RUNS:
+        raise ScenarioError(f"a sweep may hold at most {MAX_RUNS:,} runs, got {runs:,}")
+
+
+def check_count(name: str, value: object) -> None:
+    """``seeds`` or ``workers`` (None: the default) from 1 to :data:`MAX_SEEDS` or
+    :data:`MAX_WORKERS`."""
+    most = {"seeds": MAX_SEEDS, "workers": MAX_WORKERS}[name]
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ScenarioError(f"{name} must be a whole number, got {shown(value)}")
+    if value < 1:
+        raise ScenarioError(f"{name} must be at least 1, got {shown(value)}")
+    if value > most:
+        raise ScenarioError(f"{name} must be at most {most:,}, got {shown(value)}")
 
 
 def compare(
@@ -114,10 +150,11 @@ def compare(
     progress: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every scenario x every defence x ``seeds`` seeds."""
-    _check_seeds(seeds)
+    check_count("seeds", seeds)
     names = list(scenarios or builtin_scenarios())
     chosen = list(defences or DEFENCES)
     extra = tuple(sorted((params or {}).items()))
+    _check_runs(len(names) * len(chosen) * seeds)
     jobs = [Job(s, d, seed, extra) for s in names for d in chosen for seed in range(seeds)]
     return sweep(jobs, executor=executor, workers=workers, progress=progress)
 
@@ -139,12 +176,14 @@ def parameter_sweep(
     Returns the tidy metrics table (one row per run, with a column named ``param``), ready
     for :func:`simlab.charts.parameter_chart`.
     """
-    _check_seeds(seeds)
+    check_count("seeds", seeds)
     fixed = dict(params or {})
     chosen = list(defences or DEFENCES)
+    swept = list(itertools.islice(values, MAX_RUNS + 1))  # values may never end
+    _check_runs(len(swept) * len(chosen) * seeds)
     jobs = [
         Job(scenario, d, seed, tuple(sorted({**fixed, param: value}.items())))
-        for value in values
+        for value in swept
         for d in chosen
         for seed in range(seeds)
     ]

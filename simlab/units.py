@@ -1,5 +1,6 @@
 """How metrics are shown to people: times in hours or days with the unit written, rates as
-percentages, counts as whole numbers, and "never" or "n/a" where there is no number.
+percentages, counts as whole numbers, and "never" (no detection) or "n/a" (nothing to
+measure: no attacker, or no connections) where there is no number.
 
 The metrics dicts and DataFrames keep seconds and shares (``simlab.runner.METRICS``); only
 what a person reads (the CLI, CSV files, notebook tables) goes through this module.
@@ -53,11 +54,12 @@ def _missing(value: object) -> bool:
 
 def format_metric(metric: str, value: object, *, applies: bool = True) -> str:
     """One metric value as a person reads it. ``applies=False`` (no attacker in the run, for
-    :data:`ATTACK_METRICS`) gives ``n/a``; a missing detection gives ``never``."""
+    :data:`ATTACK_METRICS`) and a rate with no connections to count give ``n/a``; a missing
+    detection gives ``never``."""
     if not applies:
         return "n/a"
     if _missing(value):
-        return "never"
+        return "n/a" if metric.endswith("_rate") else "never"
     if metric.endswith("_rate") and isinstance(value, float):
         return f"{value:.1%}"
     if metric in CSV_UNITS and isinstance(value, int | float):

@@ -38,7 +38,7 @@ from simlab.ct import POLICIES, CTLog, CTPolicy, KnownLog, Monitor, precert_hook
 from simlab.ct.sct import SCT
 from simlab.draws import draw_visits
 from simlab.engine import Engine
-from simlab.errors import ScenarioError, SimlabError
+from simlab.errors import ScenarioError, SimlabError, shown
 from simlab.keys import PrivateKey, derive_key
 from simlab.network import Network, Registry
 from simlab.pins import PinCheck, PinVerdict
@@ -57,11 +57,14 @@ from simlab.pki import (
 from simlab.static_pins import AppPinConfig, AppRelease, PreloadEntry, PreloadList, UpdateAdoption
 
 __all__ = [
+    "RUN_SIZE",
     "SETTING_LIMITS",
+    "TEN_YEARS",
     "Client",
     "Decision",
     "Endpoint",
     "Outcome",
+    "RunSize",
     "Settings",
     "World",
     "check_settings",
@@ -194,12 +197,29 @@ class Settings:
     revocation_push_days: float = 2
 
 
-def _at_least(low: float) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: v >= low), f">= {low:g}"
+Limit = tuple[Callable[[Any], bool], str]
+"""A setting's test and the range ``simlab show`` prints for it."""
+
+TEN_YEARS = 3650.0
+"""The longest a run, or any delay or period in it, may last, in days: far beyond every story
+(the longest built-in runs 90 days), and every time in seconds stays an exact float."""
+
+MAX_CLIENTS = 500_000
+"""DigiNotar's real size, 300,000 clients, with room to spare; each client costs about 1.4 kB
+of state whether it visits or not (700 MB at the cap)."""
+
+MAX_ACCESS_NETWORKS = 1000
+"""More access networks only split the same clients finer (each costs a route per host)."""
+
+_PIN_CAP_DAYS = max(p.max_age_cap for p in hpkp.PROFILES.values()) / DAY
 
 
-def _above(low: float) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: v > low), f"> {low:g}"
+def _between(low: float, high: float, why: str = "", *, above: bool = False) -> Limit:
+    """``low <= v <= high`` (``low < v`` with ``above``), stated as ``simlab show`` prints it."""
+    text = f"{'>' if above else '>='} {low:g} and <= {high:,g}" + (f" ({why})" if why else "")
+    if above:
+        return (lambda v: low < v <= high), text
+    return (lambda v: low <= v <= high), text
 
 
 def _is_era(value: Any) -> bool:
@@ -211,45 +231,93 @@ def _is_era(value: Any) -> bool:
 
 
 _SHARE = (lambda v: 0 <= v <= 1), "between 0 and 1"
+_DAYS = _between(0, TEN_YEARS, "ten years")
+_HOURS = _between(0, TEN_YEARS * 24, "ten years")
 _DNS_NAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+_SCTS = ((lambda v: v is None or 0 <= v <= 3), "between 0 and 3 (simlab runs 3 logs)")
 
-SETTING_LIMITS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "domain": ((lambda v: bool(_DNS_NAME.match(v))), "a lower-case DNS name like example.com"),
+SETTING_LIMITS: dict[str, Limit] = {
+    "domain": (
+        (lambda v: len(v) <= 253 and bool(_DNS_NAME.match(v))),
+        "a lower-case DNS name like example.com (at most 253 characters, RFC 1035)",
+    ),
     "era": (
         _is_era,
         "a month 'YYYY-MM' from {} to {} (simlab/data/clients.toml)".format(*clients.valid_range()),
     ),
-    "days": _above(0),
-    "n_clients": _at_least(1),
+    "days": _between(0, TEN_YEARS, "ten years; and see the run size", above=True),
+    "n_clients": _between(1, MAX_CLIENTS, "see the run size"),
     "browser_share": _SHARE,
     "app_share": _SHARE,
     "visit_prob": _SHARE,
     "new_visitor_share": _SHARE,
     "click_through": _SHARE,
-    "access_networks": _at_least(1),
+    "access_networks": _between(1, MAX_ACCESS_NETWORKS, "more only split the clients finer"),
     "attacker_network": (
-        (lambda v: bool(re.fullmatch(r"isp-\d+|ix", v))),
+        (lambda v: bool(re.fullmatch(r"isp-(?:0|[1-9][0-9]{0,2})|ix", v))),
         "isp-N (an access network, N < access_networks) or ix (the exchange)",
     ),
-    "attack_start_day": _at_least(0),
-    "attack_days": _at_least(0),
-    "max_age_days": _at_least(0),
-    "owner_scts": ((lambda v: v is None or 0 <= v <= 3), "between 0 and 3 (simlab runs 3 logs)"),
-    "rekey_scts": ((lambda v: v is None or 0 <= v <= 3), "between 0 and 3 (simlab runs 3 logs)"),
-    "monitor_interval_hours": _above(0),  # a zero interval would poll forever at one instant
-    "merge_delay_hours": _at_least(0),
-    "mmd_hours": _above(0),
-    "response_hours": _at_least(0),
+    "attack_start_day": _between(0, TEN_YEARS, "and before the run ends"),
+    "attack_days": _DAYS,
+    # RFC 7469 section 4.1 lets a browser cap max-age; Chrome and Firefox kept a pin set at
+    # most 60 days, so a longer max-age is sent as given and capped by each client.
+    "max_age_days": _between(0, TEN_YEARS, f"browsers keep pins at most {_PIN_CAP_DAYS:g} days"),
+    "owner_scts": _SCTS,
+    "rekey_scts": _SCTS,
+    # A zero interval would poll forever at one instant; the run size bounds the polls.
+    "monitor_interval_hours": _between(0, TEN_YEARS * 24, "and see the run size", above=True),
+    "merge_delay_hours": _HOURS,
+    "mmd_hours": _between(0, TEN_YEARS * 24, "ten years", above=True),
+    "response_hours": _HOURS,
     "user_report_prob": _SHARE,
-    "app_update_days": _at_least(0),
-    "app_adoption_mean_days": _above(0),
-    "browser_release_days": _above(0),
+    "app_update_days": _DAYS,
+    "app_adoption_mean_days": _between(0, TEN_YEARS, "ten years", above=True),
+    # Under a day, every visit would run a build of its own, with its own preload list.
+    "browser_release_days": _between(1, TEN_YEARS, "browsers shipped every 4 to 6 weeks"),
     "stale_browser_share": _SHARE,
-    "theft_noticed_days": _at_least(0),
-    "revocation_push_days": _at_least(0),
-    "log_distrusted_day": ((lambda v: v is None or v >= 0), ">= 0 (or unset: never)"),
+    "theft_noticed_days": _DAYS,
+    "revocation_push_days": _DAYS,
+    "log_distrusted_day": (
+        (lambda v: v is None or 0 <= v <= TEN_YEARS),
+        f">= 0 and <= {TEN_YEARS:,g} (or unset: never)",
+    ),
 }
-"""What each setting may be, beyond its type: nonsense fails before a world is built."""
+"""What each setting may be, beyond its type: nonsense fails before a world is built, and
+every number has an upper bound, so nothing accepted overflows or runs without end."""
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """A bound on one run's cost, from settings that multiply (each may be in range alone)."""
+
+    formula: str
+    cap: float
+    why: str
+    cost: Callable[[Settings], float]
+
+
+RUN_SIZE = (
+    RunSize(
+        "n_clients * days",
+        50_000_000,
+        "client-days: every client draws a random number each day, visiting or not",
+        lambda s: s.n_clients * s.days,
+    ),
+    RunSize(
+        "n_clients * days * visit_prob",
+        4_000_000,
+        "expected visits, a table row each; DigiNotar at its real size expects 3,600,000",
+        lambda s: s.n_clients * s.days * s.visit_prob,
+    ),
+    RunSize(
+        "days * 24 / monitor_interval_hours",
+        500_000,
+        "CT monitor polls: hourly for 57 years, or every minute for 347 days",
+        lambda s: s.days * 24 / s.monitor_interval_hours,
+    ),
+)
+"""What one run may cost. At the caps the batched engine stays in its tested scale (the
+DigiNotar benchmark: 300,000 clients, 40 days, about 15 s and 0.8 GB on one core)."""
 
 
 def _check_setting(key: str, value: Any, where: str) -> None:
@@ -258,11 +326,12 @@ def _check_setting(key: str, value: Any, where: str) -> None:
         raise ScenarioError(f"{where}: parameter {key!r} must be a finite number, got {value!r}")
     limit = SETTING_LIMITS.get(key)
     if limit is not None and not limit[0](value):
-        raise ScenarioError(f"{where}: parameter {key!r} must be {limit[1]}, got {value!r}")
+        raise ScenarioError(f"{where}: parameter {key!r} must be {limit[1]}, got {shown(value)}")
 
 
 def check_settings(settings: Settings, where: str) -> None:
-    """Every setting in range, and the ones that constrain each other consistent."""
+    """Every setting in range, the ones that constrain each other consistent, and the run's
+    size (:data:`RUN_SIZE`) within bounds. Costs the same whatever the values."""
     for f in dataclasses.fields(settings):
         _check_setting(f.name, getattr(settings, f.name), where)
     s = settings
@@ -276,12 +345,19 @@ def check_settings(settings: Settings, where: str) -> None:
             f"{where}: attack_start_day ({s.attack_start_day:g}) must be before the run ends "
             f"(days = {s.days:g}): the attack would never happen"
         )
-    positions = [f"isp-{i}" for i in range(s.access_networks)] + ["ix"]
-    if s.attacker_network not in positions:
+    if s.attacker_network != "ix" and int(s.attacker_network[4:]) >= s.access_networks:
         raise ScenarioError(
-            f"{where}: parameter 'attacker_network' must be one of {', '.join(positions)}, "
+            f"{where}: parameter 'attacker_network' must be ix or one of isp-0 to "
+            f"isp-{s.access_networks - 1} (access_networks = {s.access_networks}), "
             f"got {s.attacker_network!r}"
         )
+    for size in RUN_SIZE:
+        cost = size.cost(s)
+        if cost > size.cap:
+            got = f"{cost:,.0f}" if cost < 1e15 else f"{cost:.3g}"
+            raise ScenarioError(
+                f"{where}: {size.formula} must be at most {size.cap:,.0f} ({size.why}), got {got}"
+            )
 
 
 _LOGS = (("argon", "Google"), ("nimbus", "Cloudflare"), ("yeti", "DigiCert"))

@@ -1,14 +1,27 @@
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import simlab
 from simlab.errors import ScenarioError
-from simlab.scenario_file import builtin_scenarios, load_scenario, parse_scenario
+from simlab.runner import settings_for
+from simlab.scenario_file import (
+    MAX_FILE_BYTES,
+    ScenarioSpec,
+    builtin_scenarios,
+    load_scenario,
+    parse_scenario,
+)
+from tests.bounds import bounded
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
+BUILTIN = Path(simlab.__file__).parent / "scenarios"
 
 
 def test_every_builtin_is_a_valid_toml_file_that_round_trips() -> None:
@@ -90,8 +103,8 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"days": -5}, "parameter 'days' must be > 0, got -5.0"),
-        ({"n_clients": 0}, "parameter 'n_clients' must be >= 1, got 0"),
+        ({"days": -5}, "parameter 'days' must be > 0 and <= 3,650 .*, got -5.0"),
+        ({"n_clients": 0}, "parameter 'n_clients' must be >= 1 and <= 500,000 .*, got 0"),
         ({"days": float("nan")}, "parameter 'days' must be a finite number"),
         ({"monitor_interval_hours": 0}, "parameter 'monitor_interval_hours' must be > 0"),
         ({"era": "2009-05"}, "parameter 'era' must be a month 'YYYY-MM' from 2011-01 to 2025-12"),
@@ -103,7 +116,8 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
         ({"browser_share": 0.9}, "browser_share \\+ app_share must be at most 1"),
         (
             {"attacker_network": "isp-4"},
-            "'attacker_network' must be one of isp-0, isp-1, isp-2, isp-3, ix, got 'isp-4'",
+            "'attacker_network' must be ix or one of isp-0 to isp-3 \\(access_networks = 4\\), "
+            "got 'isp-4'",
         ),
     ],
 )
@@ -123,3 +137,177 @@ def test_the_attacker_may_sit_at_the_exchange_on_every_route() -> None:
 def test_missing_file() -> None:
     with pytest.raises(ScenarioError, match="cannot read scenario file"):
         load_scenario("/nonexistent/x.toml")
+
+
+# -- hostile files: refused before tomllib or anything else runs ----------------------------
+
+HEAD = "[scenario]\nname = 'x'\nstory = 'mitm'\ntitle = 't'\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (HEAD.encode() + b"description = 'caf\xe9'\n", "line 5: not UTF-8 \\(byte 0xe9\\)"),
+        (HEAD.encode() + b"sources = " + b"[" * 2000 + b"]" * 2000, "line 5: brackets nested"),
+        (HEAD.encode() + b"[params]\nx = " + b"{a=" * 500 + b"1" + b"}" * 500, "line 6: brackets"),
+        (HEAD.encode() + b"a" + b".a" * 20_000 + b" = 1\n", "line 5: more than 32 dots"),
+        (HEAD.encode() + b"#" * MAX_FILE_BYTES, "larger than 64 KiB"),
+        (HEAD.encode() + b"[params]\ndays = " + b"1" * 5000, "not valid TOML: Exceeds the limit"),
+        (HEAD.encode() + b"[params]\ndays = " + b"1" * 4000, "'days' must be a finite number"),
+        (HEAD.encode() + b"[params\n", "not valid TOML: .*\\(at line 5, column 8\\)"),
+        (HEAD.encode() + b"[params]\ndays = nan\n", "'days' must be a finite number, got nan"),
+        # A multi-line string may end in up to two extra quotes; what follows is not a string.
+        (HEAD.encode() + b'sources = ["""a"""", ' + b"[" * 17 + b"]" * 18, "line 5: brackets"),
+    ],
+)
+def test_hostile_files_are_one_quick_scenario_error_naming_the_file(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    path = tmp_path / "hostile.toml"
+    path.write_bytes(data)
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError, match=message) as info:
+        load_scenario(path)
+    assert time.perf_counter() - start < 1.0  # tomllib took 10 s on the dotted key
+    assert str(info.value).startswith(str(path))
+    assert len(str(info.value)) < 300
+
+
+def test_what_looks_hostile_inside_strings_and_comments_is_harmless(tmp_path: Path) -> None:
+    path = tmp_path / "fine.toml"
+    dots = "." * 200 + "[" * 40 + "{" * 40
+    path.write_bytes(
+        b"\xef\xbb\xbf"  # a byte-order mark, as some editors write
+        + (
+            f"[scenario]  # {dots}\nname = 'x'\nstory = 'mitm'\ntitle = '{dots}'\n"
+            f'description = """{dots}\n{dots}\\\n"{dots}""""\n'
+            f"sources = ['{dots}', \"{dots}\\\"\", '''{dots}''']\n"
+            "[params]\ndays = 30.5\n"
+        ).encode()
+    )
+    spec = load_scenario(path)
+    assert spec.title == dots and spec.description.endswith(f'"{dots}"')
+    assert spec.sources == (dots, dots + '"', dots) and spec.params == {"days": 30.5}
+
+
+def test_the_size_cap_is_on_bytes_and_a_file_at_the_cap_loads(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text(HEAD + "#" * (MAX_FILE_BYTES - len(HEAD) - 1) + "\n")
+    assert load_scenario(path).name == "x"
+    assert max(len(f.read_bytes()) for f in BUILTIN.glob("*.toml")) * 64 < MAX_FILE_BYTES
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "/dev/zero"])
+def test_only_a_regular_file_is_read_so_nothing_hangs_or_fills_memory(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "odd.toml"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(path)  # opening it for reading would block until a writer came
+    else:
+        path = Path(kind)
+        if not path.exists():
+            pytest.skip("no /dev/zero here")
+    with pytest.raises(ScenarioError, match=f"cannot read scenario file {path}: not a regular"):
+        load_scenario(path)
+
+
+def test_nothing_runs_on_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from simlab.cli import main
+
+    path = tmp_path / "bad.toml"
+    path.write_bytes(HEAD.encode() + b"[params]\nclick_through = 0.5\n\xff\n")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "none"]) == 1
+    assert main(["sweep", str(path), "click_through", "0.1,0.2", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and not out.exists()
+    assert captured.err.count(f"simlab: error: {path}: line 7: not UTF-8") == 2
+
+
+# -- fuzz: any bytes are a ScenarioError or a valid spec, quickly and in bounded memory -------
+
+BUILTIN_BYTES = [f.read_bytes() for f in sorted(BUILTIN.glob("*.toml"))]
+FRAGMENTS = [
+    *(s.encode() for s in "[]{}.=,#\"'\\\n"),
+    b'"""',
+    b"'''",
+    b"\xff",
+    b"\xc3",
+    b"\x00",
+    b"\xef\xbb\xbf",
+    b"inf",
+    b"nan",
+    b"1e400",
+    b"0x7fffffff",
+    b"1979-05-27T07:32:00Z",
+    b"1" * 5000,
+    b"[" * 2000,
+    b"{a=" * 300,
+    b".a" * 3000,
+    b"[params]\n",
+    b"[scenario]\n",
+    b"[[params]]\n",
+    b"\ndays = ",
+    b"\nn_clients = 10000000\n",
+    b"\nmonitor_interval_hours = 1e-300\n",
+    b"\naccess_networks = 1000000000000\n",
+]
+
+
+@st.composite
+def mutated_builtin(draw: st.DrawFn) -> bytes:
+    """A built-in scenario file with a few bytes inserted, deleted, replaced or repeated."""
+    data = bytearray(draw(st.sampled_from(BUILTIN_BYTES)))
+    for _ in range(draw(st.integers(1, 6))):
+        i = draw(st.integers(0, len(data)))
+        j = draw(st.integers(i, min(len(data), i + 80)))
+        op = draw(st.sampled_from(["insert", "delete", "replace", "repeat"]))
+        piece = draw(st.sampled_from(FRAGMENTS) | st.binary(max_size=12))
+        if op == "insert":
+            data[i:i] = piece
+        elif op == "delete":
+            del data[i:j]
+        elif op == "replace":
+            data[i:j] = piece
+        else:
+            data[i:i] = bytes(data[i:j]) * draw(st.integers(2, 1000))
+    return bytes(data)
+
+
+TOKENS = [*FRAGMENTS[:18], " ", "a", "1", "1.5", "true", "name", "days", "x = ", "\n[params]\n"]
+token_soup = st.lists(
+    st.sampled_from([t if isinstance(t, str) else t.decode("latin-1") for t in TOKENS]),
+    max_size=300,
+).map("".join)
+
+
+def _load_bytes(folder: Path, data: bytes) -> ScenarioSpec | ScenarioError:
+    path = folder / "fuzz.toml"
+    path.write_bytes(data)
+    outcome = bounded(lambda: load_scenario(path))
+    if isinstance(outcome, ScenarioSpec):  # valid: it can run (a world is not built here)
+        settings_for(outcome, "none", {})
+    else:
+        assert isinstance(outcome, ScenarioError) and str(outcome).startswith(str(path))
+    return outcome
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(data=mutated_builtin())
+def test_fuzz_mutated_builtin_files(data: bytes, tmp_path_factory: pytest.TempPathFactory) -> None:
+    _load_bytes(tmp_path_factory.getbasetemp(), data)
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(data=st.binary(max_size=4096) | token_soup.map(lambda t: (HEAD + t).encode()))
+def test_fuzz_arbitrary_bytes_and_toml_like_text(
+    data: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    _load_bytes(tmp_path_factory.getbasetemp(), data)

@@ -9,6 +9,7 @@ both ways on a hand-built table. The rule for a win is stated once, in :func:`be
   seed cannot crown a winner by noise;
 - where a run can have no value (detection: never detected), the share of runs that have
   one is compared first, so the winner cannot flip on which runs were dropped from a mean;
+  a rate no run had connections for (``visit_prob=0``) is n/a and beats nothing;
 - a defence wins a row only if no other defence beats it (the undominated set); when that
   set holds several defences they are tied, and a title says so.
 """
@@ -102,9 +103,9 @@ def split_eras(table: pd.DataFrame, column: str) -> pd.DataFrame:
 def better(a: Summary, b: Summary, metric: str) -> bool:
     """Whether ``a`` is better than ``b`` beyond noise (the rule in the module docstring)."""
     style = METRIC_STYLES[metric]
-    if not math.isclose(a.share, b.share):
+    if metric == "detection_time" and not math.isclose(a.share, b.share):
         return a.share > b.share
-    if a.valued == 0:
+    if a.valued == 0 or b.valued == 0:  # a rate with no connections compares with nothing
         return False
     diff = (b.mean - a.mean) if style.lower_is_better else (a.mean - b.mean)
     noise = max(a.high - a.low, b.high - b.low)

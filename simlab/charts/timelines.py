@@ -111,6 +111,11 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
     attacker answered connections under that defence."""
     daily = split_eras(daily, "defence")
     rows = daily[daily["scenario"] == scenario]
+    if rows.empty:  # no client visited in any run (visit_prob=0, or under a day)
+        fig, ax = plt.subplots(figsize=(6.4, 1.6), layout="constrained")
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, f"{scenario}: no connections in these runs", ha="center", va="center")
+        return fig
     defences = list(dict.fromkeys(rows["defence"]))
     window = attack_days(rows)
     first_day, last_day = int(rows["day"].min()), int(rows["day"].max())

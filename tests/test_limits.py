@@ -1,0 +1,269 @@
+"""Every accepted setting is bounded above and below, so nothing accepted overflows or runs
+without end; out-of-range, overflowing and giant values are one ScenarioError naming the
+parameter, on every path in (files, simlab.run, sweeps, the CLI), at a cost that does not
+grow with the value."""
+
+from __future__ import annotations
+
+import re
+import time
+import typing
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import simlab
+from simlab.cli import _params, main
+from simlab.errors import ScenarioError, shown
+from simlab.runner import settings_for
+from simlab.scenario_file import builtin_scenarios, load_scenario, settable
+from simlab.sweep import MAX_RUNS, compare, parameter_sweep
+from simlab.world import RUN_SIZE, SETTING_LIMITS, TEN_YEARS
+from tests.bounds import bounded
+
+HEAD = "[scenario]\nname = 'x'\nstory = 'mitm'\ntitle = 't'\n"
+
+
+def _numeric() -> list[tuple[str, type]]:
+    """Every settable number: (name, int or float)."""
+    out = []
+    for name, hint in settable().items():
+        kinds = typing.get_args(hint) or (hint,)
+        kind = int if int in kinds else float if float in kinds else None
+        if kind is not None and bool not in kinds:
+            out.append((name, kind))
+    return out
+
+
+def _check(**params: object) -> None:
+    settings_for("mitm", "none", params)
+
+
+@pytest.mark.parametrize(("name", "kind"), _numeric(), ids=lambda v: str(v))
+def test_every_number_has_an_upper_bound_stated_in_its_range(name: str, kind: type) -> None:
+    assert name in SETTING_LIMITS, f"{name} has no range"
+    text = SETTING_LIMITS[name][1]
+    assert "<=" in text or "between" in text, f"{name}: {text!r} states no upper bound"
+    huge: object = 10**30 if kind is int else 1e300
+    with pytest.raises(ScenarioError, match=f"'{name}' must be"):
+        _check(**{name: huge})
+
+
+def test_show_prints_the_upper_bounds_and_the_run_size(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["show", "mitm"]) == 0
+    out = capsys.readouterr().out
+    assert "> 0 and <= 3,650 (ten years" in out  # days
+    assert ">= 1 and <= 500,000" in out  # n_clients
+    assert "<= 1,000" in out  # access_networks
+    for size in RUN_SIZE:
+        assert f"- {size.formula} <= {size.cap:,.0f}" in out and size.why in out
+
+
+GIANT = 10**300_000  # repr() refuses it past 4,300 digits; str() would take seconds
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"days": 10**400}, "'days' must be a finite number, got an integer of about 401 digits"),
+        ({"days": GIANT}, "'days' must be a finite number, got an integer of about 300,001"),
+        ({"n_clients": GIANT}, "'n_clients' must be >= 1 and <= 500,000 .* about 300,001 digits"),
+        ({"n_clients": 10**30}, "'n_clients' must be >= 1 and <= 500,000"),
+        ({"n_clients": 10**7}, "'n_clients' must be >= 1 and <= 500,000"),
+        ({"max_age_days": 1e308}, "'max_age_days' must be >= 0 and <= 3,650 .*got 1e\\+308"),
+        ({"days": 1e308}, "'days' must be > 0 and <= 3,650"),
+        ({"access_networks": 10**8}, "'access_networks' must be >= 1 and <= 1,000"),
+        ({"access_networks": 10**12}, "'access_networks' must be >= 1 and <= 1,000"),
+        ({"attacker_network": "isp-1000"}, "'attacker_network' must be isp-N"),
+        ({"attacker_network": "isp-" + "1" * 5000}, "'attacker_network' must be isp-N"),
+        ({"domain": "a" * 10**6}, "'domain' must be a lower-case DNS name.*1,000,000 characters"),
+        ({"domain": "a." * 200 + "com"}, "'domain' must be a lower-case DNS name"),
+        ({"era": "2018-10" * 10**5}, "'era' must be a month"),
+        ({"response_hours": 1e300}, "'response_hours' must be >= 0 and <= 87,600"),
+        ({"log_distrusted_day": 1e300}, "'log_distrusted_day' must be >= 0 and <= 3,650"),
+        ({"browser_release_days": 0.5}, "'browser_release_days' must be >= 1"),
+        (
+            {"monitor_interval_hours": 1e-300},
+            "days \\* 24 / monitor_interval_hours must be at most 500,000 .*got 1.44e\\+303",
+        ),
+        (
+            {"n_clients": 300_000, "visit_prob": 0.0, "days": 200.0},
+            "n_clients \\* days must be at most 50,000,000 .*got 60,000,000",
+        ),
+        (
+            {"n_clients": 300_000, "days": 60.0},
+            "n_clients \\* days \\* visit_prob must be at most 4,000,000 .*got 5,400,000",
+        ),
+    ],
+)
+def test_out_of_range_values_are_refused_quickly_with_the_parameter_named(
+    params: dict[str, object], message: str
+) -> None:
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError, match=message) as info:
+        _check(**params)
+    assert time.perf_counter() - start < 0.5  # validation does not grow with the value
+    assert len(str(info.value)) < 500  # nor does the message
+
+
+def test_the_caps_themselves_are_accepted() -> None:
+    _check(n_clients=500_000, days=8.0, visit_prob=1.0, attack_start_day=1.0)  # 4,000,000
+    _check(n_clients=100_000, days=500.0, visit_prob=0.0)  # 50,000,000 client-days
+    _check(days=TEN_YEARS, monitor_interval_hours=24 * TEN_YEARS / 500_000)
+    _check(access_networks=1000, attacker_network="isp-999", max_age_days=TEN_YEARS)
+
+
+def test_shown_is_short_and_cheap_whatever_the_value() -> None:
+    start = time.perf_counter()
+    assert shown(GIANT) == "an integer of about 300,001 digits"
+    assert shown("x" * 10**7) == f"{'x' * 40!r}... (10,000,000 characters)"
+    assert shown([GIANT]) == "a list"
+    assert shown(-5) == "-5" and shown("isp-4") == "'isp-4'" and shown(2.5) == "2.5"
+    assert time.perf_counter() - start < 0.5
+
+
+# -- every path in applies the same bounds -------------------------------------------------
+
+
+class _NoRuns(Executor):
+    """An executor that fails the test if a sweep submits a run: bad input must fail first."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        raise AssertionError("a run was submitted")
+
+    def map(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        raise AssertionError("a run was submitted")
+
+
+BAD = {"days": 10**400}
+BAD_MESSAGE = "'days' must be a finite number, got an integer of about 401 digits"
+
+
+def test_bounds_apply_in_a_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text(HEAD + "[params]\ndays = 1" + "0" * 400 + "\n")
+    with pytest.raises(ScenarioError, match=BAD_MESSAGE):
+        load_scenario(path)
+    path.write_text(HEAD + "[params]\nmax_age_days = 1e308\n")
+    with pytest.raises(ScenarioError, match=f"{path}: \\[params\\]: parameter 'max_age_days'"):
+        load_scenario(path)
+
+
+def test_bounds_apply_in_simlab_run() -> None:
+    with pytest.raises(ScenarioError, match=BAD_MESSAGE):
+        simlab.run("mitm", "none", **BAD)
+    with pytest.raises(ScenarioError, match="monitor_interval_hours must be at most"):
+        simlab.run("mitm", "ct", engine="reference", monitor_interval_hours=1e-300)
+
+
+def test_bounds_apply_in_sweeps_before_any_run() -> None:
+    with pytest.raises(ScenarioError, match=BAD_MESSAGE):
+        parameter_sweep("mitm", "days", [30.0, 10**400], executor=_NoRuns(), progress=False)
+    with pytest.raises(ScenarioError, match=BAD_MESSAGE):
+        compare(scenarios=["mitm"], seeds=1, params=BAD, executor=_NoRuns(), progress=False)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: compare(seeds=10**30, executor=_NoRuns()), "seeds must be at most 1,000"),
+        (lambda: compare(seeds=2.5, executor=_NoRuns()), "seeds must be a whole number"),
+        (lambda: compare(workers=10**6), "workers must be at most 32"),
+        (
+            lambda: parameter_sweep("mitm", "days", iter(lambda: 30.0, None), seeds=1),
+            f"a sweep may hold at most {MAX_RUNS:,} runs",
+        ),
+        (
+            lambda: compare(seeds=1000, executor=_NoRuns()),
+            f"a sweep may hold at most {MAX_RUNS:,} runs, got 35,000",
+        ),
+    ],
+)
+def test_a_sweep_is_bounded_before_its_list_of_runs_is_made(
+    call: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "mitm", "none", "--param", "days=1" + "0" * 400], BAD_MESSAGE),
+        # More than Python's 4,300 digits: int() refuses it, so it is read as a float (inf).
+        (["run", "mitm", "none", "--param", "days=" + "1" * 5000], "'days' must be a finite"),
+        (["run", "mitm", "none", "--param", "n_clients=" + "1" * 5000], "'n_clients' must be"),
+        (["run", "mitm", "none", "--param", "max_age_days=1e308"], "'max_age_days' must be"),
+        (["sweep", "mitm", "days", "30,1e400", "--seeds", "1"], "'days' must be a finite"),
+        (["compare", "--seeds", "1001"], "seeds must be at most 1,000"),
+        (["compare", "--workers", "100000"], "workers must be at most 32"),
+    ],
+)
+def test_bounds_apply_in_the_cli(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = ["--out", str(tmp_path / "out")] if argv[0] != "run" else []
+    assert main([*argv, *out]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("simlab: error: ")
+    assert re.search(message, err), err
+
+
+# -- fuzz: any parameters are a ScenarioError or valid settings, quickly ----------------------
+
+EDGES = [0, 1, -1, 3, 4, 1000, 1001, 500_000, 500_001, 3650, 87_600, 10**5000, -(10**5000)]
+VALUES = st.one_of(
+    st.sampled_from(EDGES),
+    st.sampled_from([float(v) for v in EDGES[:-2]] + [1e308, 5e-324, -0.0, 3650.0000001]),
+    st.floats(),
+    st.integers(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=40),
+    st.sampled_from(["ix", "isp-0", "isp-999", "isp-1000", "isp-01", "2018-10", "example.com"]),
+    st.integers(0, 100_000).map(lambda n: "a" * n),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.floats(), max_size=2),
+    st.binary(max_size=8),
+)
+KEYS = st.sampled_from(list(settable())) | st.text(max_size=30)
+
+
+MITM = builtin_scenarios()["mitm"]
+
+
+def _valid_or_refused(params: dict[str, Any]) -> None:
+    outcome = bounded(lambda: settings_for(MITM, "none", params), seconds=1.0)
+    if isinstance(outcome, ScenarioError):
+        assert len(str(outcome)) < 1000
+    else:
+        for size in RUN_SIZE:  # valid: in every range, and a run of bounded size
+            assert size.cost(outcome[2]) <= size.cap
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(params=st.dictionaries(KEYS, VALUES, max_size=4))
+def test_fuzz_any_parameters(params: dict[str, Any]) -> None:
+    _valid_or_refused(params)
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(
+    key=st.sampled_from(list(settable())),
+    value=st.text(max_size=60) | st.integers(1, 6000).map(lambda n: "9" * n),
+)
+def test_fuzz_cli_parameter_text(key: str, value: str) -> None:
+    """What ``--param KEY=VALUE`` makes of any text, as ``simlab run`` checks it."""
+    params = bounded(lambda: _params([f"{key}={value}"]))
+    assert isinstance(params, dict)
+    _valid_or_refused(params)
