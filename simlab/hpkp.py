@@ -90,7 +90,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from simlab.clock import DAY, DEFAULT_EPOCH, SimTime, to_datetime
-from simlab.errors import SimlabError
+from simlab.errors import SimlabError, shown
 from simlab.pins import (
     PinCheck,
     PinSource,
@@ -197,14 +197,6 @@ class _Directive:
     at: int  # where it starts in the header, for error messages
 
 
-def _shown(text: str | None, limit: int = 80) -> str:
-    """``repr(text)`` for an error message, cut to ``limit`` characters: a header may be
-    megabytes long, and the message only has to say which value was wrong."""
-    if text is None or len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} characters)"
-
-
 def _digits(name: str, value: str | None, limit: int) -> int | None:
     """The value of ``max-age``'s ASCII digits if it is at most ``limit``, else None.
 
@@ -212,7 +204,7 @@ def _digits(name: str, value: str | None, limit: int) -> int | None:
     are dropped first (a run of any length of them is 0), and a longer number is over.
     """
     if value is None or not value.isascii() or not value.isdigit():
-        raise HeaderError(f"{name} must be a non-negative integer, got {_shown(value)}")
+        raise HeaderError(f"{name} must be a non-negative integer, got {shown(value)}")
     digits = value.lstrip("0")
     if len(digits) > len(str(limit)):
         return None
@@ -237,7 +229,7 @@ def _firefox_max_age(name: str, value: str | None, cap: int) -> int:
     ``ProcessPKPHeader`` then clamps to ``max_max_age_seconds``."""
     number = _digits(name, value, _UINT64_MAX)
     if number is None:
-        raise HeaderError(f"{name} {_shown(value)} is more than 2**64 - 1")
+        raise HeaderError(f"{name} {shown(value)} is more than 2**64 - 1")
     return min(number, cap)
 
 
@@ -294,7 +286,7 @@ def _chromium_directives(header: str) -> Iterator[_Directive]:
         name = text[:equals].rstrip(_CR_LWS).lower()
         value = text[equals + 1 :].lstrip(_CR_LWS)
         if not value:
-            raise HeaderError(f"directive {_shown(name)} has '=' but no value (position {at})")
+            raise HeaderError(f"directive {shown(name)} has '=' but no value (position {at})")
         if value[0] not in _CR_QUOTES:
             yield _Directive(name, value, False, at)
         elif len(value) > 1 and value[-1] == value[0]:
@@ -346,7 +338,7 @@ def _parse_chromium(header: str, report_only: bool, cap: int) -> Policy:
                 raise HeaderError(f"pin-sha256 at position {d.at} must be a quoted string")
             pin = _chromium_pin(d.value or "")
             if pin is None:
-                raise HeaderError(f"pin-sha256 value {_shown(d.value)} is not base64 of 32 bytes")
+                raise HeaderError(f"pin-sha256 value {shown(d.value)} is not base64 of 32 bytes")
             pins.add(pin)
         elif d.name == "includesubdomains":
             include_subdomains = True
@@ -354,7 +346,7 @@ def _parse_chromium(header: str, report_only: bool, cap: int) -> Policy:
             if not d.quoted:
                 raise HeaderError(f"report-uri at position {d.at} must be a quoted string")
             if not d.value or not _chromium_report_uri_ok(d.value):
-                raise HeaderError(f"report-uri must be an absolute URI, got {_shown(d.value)}")
+                raise HeaderError(f"report-uri must be an absolute URI, got {shown(d.value)}")
             report_uri = d.value
         # anything else: "Silently ignore unknown directives for forward compatibility."
     if max_age is None and not report_only:
@@ -440,7 +432,7 @@ def _firefox_directives(header: str) -> Iterator[_Directive]:
             continue
         if i < len(header):
             raise HeaderError(
-                f"unexpected {header[i]!r} at position {i} after directive {_shown(name)}"
+                f"unexpected {header[i]!r} at position {i} after directive {shown(name)}"
             )
         return
 
@@ -479,12 +471,12 @@ def _parse_firefox(header: str, report_only: bool, cap: int) -> Policy:
                 max_age = _firefox_max_age(d.name, d.value, cap)
             elif d.name == "includesubdomains":
                 if d.value:
-                    raise HeaderError(f"includeSubDomains takes no value, got {_shown(d.value)}")
+                    raise HeaderError(f"includeSubDomains takes no value, got {shown(d.value)}")
                 include_subdomains = True
             elif d.name == "pin-sha256":
                 if not _mozilla_pin_ok(d.value or ""):
                     raise HeaderError(
-                        f"pin-sha256 value {_shown(d.value)} is not base64 of 32 bytes"
+                        f"pin-sha256 value {shown(d.value)} is not base64 of 32 bytes"
                     )
                 pins.add(d.value or "")
         except HeaderError as exc:

@@ -42,8 +42,8 @@ from simlab.ct.sct import SCT, sign
 from simlab.errors import CTError, SimlabError
 from simlab.keys import derive_key
 from simlab.pki import CertificateAuthority, spki_pin
+from tests.bounds import bounded
 from tests.conftest import Owners, SmallPKI
-from tests.hostile import bounded
 
 X509, PRECERT = LogEntryType.X509_CERTIFICATE, LogEntryType.PRE_CERTIFICATE
 
@@ -640,7 +640,7 @@ def _mutated_lists(draw: st.DrawFn) -> bytes:
 def _decoded_or_refused(data: bytes) -> list[SCT]:
     try:
         return bounded(
-            lambda: decode_sct_list(data, X509), seconds=2.0, peak_bytes=2**20 + 50 * len(data)
+            lambda: decode_sct_list(data, X509), seconds=2.0, megabytes=1 + 50 * len(data) / 2**20
         )
     except CTError:
         return []

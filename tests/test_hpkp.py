@@ -33,8 +33,8 @@ from simlab.hpkp import (
 from simlab.keys import derive_key
 from simlab.pins import PinVerdict
 from simlab.pki import AnchorOrigin, Validator, spki_pin
+from tests.bounds import bounded
 from tests.conftest import SmallPKI
-from tests.hostile import bounded
 
 A = spki_pin(derive_key(0, "server:example.com").public_key())  # the small_pki leaf key
 B = spki_pin(derive_key(0, "backup").public_key())
@@ -569,7 +569,7 @@ def _parsed_or_refused(header: str, profile: str, report_only: bool = False) -> 
         policy = bounded(
             lambda: parse(header, profile=profile, report_only=report_only),
             seconds=2.0,
-            peak_bytes=2**20 + 200 * len(header),
+            megabytes=1 + 200 * len(header) / 2**20,
         )
     except HeaderError:
         return

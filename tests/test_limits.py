@@ -24,7 +24,7 @@ from simlab.runner import settings_for
 from simlab.scenario_file import builtin_scenarios, load_scenario, settable
 from simlab.sweep import MAX_RUNS, compare, parameter_sweep
 from simlab.world import RUN_SIZE, SETTING_LIMITS, TEN_YEARS
-from tests.bounds import bounded
+from tests.bounds import typed_outcome
 
 HEAD = "[scenario]\nname = 'x'\nstory = 'mitm'\ntitle = 't'\n"
 
@@ -241,7 +241,7 @@ MITM = builtin_scenarios()["mitm"]
 
 
 def _valid_or_refused(params: dict[str, Any]) -> None:
-    outcome = bounded(lambda: settings_for(MITM, "none", params), seconds=1.0)
+    outcome = typed_outcome(lambda: settings_for(MITM, "none", params), seconds=1.0)
     if isinstance(outcome, ScenarioError):
         assert len(str(outcome)) < 1000
     else:
@@ -264,6 +264,6 @@ def test_fuzz_any_parameters(params: dict[str, Any]) -> None:
 )
 def test_fuzz_cli_parameter_text(key: str, value: str) -> None:
     """What ``--param KEY=VALUE`` makes of any text, as ``simlab run`` checks it."""
-    params = bounded(lambda: _params([f"{key}={value}"]))
+    params = typed_outcome(lambda: _params([f"{key}={value}"]))
     assert isinstance(params, dict)
     _valid_or_refused(params)

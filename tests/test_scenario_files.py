@@ -18,7 +18,7 @@ from simlab.scenario_file import (
     load_scenario,
     parse_scenario,
 )
-from tests.bounds import bounded
+from tests.bounds import typed_outcome
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 BUILTIN = Path(simlab.__file__).parent / "scenarios"
@@ -289,7 +289,7 @@ token_soup = st.lists(
 def _load_bytes(folder: Path, data: bytes) -> ScenarioSpec | ScenarioError:
     path = folder / "fuzz.toml"
     path.write_bytes(data)
-    outcome = bounded(lambda: load_scenario(path))
+    outcome = typed_outcome(lambda: load_scenario(path))
     if isinstance(outcome, ScenarioSpec):  # valid: it can run (a world is not built here)
         settings_for(outcome, "none", {})
     else:
