@@ -117,6 +117,27 @@ def test_differences_within_the_seed_range_are_ties() -> None:
     assert claims.heatmap_claim(clear, "interception_rate") == "'static' lets the attacker in least"
 
 
+def test_cells_without_connections_are_not_counted_as_ties() -> None:
+    # n/a cells (no connection to count) compare with nothing: a row needs two valued cells.
+    empty = _grid({("a", "none"): [None], ("a", "static"): [None]}, "interception_rate")
+    assert claims.heatmap_claim(empty, "interception_rate") == (
+        "no scenario has two defences with a value to compare"
+    )
+    some = _grid(
+        {
+            ("a", "none"): [None],
+            ("a", "static"): [None],
+            ("b", "none"): [0.9],
+            ("b", "static"): [0.1],
+        },
+        "interception_rate",
+    )
+    assert claims.heatmap_claim(some, "interception_rate") == "'static' lets the attacker in least"
+    # detection time "never" is a result, not n/a: two undetected cells still tie
+    never = _grid({("a", "ct"): [None], ("a", "hpkp"): [None]}, "detection_time")
+    assert claims.heatmap_claim(never, "detection_time").startswith("no defence differs")
+
+
 def test_one_seed_cannot_win_by_less_than_the_metric_resolution() -> None:
     close = _grid({("a", "ct"): [0.9 * HOUR], ("a", "hpkp"): [1.0 * HOUR]}, "detection_time")
     assert claims.heatmap_claim(close, "detection_time").startswith("no defence differs")

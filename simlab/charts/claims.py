@@ -158,6 +158,12 @@ def _names(defences: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
+def _comparable(metric: str, cell: Summary) -> bool:
+    """Whether ``cell`` can take part in a comparison: it has a value, or it is detection
+    time, where "never" is a result (a rate with no connections is n/a, not a result)."""
+    return cell.valued > 0 or metric == "detection_time"
+
+
 def heatmap_claim(metrics: pd.DataFrame, metric: str) -> str:
     """Which defence is best across the scenarios where ``metric`` applies, or that none is.
 
@@ -168,10 +174,10 @@ def heatmap_claim(metrics: pd.DataFrame, metric: str) -> str:
     style = METRIC_STYLES[metric]
     ok = applies(metrics, metric)
     grid = {k: v for k, v in cells(metrics, metric, "scenario").items() if ok.get(str(k), True)}
-    rows = {k: v for k, v in grid.items() if len(v) >= 2}
+    rows = {k: v for k, v in grid.items() if sum(_comparable(metric, c) for c in v.values()) >= 2}
     n = len(rows)
     if n == 0:
-        return "no scenario compares two defences"
+        return "no scenario has two defences with a value to compare"
     best = {k: best_of(v, metric) for k, v in rows.items()}
     worst = {k: worst_of(v, metric) for k, v in rows.items()}
     if all(len(best[k]) == len(rows[k]) for k in rows):
