@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simlab
+from simlab import draws
 from simlab.draws import draw_visits
 from simlab.errors import SimlabError
 from simlab.runner import DEFENCES, Result, run
@@ -164,13 +165,20 @@ def test_unknown_engine_names_the_valid_ones() -> None:
         simlab.run("mitm", "none", engine="fast")
 
 
+@pytest.mark.parametrize("passes", ["one", "many"])
 @pytest.mark.parametrize(
     ("seed", "n", "days", "prob"),
     [(0, 300, 30, 0.3), (1, 50, 10, 0.0), (2, 40, 8, 1.0), (3, 1, 5, 0.5), (4, 500, 3, 0.9)],
 )
-def test_bulk_visits_are_the_loops_draws(seed: int, n: int, days: int, prob: float) -> None:
+def test_bulk_visits_are_the_loops_draws(
+    seed: int, n: int, days: int, prob: float, passes: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """draw_visits gives the per-client loop's visits and leaves the generator where the
-    loop leaves it, so click-through and report draws that follow are unchanged."""
+    loop leaves it, so click-through and report draws that follow are unchanged; also when
+    the draws span many passes and generator blocks (as at 300,000 clients)."""
+    if passes == "many":
+        monkeypatch.setattr(draws, "_PAIRS_PER_PASS", 7)
+        monkeypatch.setattr(draws, "_BLOCK", 5)
     setup = random.Random(seed)
     first = [int(setup.random() * days) if setup.random() < 0.5 else 0 for _ in range(n)]
     loop, bulk = random.Random(seed + 10), random.Random(seed + 10)
