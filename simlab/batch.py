@@ -13,6 +13,13 @@ in the same class as its last one skips the pipeline altogether (:class:`_Steady
 headers its repeated accepted visits note again are applied once, as the last of them
 noted them.
 
+Those steady visits are handled in bulk with numpy, a window of visits at a time: a window
+ends at the next event that may change the world (quiet events, the monitor's polls, run
+in time order between the window's other visits) and lasts at most a day. A visit is
+answered in bulk if the client's record is of the current version, before its horizon and
+accepted; every other visit, and every later visit of the same client in the window, goes
+through the checks below one at a time, in order.
+
 A class is everything ``decide`` reads:
 
 - the world's state, as a version number that changes whenever an event changed what
@@ -47,6 +54,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from simlab import hpkp
 from simlab.clock import DAY, SimTime
@@ -138,7 +146,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     decisions: dict[tuple[Any, ...], tuple[Decision, dict[int, int]]] = {}
     queries = world.responder.queries
     results: dict[tuple[str, bool, str, str], int] = {}
-    codes = [0] * len(times)
     # What each client's release makes decide() read, worked out once per client.
     reads = [_reads(world, c.release, c.kind) for c in clients]
     steady: list[_Steady | None] = [None] * len(clients)
@@ -179,14 +186,61 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             )
         return rev, timely, app_key
 
-    due = engine.next_due()
-    for k, (at, cid) in enumerate(zip(times.tolist(), ids.tolist(), strict=True)):
-        if at >= due:
-            # Events due by this visit run first (Engine.advance); a visit that reports a
-            # detection may schedule one, so ``due`` is refreshed after every conclude().
-            if engine.advance(at):
-                version, revocations = version_now()
-            due = engine.next_due()
+    # The visits a client's steady record answers without checking (same version, before
+    # its horizon, accepted) are handled in bulk, a window at a time; these arrays mirror
+    # each record (:func:`sync`) for that test.
+    n_visits, n_clients = len(times), len(clients)
+    codes = np.zeros(n_visits, dtype=np.int64)
+    record_version = np.full(n_clients, -1, dtype=np.int64)
+    horizon = np.full(n_clients, -math.inf)
+    window = np.zeros(n_clients)
+    last = np.zeros(n_clients)  # the last accepted visit of the record, kept in bulk
+    pending = np.zeros(n_clients, dtype=bool)  # ``last`` is newer than the record's
+    accepted = np.zeros(n_clients, dtype=np.int64)
+    asked_of = np.zeros(n_clients, dtype=np.int64)
+    asked_ids: dict[tuple[tuple[int, int], ...], int] = {(): 0}
+    asked_list: list[dict[int, int]] = [{}]
+
+    def sync(cid: int) -> None:
+        """Mirror client ``cid``'s record into the arrays the bulk test reads."""
+        same = steady[cid]
+        if same is None or same.accepted is None:
+            horizon[cid] = -math.inf
+            return
+        record_version[cid] = same.version
+        horizon[cid] = same.horizon
+        window[cid] = same.window
+        last[cid] = same.last
+        accepted[cid] = same.accepted
+        if same.asked:
+            key = tuple(sorted(same.asked.items()))
+            number = asked_ids.get(key)
+            if number is None:
+                number = asked_ids[key] = len(asked_list)
+                asked_list.append(same.asked)
+            asked_of[cid] = number
+        else:
+            asked_of[cid] = 0
+
+    def count_asked(who: npt.NDArray[np.int64]) -> None:
+        """The OCSP queries of the bulk visits by ``who`` (one client per visit)."""
+        if len(asked_list) == 1:
+            return
+        counts = np.bincount(asked_of[who], minlength=len(asked_list)).tolist()
+        for number, times_asked in enumerate(counts[1:], start=1):
+            if times_asked:
+                for serial, n in asked_list[number].items():
+                    queries[serial] = queries.get(serial, 0) + n * times_asked
+
+    def pull(cid: int, same: _Steady) -> None:
+        """Bring the record up to date with the bulk visits of earlier windows."""
+        if pending[cid]:
+            same.last = float(last[cid])
+            same.pending = True
+            pending[cid] = False
+
+    def visit(k: int, at: SimTime, cid: int) -> None:
+        """One visit the bulk test did not answer: the checks and the pipeline."""
         client = clients[cid]
         same = steady[cid]
         if same is not None and same.version != version:
@@ -216,7 +270,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     now_tokens,
                 )
                 memo = decisions.get(dkey)
-            if memo is not None and (memo[0].verdict == "accept") == (same.accepted is not None):
+            accepts = memo is not None and memo[0].verdict == "accept"
+            if (
+                memo is not None
+                and now_tokens is not None
+                and accepts == (same.accepted is not None)
+            ):
                 same.version = version
                 same.tokens = now_tokens
                 same.decision, same.asked = memo
@@ -233,16 +292,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     same.last = at
                     same.pending = True
                 else:
-                    engine.advance(at)  # no event is due: this only sets the clock
                     outcome, reason = world.conclude(client, same.endpoint, same.decision, at)
-                    due = engine.next_due()
                     codes[k] = code_of(
                         (same.endpoint.operator, same.endpoint.legit, outcome.value, reason)
                     )
-                continue
+                return
             same.materialise(client)
             steady[cid] = None
-        engine.advance(at)  # no event is due: this only sets the clock for what it schedules
         route = routes.get((version, client.access))
         if route is None:
             endpoint = world.answerer(client)
@@ -251,7 +307,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         endpoint, on_path = route
         if endpoint is None:
             codes[k] = code_of(("none", False, "blocked", "unreachable"))
-            continue
+            return
         validation = validator.validate(endpoint.chain, client.store, host, at)
         tokens = (*_host_state(client, host, at), *timed(client, at))
         dkey = (version, id(endpoint), on_path, id(client.release), id(validation), tokens)
@@ -270,7 +326,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             for serial, n in asked.items():  # the OCSP queries the decision made
                 queries[serial] = queries.get(serial, 0) + n
         outcome, reason = world.conclude(client, endpoint, decision, at)
-        due = engine.next_due()
         codes[k] = code_of((endpoint.operator, endpoint.legit, outcome.value, reason))
         noted = decision.verdict == "accept"
         if noted:
@@ -284,7 +339,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 decision, asked = memo if memo is not None else (decision, asked)
                 if memo is None:
                     steady[cid] = None
-                    continue
+                    return
         if _reusable(decision):
             accepted = None
             if decision.verdict == "accept":
@@ -307,12 +362,77 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             if record is not None:
                 record.bound(world, client, at, reads[cid], revocations)
             steady[cid] = record
+
+    times_list, ids_list = times.tolist(), ids.tolist()
+    first_slow = np.full(n_clients, n_visits, dtype=np.int64)
+    k = 0
+    while k < n_visits:
+        if engine.advance(times_list[k]):
+            version, revocations = version_now()
+        # A window: up to the next event that may change the world, at most a day long.
+        stop = int(times.searchsorted(min(engine.next_loud_due(), times_list[k] + DAY)))
+        stop = max(stop, k + 1)
+        who = ids[k:stop]
+        bulk = (record_version[who] == version) & (times[k:stop] < horizon[who])
+        bulk &= times[k:stop] < last[who] + window[who]
+        slow = np.flatnonzero(~bulk)
+        early: dict[int, list[int]] = {}  # bulk visits of clients with a slow visit after
+        if len(slow):
+            # A slow visit may change the client's record: its later visits are slow too.
+            np.minimum.at(first_slow, who[slow], slow)
+            firsts = first_slow[who]
+            bulk &= np.arange(stop - k) < firsts
+            first_slow[who[slow]] = n_visits
+            for p in np.flatnonzero(bulk & (firsts < n_visits)).tolist():
+                early.setdefault(ids_list[k + p], []).append(k + p)
+            slow = np.flatnonzero(~bulk)
+        upto = stop
+        loud = engine.next_loud_due()
+        scheduled = engine.scheduled
+        for p in slow.tolist():
+            kk = k + p
+            if kk >= upto:
+                break
+            at = times_list[kk]
+            if engine.run_quiet_until(at):
+                break  # an event that may change the world is due first: the window ends
+            engine.advance(at)  # nothing is due: this sets the clock for what it schedules
+            cid = ids_list[kk]
+            same = steady[cid]
+            if same is not None:
+                pull(cid, same)
+                before = early.pop(cid, None)
+                if before is not None:
+                    assert same.accepted is not None
+                    codes[before] = same.accepted
+                    same.last = times_list[before[-1]]
+                    same.pending = True
+                    count_asked(np.full(len(before), cid))
+                    bulk[np.array(before) - k] = False
+            visit(kk, at, cid)
+            sync(cid)
+            if engine.scheduled != scheduled:  # the visit (a detection) may have scheduled one
+                scheduled = engine.scheduled
+                if engine.next_loud_due() < loud:
+                    loud = engine.next_loud_due()
+                    upto = min(upto, max(kk + 1, int(times.searchsorted(loud))))
+        if engine.run_quiet_until(times_list[upto - 1]):
+            upto = int(times.searchsorted(engine.next_loud_due()))
+        done = k + np.flatnonzero(bulk[: upto - k])
+        if len(done):
+            who = ids[done]
+            codes[done] = accepted[who]
+            np.maximum.at(last, who, times[done])
+            pending[who] = True
+            count_asked(who)
+        k = upto
     for cid, same in enumerate(steady):
         if same is not None:
+            pull(cid, same)
             same.materialise(clients[cid])
     engine.run_events_until(end)
     fields = {c.id: (c.release.kind, c.release.name, c.access) for c in clients}
-    return Rows(times, ids, np.array(codes, dtype=np.int64), list(results), fields)
+    return Rows(times, ids, codes, list(results), fields)
 
 
 def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, float | None, bool]:

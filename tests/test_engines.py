@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 import simlab
 from simlab import draws
 from simlab.draws import draw_visits
+from simlab.engine import Engine
 from simlab.errors import SimlabError
 from simlab.runner import DEFENCES, Result, run
 from simlab.scenario_file import builtin_scenarios
@@ -223,3 +224,23 @@ def test_exhaustive_drawn_parameters(
     scenario: str, defence: str, seed: int, params: dict[str, Any]
 ) -> None:
     _check_drawn(scenario, defence, seed, params)
+
+
+def test_quiet_events_run_in_order_and_only_loud_ones_count() -> None:
+    """The batched engine reads the world again only after an event that is not quiet, and
+    runs quiet ones (monitor polls) in time order between its slow visits."""
+    engine = Engine()
+    ran: list[str] = []
+    engine.at(1.0, lambda: ran.append("poll"), quiet=True)
+    engine.at(2.0, lambda: ran.append("story"))
+    engine.at(3.0, lambda: ran.append("poll again"), quiet=True)
+    assert not engine.run_quiet_until(1.5)
+    assert ran == ["poll"]
+    assert engine.run_quiet_until(3.0)  # stopped before the story's step, still queued
+    assert ran == ["poll"]
+    assert engine.next_loud_due() == 2.0
+    assert engine.advance(3.0)
+    assert ran == ["poll", "story", "poll again"]
+    engine.at(4.0, lambda: ran.append("last poll"), quiet=True)
+    assert not engine.advance(5.0)
+    assert engine.next_loud_due() == float("inf")
