@@ -186,47 +186,94 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             )
         return rev, timely, app_key
 
-    # The visits a client's steady record answers without checking (same version, before
-    # its horizon, accepted) are handled in bulk, a window at a time; these arrays mirror
-    # each record (:func:`sync`) for that test.
+    # The visits a client's steady record answers without checking are handled in bulk, a
+    # window at a time. A record is of a *class*: what its decision and notes depend on
+    # (endpoint, route, release, validation, class tokens, the CT logs its Expect-CT note
+    # relies on, the revocations its horizon was worked out with). After an event, a class
+    # carries to the new version if the same checks the per-visit carry makes pass for it
+    # (:func:`check_class`). These arrays mirror each record (:func:`sync`).
     n_visits, n_clients = len(times), len(clients)
     codes = np.zeros(n_visits, dtype=np.int64)
-    record_version = np.full(n_clients, -1, dtype=np.int64)
-    horizon = np.full(n_clients, -math.inf)
+    horizon = np.full(n_clients, -math.inf)  # -inf: no accepted record
     window = np.zeros(n_clients)
     last = np.zeros(n_clients)  # the last accepted visit of the record, kept in bulk
     pending = np.zeros(n_clients, dtype=bool)  # ``last`` is newer than the record's
     accepted = np.zeros(n_clients, dtype=np.int64)
-    asked_of = np.zeros(n_clients, dtype=np.int64)
+    record_class = np.zeros(n_clients, dtype=np.int64)
+    stores = [id(c.store) for c in clients]
+    classes: dict[tuple[Any, ...], int] = {}
+    class_info: list[tuple[Endpoint, Client, tuple[Any, ...]]] = []
+    class_asked = np.full(64, -1, dtype=np.int64)  # per class: asked, if it holds now
     asked_ids: dict[tuple[tuple[int, int], ...], int] = {(): 0}
     asked_list: list[dict[int, int]] = [{}]
 
+    def asked_number(asked: dict[int, int]) -> int:
+        if not asked:
+            return 0
+        key = tuple(sorted(asked.items()))
+        number = asked_ids.get(key)
+        if number is None:
+            number = asked_ids[key] = len(asked_list)
+            asked_list.append(asked)
+        return number
+
     def sync(cid: int) -> None:
         """Mirror client ``cid``'s record into the arrays the bulk test reads."""
+        nonlocal class_asked
         same = steady[cid]
         if same is None or same.accepted is None:
             horizon[cid] = -math.inf
             return
-        record_version[cid] = same.version
+        client = clients[cid]
+        key = (
+            id(same.endpoint),
+            same.on_path,
+            id(client.release),
+            id(same.validation),
+            same.tokens,
+            client.access,
+            same.logs if same.expect_ct_noted else None,
+            revocations if reads[cid][0] else None,
+        )
+        number = classes.get(key)
+        if number is None:
+            number = classes[key] = len(class_info)
+            class_info.append((same.endpoint, client, key))
+            if number == len(class_asked):
+                class_asked = np.concatenate([class_asked, np.full(number, -1, dtype=np.int64)])
+        record_class[cid] = number
+        class_asked[number] = asked_number(same.asked)  # its decision is memoised for now
         horizon[cid] = same.horizon
         window[cid] = same.window
         last[cid] = same.last
         accepted[cid] = same.accepted
-        if same.asked:
-            key = tuple(sorted(same.asked.items()))
-            number = asked_ids.get(key)
-            if number is None:
-                number = asked_ids[key] = len(asked_list)
-                asked_list.append(same.asked)
-            asked_of[cid] = number
-        else:
-            asked_of[cid] = 0
+
+    def check_class(number: int) -> None:
+        """Whether a class's records hold at this version, as the per-visit carry finds:
+        the same endpoint answers, by the same route; the logs and revocations its record
+        relies on are unchanged; and its decision at this version is known and accepted."""
+        endpoint, client, key = class_info[number]
+        route = routes.get((version, client.access))
+        if route is None:
+            answer = world.answerer(client)
+            on_path = answer is world.attacker and world.attacker_position is not None
+            route = routes[(version, client.access)] = (answer, on_path)
+        if route[0] is not endpoint or route[1] != key[1]:
+            return
+        if key[6] is not None and key[6] != id(world.known_logs):
+            return
+        if key[7] is not None and key[7] != revocations:
+            return
+        memo = decisions.get((version, *key[:5]))
+        if memo is not None and memo[0].verdict == "accept":
+            class_asked[number] = asked_number(memo[1])
 
     def count_asked(who: npt.NDArray[np.int64]) -> None:
         """The OCSP queries of the bulk visits by ``who`` (one client per visit)."""
         if len(asked_list) == 1:
             return
-        counts = np.bincount(asked_of[who], minlength=len(asked_list)).tolist()
+        numbers = class_asked[record_class[who]]
+        counts = np.bincount(numbers, minlength=len(asked_list)).tolist()
         for number, times_asked in enumerate(counts[1:], start=1):
             if times_asked:
                 for serial, n in asked_list[number].items():
@@ -365,15 +412,30 @@ def run(world: World, until: SimTime | None = None) -> Rows:
 
     times_list, ids_list = times.tolist(), ids.tolist()
     first_slow = np.full(n_clients, n_visits, dtype=np.int64)
+    checked = (-1, -1)  # (version, decisions known) when the classes were last checked
+    span = 256  # visits in a window: short after an event, so classes carry over early
     k = 0
     while k < n_visits:
         if engine.advance(times_list[k]):
             version, revocations = version_now()
+        if checked[0] != version:
+            class_asked[:] = -1
+            for cid, client in enumerate(clients):
+                if id(client.store) != stores[cid]:  # a story gave the client new roots
+                    stores[cid] = id(client.store)
+                    horizon[cid] = -math.inf
+            span = 256
+        if checked != (version, len(decisions)):
+            for number in np.flatnonzero(class_asked[: len(class_info)] < 0).tolist():
+                check_class(number)
+            checked = (version, len(decisions))
         # A window: up to the next event that may change the world, at most a day long.
         stop = int(times.searchsorted(min(engine.next_loud_due(), times_list[k] + DAY)))
-        stop = max(stop, k + 1)
+        stop = max(min(stop, k + span), k + 1)
+        span *= 2
         who = ids[k:stop]
-        bulk = (record_version[who] == version) & (times[k:stop] < horizon[who])
+        bulk = class_asked[record_class[who]] >= 0
+        bulk &= times[k:stop] < horizon[who]
         bulk &= times[k:stop] < last[who] + window[who]
         slow = np.flatnonzero(~bulk)
         early: dict[int, list[int]] = {}  # bulk visits of clients with a slow visit after
