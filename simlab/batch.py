@@ -49,6 +49,7 @@ client state.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -147,7 +148,11 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     queries = world.responder.queries
     results: dict[tuple[str, bool, str, str], int] = {}
     # What each client's release makes decide() read, worked out once per client.
-    reads = [_reads(world, c.release, c.kind) for c in clients]
+    read_by: dict[tuple[int, str], tuple[bool, float | None, float | None, bool]] = {}
+    for c in clients:
+        if (id(c.release), c.kind) not in read_by:
+            read_by[(id(c.release), c.kind)] = _reads(world, c.release, c.kind)
+    reads = [read_by[(id(c.release), c.kind)] for c in clients]
     steady: list[_Steady | None] = [None] * len(clients)
 
     def code_of(key: tuple[str, bool, str, str]) -> int:
@@ -420,10 +425,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             version, revocations = version_now()
         if checked[0] != version:
             class_asked[:] = -1
-            for cid, client in enumerate(clients):
-                if id(client.store) != stores[cid]:  # a story gave the client new roots
-                    stores[cid] = id(client.store)
-                    horizon[cid] = -math.inf
+            now_stores = [id(c.store) for c in clients]
+            if now_stores != stores:  # a story gave clients new roots: check them one by one
+                for cid in range(n_clients):
+                    if now_stores[cid] != stores[cid]:
+                        horizon[cid] = -math.inf
+                stores = now_stores
             span = 256
         if checked != (version, len(decisions)):
             for number in np.flatnonzero(class_asked[: len(class_info)] < 0).tolist():
@@ -514,6 +521,13 @@ def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, f
     return revocation, ct_timely, preload, app
 
 
+@functools.lru_cache(maxsize=256)
+def _max_age(header: str, profile: str) -> int | None:
+    """A ``Public-Key-Pins`` header's max-age, as ``profile`` parses it (a run serves a
+    handful of headers, noted thousands of times)."""
+    return hpkp.parse(header, profile=profile).max_age
+
+
 def _reusable(decision: Decision) -> bool:
     """False for an HPKP pin mismatch: checking it moved the client's pin state."""
     check = decision.pin_check
@@ -590,7 +604,7 @@ class _Steady:
                 fresh = kph.lookup(host, at)
                 if fresh is not None and fresh.noted_at == at:
                     try:
-                        max_age = hpkp.parse(header, profile=kph.profile.name).max_age
+                        max_age = _max_age(header, kph.profile.name)
                     except hpkp.HeaderError:
                         return None
                     if max_age is None or fresh.host != host or at + max_age != fresh.expires_at:
