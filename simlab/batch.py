@@ -458,6 +458,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         upto = stop
         loud = engine.next_loud_due()
         scheduled = engine.scheduled
+        visited = k  # the visits before this one are processed
         for p in slow.tolist():
             kk = k + p
             if kk >= upto:
@@ -480,13 +481,17 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     bulk[np.array(before) - k] = False
             visit(kk, at, cid)
             sync(cid)
+            visited = kk + 1
             if engine.scheduled != scheduled:  # the visit (a detection) may have scheduled one
                 scheduled = engine.scheduled
                 if engine.next_loud_due() < loud:
                     loud = engine.next_loud_due()
                     upto = min(upto, max(kk + 1, int(times.searchsorted(loud))))
         if engine.run_quiet_until(times_list[upto - 1]):
-            upto = int(times.searchsorted(engine.next_loud_due()))
+            # An event that is not quiet is due within the window (a poll's detection, or
+            # a visit's, answered at once): later visits wait for the next window, but not
+            # those processed already (a visit may have scheduled it for its own time).
+            upto = max(visited, int(times.searchsorted(engine.next_loud_due())))
         done = k + np.flatnonzero(bulk[: upto - k])
         if len(done):
             who = ids[done]

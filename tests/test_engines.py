@@ -161,6 +161,29 @@ def test_drawn_parameters_same_under_both_engines(
     _check_drawn(scenario, defence, seed, params)
 
 
+def test_a_response_due_at_the_detecting_visits_own_time() -> None:
+    """With ``response_hours = 0`` the owner's response is due at the time of the visit
+    that detected the attack: that visit is not processed again after the response (found
+    by the exhaustive run: the batched engine recorded it a second time, as connected)."""
+    params = {
+        "era": "2011-08",
+        "n_clients": 20,
+        "days": 12.0,
+        "attack_start_day": 0.0,
+        "attack_days": 3.0,
+        "click_through": 0.0,
+        "max_age_days": 0.0,
+        "response_hours": 0.0,
+        "browser_release_days": 3.0,
+        "revocation_push_days": 0.0,
+        "ocsp_blockable": False,
+        "user_report_prob": 0.0,
+    }
+    fast, reference = _pair("domain-hijack", "static", 0, **params)
+    assert reference.world.detections[0][1] == "app_pin_report"
+    _assert_same(fast, reference)
+
+
 def test_unknown_engine_names_the_valid_ones() -> None:
     with pytest.raises(SimlabError, match="unknown engine 'fast'; valid: batched, reference"):
         simlab.run("mitm", "none", engine="fast")
