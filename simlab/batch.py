@@ -16,9 +16,16 @@ noted them.
 Those steady visits are handled in bulk with numpy, a window of visits at a time: a window
 ends at the next event that may change the world (quiet events, the monitor's polls, run
 in time order between the window's other visits) and lasts at most a day. A visit is
-answered in bulk if the client's record is of the current version, before its horizon and
-accepted; every other visit, and every later visit of the same client in the window, goes
-through the checks below one at a time, in order.
+answered in bulk if the client's record is accepted, before its horizon, and its class
+holds at the current version: the record is of that version, or the per-visit carry's
+checks pass for the whole class (same route and endpoint, same CT logs and revocations,
+an accepted decision known at this version). Every other visit, and every later visit of
+the same client in the window, goes through the checks below one at a time, in order.
+
+A client's first visit starts from the state every client starts with. If an earlier first
+visit in its class was accepted, the record that visit left is copied, with the header
+notes deferred as repeated notes are (what a valid or rejected header does to the HPKP,
+HSTS and Expect-CT state does not depend on the state before it, RFC 7469 section 2.5).
 
 A class is everything ``decide`` reads:
 
