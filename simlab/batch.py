@@ -24,8 +24,9 @@ the same client in the window, goes through the checks below one at a time, in o
 
 A client's first visit starts from the state every client starts with. If an earlier first
 visit in its class was accepted, the record that visit left is copied, with the header
-notes deferred as repeated notes are (what a valid or rejected header does to the HPKP,
-HSTS and Expect-CT state does not depend on the state before it, RFC 7469 section 2.5).
+notes deferred as repeated notes are: from the same start state the same headers leave the
+same HPKP, HSTS and Expect-CT state, and noting them once as of the last accepted visit
+leaves what noting them at each visit leaves (:meth:`_Steady.materialise`).
 
 A class is everything ``decide`` reads:
 
