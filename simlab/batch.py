@@ -299,6 +299,27 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             same.pending = True
             pending[cid] = False
 
+    def ahead(
+        client: Client, endpoint: Endpoint, on_path: bool, at: SimTime, dkey: tuple[Any, ...]
+    ) -> tuple[Decision, dict[int, int]] | None:
+        """The decision of the class the client's notes just put it in, made at ``at`` (the
+        class fixes it, whenever the next visit comes), and memoised if reusable. The OCSP
+        queries it made are taken back: each visit of the class counts them when it comes.
+        ``decide`` changes nothing else a run keeps (its memos aside): reading the pins
+        just noted applies no expiry, and a pin mismatch leaves them noted."""
+        saved = dict(queries)
+        decision = world.decide(
+            client, endpoint.chain, at, tls_scts=endpoint.tls_scts, on_path=on_path
+        )
+        asked = {serial: n - saved.get(serial, 0) for serial, n in queries.items()}
+        asked = {serial: n for serial, n in asked.items() if n}
+        queries.clear()
+        queries.update(saved)
+        if not _reusable(decision):
+            return None
+        memo = decisions[dkey] = (decision, asked)
+        return memo
+
     visited_before = [False] * n_clients
     # A client's first visit, from the state every client starts with, in a class whose
     # first visit was accepted: the record that visit left, to start again from ``at``.
@@ -411,16 +432,17 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         noted = decision.verdict == "accept"
         if noted:
             # The headers just noted may put the client's next visit in another class: its
-            # decision is reused if some client has been through that class already.
+            # decision is known if some client has been through that class already, else
+            # it is made now, as that next visit would make it (:func:`ahead`).
             after = (*_host_state(client, host, at), *tokens[3:])
             if after != tokens:
                 tokens = after
                 dkey = (version, id(endpoint), on_path, id(client.release), id(validation), after)
-                memo = decisions.get(dkey)
-                decision, asked = memo if memo is not None else (decision, asked)
+                memo = decisions.get(dkey) or ahead(client, endpoint, on_path, at, dkey)
                 if memo is None:
                     steady[cid] = None
                     return
+                decision, asked = memo
         if _reusable(decision):
             accepted = None
             if decision.verdict == "accept":
