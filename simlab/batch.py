@@ -13,6 +13,21 @@ in the same class as its last one skips the pipeline altogether (:class:`_Steady
 headers its repeated accepted visits note again are applied once, as the last of them
 noted them.
 
+Those steady visits are handled in bulk with numpy, a window of visits at a time: a window
+ends at the next event that may change the world (quiet events, the monitor's polls, run
+in time order between the window's other visits) and lasts at most a day. A visit is
+answered in bulk if the client's record is accepted, before its horizon, and its class
+holds at the current version: the record is of that version, or the per-visit carry's
+checks pass for the whole class (same route and endpoint, same CT logs and revocations,
+an accepted decision known at this version). Every other visit, and every later visit of
+the same client in the window, goes through the checks below one at a time, in order.
+
+A client's first visit starts from the state every client starts with. If an earlier first
+visit in its class was accepted, the record that visit left is copied, with the header
+notes deferred as repeated notes are: from the same start state the same headers leave the
+same HPKP, HSTS and Expect-CT state, and noting them once as of the last accepted visit
+leaves what noting them at each visit leaves (:meth:`_Steady.materialise`).
+
 A class is everything ``decide`` reads:
 
 - the world's state, as a version number that changes whenever an event changed what
@@ -42,11 +57,13 @@ client state.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from simlab import hpkp
 from simlab.clock import DAY, SimTime
@@ -138,9 +155,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     decisions: dict[tuple[Any, ...], tuple[Decision, dict[int, int]]] = {}
     queries = world.responder.queries
     results: dict[tuple[str, bool, str, str], int] = {}
-    codes = [0] * len(times)
     # What each client's release makes decide() read, worked out once per client.
-    reads = [_reads(world, c.release, c.kind) for c in clients]
+    read_by: dict[tuple[int, str], tuple[bool, float | None, float | None, bool]] = {}
+    for c in clients:
+        if (id(c.release), c.kind) not in read_by:
+            read_by[(id(c.release), c.kind)] = _reads(world, c.release, c.kind)
+    reads = [read_by[(id(c.release), c.kind)] for c in clients]
     steady: list[_Steady | None] = [None] * len(clients)
 
     def code_of(key: tuple[str, bool, str, str]) -> int:
@@ -179,15 +199,137 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             )
         return rev, timely, app_key
 
-    due = engine.next_due()
-    for k, (at, cid) in enumerate(zip(times.tolist(), ids.tolist(), strict=True)):
-        if at >= due:
-            # Events due by this visit run first (Engine.advance); a visit that reports a
-            # detection may schedule one, so ``due`` is refreshed after every conclude().
-            if engine.advance(at):
-                version, revocations = version_now()
-            due = engine.next_due()
+    # The visits a client's steady record answers without checking are handled in bulk, a
+    # window at a time. A record is of a *class*: what its decision and notes depend on
+    # (endpoint, route, release, validation, class tokens, the CT logs its Expect-CT note
+    # relies on, the revocations its horizon was worked out with). After an event, a class
+    # carries to the new version if the same checks the per-visit carry makes pass for it
+    # (:func:`check_class`). These arrays mirror each record (:func:`sync`).
+    n_visits, n_clients = len(times), len(clients)
+    codes = np.zeros(n_visits, dtype=np.int64)
+    horizon = np.full(n_clients, -math.inf)  # -inf: no accepted record
+    window = np.zeros(n_clients)
+    last = np.zeros(n_clients)  # the last accepted visit of the record, kept in bulk
+    pending = np.zeros(n_clients, dtype=bool)  # ``last`` is newer than the record's
+    accepted = np.zeros(n_clients, dtype=np.int64)
+    record_class = np.zeros(n_clients, dtype=np.int64)
+    stores = [id(c.store) for c in clients]
+    classes: dict[tuple[Any, ...], int] = {}
+    class_info: list[tuple[Endpoint, Client, tuple[Any, ...]]] = []
+    class_asked = np.full(64, -1, dtype=np.int64)  # per class: asked, if it holds now
+    asked_ids: dict[tuple[tuple[int, int], ...], int] = {(): 0}
+    asked_list: list[dict[int, int]] = [{}]
+
+    def asked_number(asked: dict[int, int]) -> int:
+        if not asked:
+            return 0
+        key = tuple(sorted(asked.items()))
+        number = asked_ids.get(key)
+        if number is None:
+            number = asked_ids[key] = len(asked_list)
+            asked_list.append(asked)
+        return number
+
+    def sync(cid: int) -> None:
+        """Mirror client ``cid``'s record into the arrays the bulk test reads."""
+        nonlocal class_asked
+        same = steady[cid]
+        if same is None or same.accepted is None:
+            horizon[cid] = -math.inf
+            return
         client = clients[cid]
+        key = (
+            id(same.endpoint),
+            same.on_path,
+            id(client.release),
+            id(same.validation),
+            same.tokens,
+            client.access,
+            same.logs if same.expect_ct_noted else None,
+            revocations if reads[cid][0] else None,
+        )
+        number = classes.get(key)
+        if number is None:
+            number = classes[key] = len(class_info)
+            class_info.append((same.endpoint, client, key))
+            if number == len(class_asked):
+                class_asked = np.concatenate([class_asked, np.full(number, -1, dtype=np.int64)])
+        record_class[cid] = number
+        class_asked[number] = asked_number(same.asked)  # its decision is memoised for now
+        horizon[cid] = same.horizon
+        window[cid] = same.window
+        last[cid] = same.last
+        accepted[cid] = same.accepted
+
+    def check_class(number: int) -> None:
+        """Whether a class's records hold at this version, as the per-visit carry finds:
+        the same endpoint answers, by the same route; the logs and revocations its record
+        relies on are unchanged; and its decision at this version is known and accepted."""
+        endpoint, client, key = class_info[number]
+        route = routes.get((version, client.access))
+        if route is None:
+            answer = world.answerer(client)
+            on_path = answer is world.attacker and world.attacker_position is not None
+            route = routes[(version, client.access)] = (answer, on_path)
+        if route[0] is not endpoint or route[1] != key[1]:
+            return
+        if key[6] is not None and key[6] != id(world.known_logs):
+            return
+        if key[7] is not None and key[7] != revocations:
+            return
+        memo = decisions.get((version, *key[:5]))
+        if memo is not None and memo[0].verdict == "accept":
+            class_asked[number] = asked_number(memo[1])
+
+    def count_asked(who: npt.NDArray[np.int64]) -> None:
+        """The OCSP queries of the bulk visits by ``who`` (one client per visit)."""
+        if len(asked_list) == 1:
+            return
+        numbers = class_asked[record_class[who]]
+        counts = np.bincount(numbers, minlength=len(asked_list)).tolist()
+        for number, times_asked in enumerate(counts[1:], start=1):
+            if times_asked:
+                for serial, n in asked_list[number].items():
+                    queries[serial] = queries.get(serial, 0) + n * times_asked
+
+    def pull(cid: int, same: _Steady) -> None:
+        """Bring the record up to date with the bulk visits of earlier windows."""
+        if pending[cid]:
+            same.last = float(last[cid])
+            same.pending = True
+            pending[cid] = False
+
+    def ahead(
+        client: Client, endpoint: Endpoint, on_path: bool, at: SimTime, dkey: tuple[Any, ...]
+    ) -> tuple[Decision, dict[int, int]] | None:
+        """The decision of the class the client's notes just put it in, made at ``at`` (the
+        class fixes it, whenever the next visit comes), and memoised if reusable. The OCSP
+        queries it made are taken back: each visit of the class counts them when it comes.
+        ``decide`` changes nothing else a run keeps (its memos aside): reading the pins
+        just noted applies no expiry, and a pin mismatch leaves them noted."""
+        saved = dict(queries)
+        decision = world.decide(
+            client, endpoint.chain, at, tls_scts=endpoint.tls_scts, on_path=on_path
+        )
+        asked = {serial: n - saved.get(serial, 0) for serial, n in queries.items()}
+        asked = {serial: n for serial, n in asked.items() if n}
+        queries.clear()
+        queries.update(saved)
+        if not _reusable(decision):
+            return None
+        memo = decisions[dkey] = (decision, asked)
+        return memo
+
+    visited_before = [False] * n_clients
+    # A client's first visit, from the state every client starts with, in a class whose
+    # first visit was accepted: the record that visit left, to start again from ``at``.
+    first_records: dict[tuple[Any, ...], _Steady] = {}
+
+    def visit(k: int, at: SimTime, cid: int) -> None:
+        """One visit the bulk test did not answer: the checks and the pipeline."""
+        client = clients[cid]
+        first = not visited_before[cid]
+        visited_before[cid] = True
         same = steady[cid]
         if same is not None and same.version != version:
             # An event changed the world. If this client is still answered by the same
@@ -216,7 +358,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     now_tokens,
                 )
                 memo = decisions.get(dkey)
-            if memo is not None and (memo[0].verdict == "accept") == (same.accepted is not None):
+            accepts = memo is not None and memo[0].verdict == "accept"
+            if (
+                memo is not None
+                and now_tokens is not None
+                and accepts == (same.accepted is not None)
+            ):
                 same.version = version
                 same.tokens = now_tokens
                 same.decision, same.asked = memo
@@ -233,16 +380,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     same.last = at
                     same.pending = True
                 else:
-                    engine.advance(at)  # no event is due: this only sets the clock
                     outcome, reason = world.conclude(client, same.endpoint, same.decision, at)
-                    due = engine.next_due()
                     codes[k] = code_of(
                         (same.endpoint.operator, same.endpoint.legit, outcome.value, reason)
                     )
-                continue
+                return
             same.materialise(client)
             steady[cid] = None
-        engine.advance(at)  # no event is due: this only sets the clock for what it schedules
         route = routes.get((version, client.access))
         if route is None:
             endpoint = world.answerer(client)
@@ -251,11 +395,25 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         endpoint, on_path = route
         if endpoint is None:
             codes[k] = code_of(("none", False, "blocked", "unreachable"))
-            continue
+            return
         validation = validator.validate(endpoint.chain, client.store, host, at)
         tokens = (*_host_state(client, host, at), *timed(client, at))
         dkey = (version, id(endpoint), on_path, id(client.release), id(validation), tokens)
         memo = decisions.get(dkey)
+        first_key = dkey
+        if first and memo is not None:
+            record = first_records.get(dkey)
+            if record is not None:
+                # Its headers are noted as a record's repeated notes are: once, later, as
+                # of its last accepted visit (the start state and the class fix the result).
+                for serial, n in memo[1].items():
+                    queries[serial] = queries.get(serial, 0) + n
+                record = record.again(at)
+                assert record.accepted is not None
+                codes[k] = record.accepted
+                record.bound(world, client, at, reads[cid], revocations)
+                steady[cid] = record
+                return
         if memo is None:
             before = dict(queries)
             decision = world.decide(
@@ -270,21 +428,21 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             for serial, n in asked.items():  # the OCSP queries the decision made
                 queries[serial] = queries.get(serial, 0) + n
         outcome, reason = world.conclude(client, endpoint, decision, at)
-        due = engine.next_due()
         codes[k] = code_of((endpoint.operator, endpoint.legit, outcome.value, reason))
         noted = decision.verdict == "accept"
         if noted:
             # The headers just noted may put the client's next visit in another class: its
-            # decision is reused if some client has been through that class already.
+            # decision is known if some client has been through that class already, else
+            # it is made now, as that next visit would make it (:func:`ahead`).
             after = (*_host_state(client, host, at), *tokens[3:])
             if after != tokens:
                 tokens = after
                 dkey = (version, id(endpoint), on_path, id(client.release), id(validation), after)
-                memo = decisions.get(dkey)
-                decision, asked = memo if memo is not None else (decision, asked)
+                memo = decisions.get(dkey) or ahead(client, endpoint, on_path, at, dkey)
                 if memo is None:
                     steady[cid] = None
-                    continue
+                    return
+                decision, asked = memo
         if _reusable(decision):
             accepted = None
             if decision.verdict == "accept":
@@ -306,13 +464,102 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             )
             if record is not None:
                 record.bound(world, client, at, reads[cid], revocations)
+                if first and noted and record.accepted is not None:
+                    first_records.setdefault(first_key, record.again(at))
             steady[cid] = record
+
+    times_list, ids_list = times.tolist(), ids.tolist()
+    first_slow = np.full(n_clients, n_visits, dtype=np.int64)
+    checked = (-1, -1)  # (version, decisions known) when the classes were last checked
+    span = 256  # visits in a window: short after an event, so classes carry over early
+    k = 0
+    while k < n_visits:
+        if engine.advance(times_list[k]):
+            version, revocations = version_now()
+        if checked[0] != version:
+            class_asked[:] = -1
+            now_stores = [id(c.store) for c in clients]
+            if now_stores != stores:  # a story gave clients new roots: check them one by one
+                for cid in range(n_clients):
+                    if now_stores[cid] != stores[cid]:
+                        horizon[cid] = -math.inf
+                stores = now_stores
+            span = 256
+        if checked != (version, len(decisions)):
+            for number in np.flatnonzero(class_asked[: len(class_info)] < 0).tolist():
+                check_class(number)
+            checked = (version, len(decisions))
+        # A window: up to the next event that may change the world, at most a day long.
+        stop = int(times.searchsorted(min(engine.next_loud_due(), times_list[k] + DAY)))
+        stop = max(min(stop, k + span), k + 1)
+        span *= 2
+        who = ids[k:stop]
+        bulk = class_asked[record_class[who]] >= 0
+        bulk &= times[k:stop] < horizon[who]
+        bulk &= times[k:stop] < last[who] + window[who]
+        slow = np.flatnonzero(~bulk)
+        early: dict[int, list[int]] = {}  # bulk visits of clients with a slow visit after
+        if len(slow):
+            # A slow visit may change the client's record: its later visits are slow too.
+            np.minimum.at(first_slow, who[slow], slow)
+            firsts = first_slow[who]
+            bulk &= np.arange(stop - k) < firsts
+            first_slow[who[slow]] = n_visits
+            for p in np.flatnonzero(bulk & (firsts < n_visits)).tolist():
+                early.setdefault(ids_list[k + p], []).append(k + p)
+            slow = np.flatnonzero(~bulk)
+        upto = stop
+        loud = engine.next_loud_due()
+        scheduled = engine.scheduled
+        visited = k  # the visits before this one are processed
+        for p in slow.tolist():
+            kk = k + p
+            if kk >= upto:
+                break
+            at = times_list[kk]
+            if engine.run_quiet_until(at):
+                break  # an event that may change the world is due first: the window ends
+            engine.advance(at)  # nothing is due: this sets the clock for what it schedules
+            cid = ids_list[kk]
+            same = steady[cid]
+            if same is not None:
+                pull(cid, same)
+                before = early.pop(cid, None)
+                if before is not None:
+                    assert same.accepted is not None
+                    codes[before] = same.accepted
+                    same.last = times_list[before[-1]]
+                    same.pending = True
+                    count_asked(np.full(len(before), cid))
+                    bulk[np.array(before) - k] = False
+            visit(kk, at, cid)
+            sync(cid)
+            visited = kk + 1
+            if engine.scheduled != scheduled:  # the visit (a detection) may have scheduled one
+                scheduled = engine.scheduled
+                if engine.next_loud_due() < loud:
+                    loud = engine.next_loud_due()
+                    upto = min(upto, max(kk + 1, int(times.searchsorted(loud))))
+        if engine.run_quiet_until(times_list[upto - 1]):
+            # An event that is not quiet is due within the window (a poll's detection, or
+            # a visit's, answered at once): later visits wait for the next window, but not
+            # those processed already (a visit may have scheduled it for its own time).
+            upto = max(visited, int(times.searchsorted(engine.next_loud_due())))
+        done = k + np.flatnonzero(bulk[: upto - k])
+        if len(done):
+            who = ids[done]
+            codes[done] = accepted[who]
+            np.maximum.at(last, who, times[done])
+            pending[who] = True
+            count_asked(who)
+        k = upto
     for cid, same in enumerate(steady):
         if same is not None:
+            pull(cid, same)
             same.materialise(clients[cid])
     engine.run_events_until(end)
     fields = {c.id: (c.release.kind, c.release.name, c.access) for c in clients}
-    return Rows(times, ids, np.array(codes, dtype=np.int64), list(results), fields)
+    return Rows(times, ids, codes, list(results), fields)
 
 
 def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, float | None, bool]:
@@ -330,6 +577,13 @@ def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, f
         preload = days * DAY
     app = kind == "app" and s.app_pins and release.static_pins
     return revocation, ct_timely, preload, app
+
+
+@functools.lru_cache(maxsize=256)
+def _max_age(header: str, profile: str) -> int | None:
+    """A ``Public-Key-Pins`` header's max-age, as ``profile`` parses it (a run serves a
+    handful of headers, noted thousands of times)."""
+    return hpkp.parse(header, profile=profile).max_age
 
 
 def _reusable(decision: Decision) -> bool:
@@ -408,7 +662,7 @@ class _Steady:
                 fresh = kph.lookup(host, at)
                 if fresh is not None and fresh.noted_at == at:
                     try:
-                        max_age = hpkp.parse(header, profile=kph.profile.name).max_age
+                        max_age = _max_age(header, kph.profile.name)
                     except hpkp.HeaderError:
                         return None
                     if max_age is None or fresh.host != host or at + max_age != fresh.expires_at:
@@ -434,6 +688,29 @@ class _Steady:
             expect_ct_noted,
             at,
             id(world.known_logs),
+        )
+
+    def again(self, at: SimTime) -> _Steady:
+        """This record as another client in the same start state and class would hold it
+        after an accepted visit at ``at``, its notes deferred (see :meth:`materialise`)."""
+        return _Steady(
+            self.host,
+            self.version,
+            self.endpoint,
+            self.on_path,
+            self.validation,
+            self.tokens,
+            self.decision,
+            self.asked,
+            self.accepted,
+            self.header,
+            self.pin_max_age,
+            self.pin_entry,
+            self.hsts_noted,
+            self.expect_ct_noted,
+            at,
+            self.logs,
+            pending=True,
         )
 
     def rebound(

@@ -13,8 +13,8 @@ Why it is exact:
   and Nishimura 1998); ``random.Random.getstate()`` holds its 624 words and position, which
   is numpy's state, so both emit the same 32-bit words.
 - CPython's ``random()`` (``Modules/_randommodule.c``, ``random_random``) builds a double
-  from two words as ``((a >> 5) * 67108864 + (b >> 6)) / 2**53``; :func:`_doubles` does the
-  same in float64, where every step is exact.
+  from two words as ``((a >> 5) * 67108864 + (b >> 6)) / 2**53``, and so does numpy's
+  ``Generator.random`` on an ``MT19937`` (``mt19937_next_double``).
 - The loop's draws are a chain: a draw that says "visits" is followed by the time draw, so
   draw ``j`` belongs to a client (is on the chain) unless draw ``j - 1`` was on it and said
   "visits". :func:`_on_chain` solves that recurrence with array operations.
@@ -25,6 +25,7 @@ made, so every later draw (click-through, user reports) is unchanged too.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -36,10 +37,11 @@ from simlab.clock import DAY
 
 __all__ = ["draw_visits"]
 
-_TWO_53 = 9007199254740992.0
 
-
-def _generator(rng: random.Random) -> np.random.MT19937:
+def _generator(rng: random.Random) -> np.random.Generator:
+    """A numpy generator in ``rng``'s exact state. numpy's ``MT19937`` builds a double from
+    two words exactly as CPython's ``random()`` does (``mt19937_next_double``), so
+    ``Generator.random`` returns CPython's next values."""
     version, internal, _ = rng.getstate()
     assert version == 3, "CPython's random state format"
     bits = np.random.MT19937()
@@ -47,15 +49,7 @@ def _generator(rng: random.Random) -> np.random.MT19937:
         "bit_generator": "MT19937",
         "state": {"key": np.array(internal[:-1], dtype=np.uint32), "pos": internal[-1]},
     }
-    return bits
-
-
-def _doubles(bits: np.random.MT19937, n: int) -> npt.NDArray[np.float64]:
-    """The next ``n`` values CPython's ``random()`` would return."""
-    words = bits.random_raw(2 * n).reshape(n, 2)
-    a = (words[:, 0] >> np.uint64(5)).astype(np.float64)
-    b = (words[:, 1] >> np.uint64(6)).astype(np.float64)
-    return (a * 67108864.0 + b) / _TWO_53
+    return np.random.Generator(bits)
 
 
 def _on_chain(visits: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
@@ -66,12 +60,20 @@ def _on_chain(visits: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     alternates along a run of yeses.
     """
     n = len(visits)
-    index = np.arange(n)
-    restart = np.ones(n, dtype=bool)
-    restart[1:] = ~visits[:-1]
-    last_restart = np.maximum.accumulate(np.where(restart, index, 0))
-    on: npt.NDArray[np.bool_] = (index - last_restart) % 2 == 0
+    index = np.arange(n, dtype=np.int64)
+    restart = np.empty(n, dtype=bool)
+    restart[0] = True
+    np.logical_not(visits[:-1], out=restart[1:])
+    since: npt.NDArray[np.int64] = index - np.maximum.accumulate(np.where(restart, index, 0))
+    on: npt.NDArray[np.bool_] = (since & 1) == 0
     return on
+
+
+_PAIRS_PER_PASS = 1 << 20
+"""Client-days drawn per pass: bounds the temporary arrays at real-size populations."""
+
+_BLOCK = 1 << 16
+"""Doubles generated at a time."""
 
 
 def draw_visits(
@@ -87,46 +89,83 @@ def draw_visits(
 
     and ``rng`` left where the loop leaves it.
     """
-    gauss = rng.getstate()[2]
-    bits = _generator(rng)
-    chunks: list[tuple[int, Any]] = []  # (doubles produced before, state then)
     first = np.asarray(first_days, dtype=np.int64)
-    buffer = np.empty(0, dtype=np.float64)
+    n = len(first)
+    days = max(days, 0)
+    # around[d]: clients already around on day d (those with first_days <= d).
+    around = np.cumsum(np.bincount(np.clip(first, 0, days), minlength=days + 1))[:days]
+    if not around.sum():
+        return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
+    gauss = rng.getstate()[2]
+    gen = _generator(rng)
+    blocks: list[tuple[int, Any]] = []  # (doubles produced before, generator state then)
     produced = 0
+    buffer = np.empty(0, dtype=np.float64)  # drawn, not yet used; starts on the chain
     times: list[npt.NDArray[np.float64]] = []
     ids: list[npt.NDArray[np.int64]] = []
-    for day in range(days):
-        around = np.flatnonzero(first <= day)
-        m = len(around)
-        if m == 0:
+    total = np.concatenate([[0], np.cumsum(around)])  # client-days before each day
+    day = 0
+    while day < days:
+        # A pass: the next days, up to _PAIRS_PER_PASS client-days (at least one day).
+        limit = total[day] + _PAIRS_PER_PASS
+        stop = max(day + 1, int(np.searchsorted(total, limit, side="right")) - 1)
+        counts = around[day:stop]
+        pairs = int(counts.sum())
+        if pairs == 0:
+            day = stop
             continue
-        if len(buffer) < 2 * m:
-            extra = 2 * m - len(buffer)
-            chunks.append((produced, bits.state))
-            buffer = np.concatenate([buffer, _doubles(bits, extra)])
-            produced += extra
-        says_yes = buffer[: 2 * m] < visit_prob
-        chain = np.flatnonzero(_on_chain(says_yes))[:m]
+        want = int(pairs * (1 + visit_prob) + 6 * math.sqrt(pairs) + 16)
+        while True:
+            if len(buffer) < want:
+                # In blocks, each with the state before it, so _advance replays one block.
+                fresh = []
+                for _ in range(-(-(want - len(buffer)) // _BLOCK)):
+                    blocks.append((produced, gen.bit_generator.state))
+                    fresh.append(gen.random(_BLOCK))
+                    produced += _BLOCK
+                buffer = np.concatenate([buffer, *fresh])
+            says_yes = buffer < visit_prob
+            chain = np.flatnonzero(_on_chain(says_yes))[:pairs]
+            if len(chain) == pairs and (not says_yes[chain[-1]] or chain[-1] + 1 < len(buffer)):
+                break
+            want = 2 * len(buffer)  # rare: the estimate fell short
         visited = says_yes[chain]
-        times.append(day * DAY + buffer[chain[visited] + 1] * DAY)
-        ids.append(around[visited])
+        pair_index = np.flatnonzero(visited)
+        u = buffer[chain[pair_index] + 1]
         used = int(chain[-1]) + 1 + int(visited[-1])
         buffer = buffer[used:]
-    if chunks:
-        _advance(rng, chunks, produced - len(buffer), gauss)
+        # Pair j of the pass is the (j - starts[d])-th client around on day d.
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        cut = np.searchsorted(pair_index, starts)
+        for d in range(stop - day):
+            lo, hi = cut[d], cut[d + 1]
+            if lo == hi:
+                continue
+            within = pair_index[lo:hi] - starts[d]
+            on_day = day + d
+            who = within if counts[d] == n else np.flatnonzero(first <= on_day)[within]
+            t = on_day * DAY + u[lo:hi] * DAY
+            order = np.argsort(t, kind="stable")  # ties keep client order, as sort() does
+            times.append(t[order])
+            ids.append(who[order].astype(np.int64))
+        day = stop
+    _advance(rng, blocks, produced - len(buffer), gauss)
     all_times = np.concatenate(times) if times else np.empty(0, dtype=np.float64)
     all_ids = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
-    order = np.lexsort((all_ids, all_times))
-    return all_times[order], all_ids[order]
+    if len(all_times) > 1 and not (all_times[1:] > all_times[:-1]).all():
+        # Equal times (across a day boundary, at float rounding): order as sort() would.
+        order = np.lexsort((all_ids, all_times))
+        all_times, all_ids = all_times[order], all_ids[order]
+    return all_times, all_ids
 
 
-def _advance(rng: random.Random, chunks: list[tuple[int, Any]], used: int, gauss: object) -> None:
+def _advance(rng: random.Random, blocks: list[tuple[int, Any]], used: int, gauss: object) -> None:
     """Set ``rng`` to the generator's state after ``used`` doubles: the state saved before
-    the chunk holding that point, moved on within the chunk."""
-    before, state = next(chunk for chunk in reversed(chunks) if chunk[0] <= used)
+    the block holding that point, moved on within the block."""
+    before, state = next(block for block in reversed(blocks) if block[0] <= used)
     bits = np.random.MT19937()
     bits.state = state
-    bits.random_raw(2 * (used - before))
+    np.random.Generator(bits).random(used - before)
     final = bits.state["state"]
     internal = tuple(int(w) for w in final["key"]) + (int(final["pos"]),)
     rng.setstate((3, internal, gauss))

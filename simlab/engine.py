@@ -23,14 +23,21 @@ class Engine:
         self._now: SimTime = 0.0
         self._queue: list[tuple[SimTime, int, int, Callable[[], None]]] = []
         self._seq = 0
+        self._quiet: set[int] = set()  # sequence numbers of quiet actions still queued
 
     @property
     def now(self) -> SimTime:
         return self._now
 
-    def at(self, when: SimTime, action: Callable[[], None], *, priority: int = 0) -> None:
-        """Run ``action`` at simulated time ``when`` (never in the past)."""
+    def at(
+        self, when: SimTime, action: Callable[[], None], *, priority: int = 0, quiet: bool = False
+    ) -> None:
+        """Run ``action`` at simulated time ``when`` (never in the past). ``quiet``: the
+        action changes nothing a connection's route or decision reads (a monitor poll), so
+        an engine that reuses decisions need not look at the world again after it."""
         self._seq += 1
+        if quiet:
+            self._quiet.add(self._seq)
         heapq.heappush(self._queue, (max(when, self._now), priority, self._seq, action))
 
     def process(self, story: Story, *, start: SimTime | None = None) -> None:
@@ -45,14 +52,35 @@ class Engine:
 
         self.at(self._now if start is None else start, step)
 
-    def run_events_until(self, until: SimTime) -> None:
-        """Run every event due at or before ``until``, in order."""
+    def run_events_until(self, until: SimTime) -> bool:
+        """Run every event due at or before ``until``, in order. True if one was not quiet."""
         queue = self._queue
+        quiet = self._quiet
+        loud = False
         while queue and queue[0][0] <= until:
-            when, _, _, action = heapq.heappop(queue)
+            when, _, seq, action = heapq.heappop(queue)
+            if seq in quiet:
+                quiet.discard(seq)
+            else:
+                loud = True
             self._now = when
             action()
         self._now = max(self._now, until)
+        return loud
+
+    def run_quiet_until(self, until: SimTime) -> bool:
+        """Run the events due at or before ``until`` in order while they are quiet; True if
+        it stopped before one that is not (it stays queued, see :meth:`next_loud_due`)."""
+        queue = self._queue
+        while queue and queue[0][0] <= until:
+            when, _, seq, action = queue[0]
+            if seq not in self._quiet:
+                return True
+            heapq.heappop(queue)
+            self._quiet.discard(seq)
+            self._now = when
+            action()
+        return False
 
     def run(
         self, visits: Iterable[tuple[SimTime, int]], visit: Callable[[int, SimTime], None]
@@ -62,15 +90,24 @@ class Engine:
             self.advance(when)
             visit(client, when)
 
+    @property
+    def scheduled(self) -> int:
+        """How many actions were ever scheduled: unchanged means nothing new is queued."""
+        return self._seq
+
     def next_due(self) -> SimTime:
         """When the next event is due (infinity if none is scheduled)."""
         return self._queue[0][0] if self._queue else float("inf")
 
+    def next_loud_due(self) -> SimTime:
+        """When the next event that is not quiet is due (infinity if none)."""
+        quiet = self._quiet
+        return min((e[0] for e in self._queue if e[2] not in quiet), default=float("inf"))
+
     def advance(self, when: SimTime) -> bool:
         """Run every event due at or before ``when`` (a visit's time: events due then come
-        first), then set the clock to ``when``. True if any event ran."""
-        ran = bool(self._queue) and self._queue[0][0] <= when
-        if ran:
-            self.run_events_until(when)
+        first), then set the clock to ``when``. True if any event that is not quiet ran."""
+        queue = self._queue
+        loud = bool(queue) and queue[0][0] <= when and self.run_events_until(when)
         self._now = when
-        return ran
+        return loud

@@ -58,7 +58,8 @@ class Rows:
 
 def _categorical(codes: npt.NDArray[np.int64], values: Sequence[object]) -> pd.Categorical:
     """``values[codes]`` as a categorical whose categories are the used values, sorted."""
-    used = sorted(set(values[i] for i in np.unique(codes).tolist()), key=str)
+    present = np.flatnonzero(np.bincount(codes, minlength=len(values))).tolist()
+    used = sorted({values[i] for i in present}, key=str)
     position = {v: i for i, v in enumerate(used)}
     remap = np.array([position.get(v, -1) for v in values], dtype=np.int64)
     mapped = remap[codes] if len(codes) else codes
@@ -86,11 +87,12 @@ def build(
     """The table: scenario, defence, seed, time, day, client, kind, release, access,
     responder, legit, outcome, reason, then the run's parameters (sorted)."""
     n = len(rows.times)
-    ids = sorted(rows.client_fields)
-    slot = np.full(max(ids) + 1 if ids else 0, -1, dtype=np.int64)
-    slot[ids] = np.arange(len(ids))
-    client_slot = slot[rows.clients] if n else rows.clients
-    per_client = [rows.client_fields[i] for i in ids]
+    # Each client's (kind, release, access) as a code into the few distinct ones.
+    combos: dict[tuple[str, str, str], int] = {}
+    fields = rows.client_fields
+    slot = np.full(max(fields, default=-1) + 1, -1, dtype=np.int64)
+    slot[list(fields)] = [combos.setdefault(f, len(combos)) for f in fields.values()]
+    combo = slot[rows.clients] if n else rows.clients
     legit = np.array([r[1] for r in rows.results], dtype=bool)
     columns: dict[str, object] = {
         "scenario": _constant(scenario, n),
@@ -99,9 +101,9 @@ def build(
         "time": rows.times,
         "day": (rows.times // DAY).astype(np.int32),
         "client": rows.clients.astype(np.int32),
-        "kind": _categorical(client_slot, [f[0] for f in per_client]),
-        "release": _categorical(client_slot, [f[1] for f in per_client]),
-        "access": _categorical(client_slot, [f[2] for f in per_client]),
+        "kind": _categorical(combo, [f[0] for f in combos]),
+        "release": _categorical(combo, [f[1] for f in combos]),
+        "access": _categorical(combo, [f[2] for f in combos]),
         "responder": _categorical(rows.codes, [r[0] for r in rows.results]),
         "legit": legit[rows.codes] if n else np.zeros(0, dtype=bool),
         "outcome": _categorical(rows.codes, [r[2] for r in rows.results]),

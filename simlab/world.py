@@ -560,12 +560,17 @@ class World:
         self.events.append((self.engine.now, f"clients distrust the {name} CT log"))
 
     def poll_monitor(self) -> None:
+        """The owner's CT monitor polls the logs, every ``monitor_interval_hours``. A quiet
+        event: it changes no route or decision input (the response to what it detects is a
+        separate event)."""
         if self.monitor is None:
             return
         for alert in self.monitor.poll(self.engine.now):
             if alert.submitted_at >= self.attack_start - DAY:
                 self.detect(self.engine.now, "ct_monitor")
-        self.engine.at(self.engine.now + self.monitor.poll_interval, self.poll_monitor, priority=1)
+        self.engine.at(
+            self.engine.now + self.monitor.poll_interval, self.poll_monitor, priority=1, quiet=True
+        )
 
     # -- clients -------------------------------------------------------------------------
 
@@ -1000,7 +1005,7 @@ class World:
         visits: the run's end, and the sorted visit times and clients up to it."""
         end = self.s.days * DAY if until is None else min(until, self.s.days * DAY)
         if self.monitor is not None:
-            self.engine.at(0.0, self.poll_monitor, priority=1)
+            self.engine.at(0.0, self.poll_monitor, priority=1, quiet=True)
         if self.s.log_distrusted_day is not None:
             self.engine.at(self.s.log_distrusted_day * DAY, lambda: self.distrust_log(_LOGS[0][0]))
         times, clients = self.visit_arrays()

@@ -21,7 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simlab
+from simlab import draws
 from simlab.draws import draw_visits
+from simlab.engine import Engine
 from simlab.errors import SimlabError
 from simlab.runner import DEFENCES, Result, run
 from simlab.scenario_file import builtin_scenarios
@@ -159,18 +161,48 @@ def test_drawn_parameters_same_under_both_engines(
     _check_drawn(scenario, defence, seed, params)
 
 
+def test_a_response_due_at_the_detecting_visits_own_time() -> None:
+    """With ``response_hours = 0`` the owner's response is due at the time of the visit
+    that detected the attack: that visit is not processed again after the response (found
+    by the exhaustive run: the batched engine recorded it a second time, as connected)."""
+    params = {
+        "era": "2011-08",
+        "n_clients": 20,
+        "days": 12.0,
+        "attack_start_day": 0.0,
+        "attack_days": 3.0,
+        "click_through": 0.0,
+        "max_age_days": 0.0,
+        "response_hours": 0.0,
+        "browser_release_days": 3.0,
+        "revocation_push_days": 0.0,
+        "ocsp_blockable": False,
+        "user_report_prob": 0.0,
+    }
+    fast, reference = _pair("domain-hijack", "static", 0, **params)
+    assert reference.world.detections[0][1] == "app_pin_report"
+    _assert_same(fast, reference)
+
+
 def test_unknown_engine_names_the_valid_ones() -> None:
     with pytest.raises(SimlabError, match="unknown engine 'fast'; valid: batched, reference"):
         simlab.run("mitm", "none", engine="fast")
 
 
+@pytest.mark.parametrize("passes", ["one", "many"])
 @pytest.mark.parametrize(
     ("seed", "n", "days", "prob"),
     [(0, 300, 30, 0.3), (1, 50, 10, 0.0), (2, 40, 8, 1.0), (3, 1, 5, 0.5), (4, 500, 3, 0.9)],
 )
-def test_bulk_visits_are_the_loops_draws(seed: int, n: int, days: int, prob: float) -> None:
+def test_bulk_visits_are_the_loops_draws(
+    seed: int, n: int, days: int, prob: float, passes: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """draw_visits gives the per-client loop's visits and leaves the generator where the
-    loop leaves it, so click-through and report draws that follow are unchanged."""
+    loop leaves it, so click-through and report draws that follow are unchanged; also when
+    the draws span many passes and generator blocks (as at 300,000 clients)."""
+    if passes == "many":
+        monkeypatch.setattr(draws, "_PAIRS_PER_PASS", 7)
+        monkeypatch.setattr(draws, "_BLOCK", 5)
     setup = random.Random(seed)
     first = [int(setup.random() * days) if setup.random() < 0.5 else 0 for _ in range(n)]
     loop, bulk = random.Random(seed + 10), random.Random(seed + 10)
@@ -215,3 +247,23 @@ def test_exhaustive_drawn_parameters(
     scenario: str, defence: str, seed: int, params: dict[str, Any]
 ) -> None:
     _check_drawn(scenario, defence, seed, params)
+
+
+def test_quiet_events_run_in_order_and_only_loud_ones_count() -> None:
+    """The batched engine reads the world again only after an event that is not quiet, and
+    runs quiet ones (monitor polls) in time order between its slow visits."""
+    engine = Engine()
+    ran: list[str] = []
+    engine.at(1.0, lambda: ran.append("poll"), quiet=True)
+    engine.at(2.0, lambda: ran.append("story"))
+    engine.at(3.0, lambda: ran.append("poll again"), quiet=True)
+    assert not engine.run_quiet_until(1.5)
+    assert ran == ["poll"]
+    assert engine.run_quiet_until(3.0)  # stopped before the story's step, still queued
+    assert ran == ["poll"]
+    assert engine.next_loud_due() == 2.0
+    assert engine.advance(3.0)
+    assert ran == ["poll", "story", "poll again"]
+    engine.at(4.0, lambda: ran.append("last poll"), quiet=True)
+    assert not engine.advance(5.0)
+    assert engine.next_loud_due() == float("inf")
