@@ -22,3 +22,8 @@ class ValidationRefused(PKIError):
 
 class ScenarioError(SimlabError):
     """A scenario, defence, parameter or scenario file is invalid."""
+
+
+class OutputError(SimlabError):
+    """An output cannot be written: the folder is not one, permission is denied, or a file
+    there would be replaced without ``--force``."""
