@@ -26,11 +26,15 @@ def check_output_dir(path: str | os.PathLike[str]) -> Path:
         raise OutputError("no output folder given (an empty name)")
     folder = Path(path)
     existing = folder
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
-    if not existing.is_dir():
+    try:
+        while not existing.exists():
+            if existing.parent == existing:
+                break
+            existing = existing.parent
+        is_dir = existing.is_dir()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise OutputError(f"cannot write into {folder}: {exc.strerror}") from None
+    if not is_dir:
         what = "it" if existing == folder else str(existing)
         raise OutputError(f"cannot write into {folder}: {what} exists and is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
