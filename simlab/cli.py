@@ -7,6 +7,7 @@ stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import sys
@@ -688,8 +689,19 @@ def parse(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.Namesp
     return verb, args
 
 
+def _print_names_as_given() -> None:
+    """A file name that is not valid UTF-8 reaches Python as surrogate escapes (PEP 383);
+    printed back (``simlab export ... --out``), it becomes the same bytes again, as Python
+    itself does under the C locale, instead of crashing a UTF-8 stdout whose errors are
+    "strict"."""
+    stdout = sys.stdout
+    if isinstance(stdout, io.TextIOWrapper) and stdout.errors == "strict":
+        stdout.reconfigure(errors="surrogateescape")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit status."""
+    _print_names_as_given()
     parser, args = parse(sys.argv[1:] if argv is None else argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
