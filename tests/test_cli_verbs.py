@@ -344,6 +344,18 @@ def test_compare_writes_tables_and_figures_and_says_each_stage(
     ):
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
         assert (tmp_path / f"{name}.svg").exists()
+    # What compare planned before its runs is exactly what it wrote, so a second compare
+    # into the same folder is refused up front.
+    from simlab.charts.output import figure_files
+    from simlab.cli import _compare_figures
+    from simlab.scenario_file import builtin_scenarios
+
+    planned = [f for figure in _compare_figures(builtin_scenarios()) for f in figure_files(figure)]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(["compare-metrics.csv", "compare-daily.csv", *planned])
+    assert main(["compare", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"and {len(written) - 1} more of the files this command writes already exist" in err
 
 
 def test_sweeps_are_identical_under_any_executor() -> None:
