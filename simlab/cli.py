@@ -25,10 +25,11 @@ if TYPE_CHECKING:
 Handler = Callable[[argparse.Namespace], int]
 
 
-SEED_MAX = 2**32 - 1
-SEEDS_MAX = 1000
-WORKERS_MAX = 256
-LIVE_SECONDS_MAX = 30 * 86400
+# Bounds of the CLI's own numbers (a run's parameters are bounded by simlab.world).
+SEED_MAX = 2**32 - 1  # any 32-bit seed (from 2**63 on, a seed overflowed the int64 table)
+SEEDS_MAX = 1000  # compare runs 35 x seeds simulations
+WORKERS_MAX = 256  # processes, all started at once by the pool
+LIVE_SECONDS_MAX = 30 * 86400  # without --seconds, live serves until interrupted
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -37,10 +38,10 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
 
     def parse(text: str) -> int:
         try:
-            value = int(text)  # a number too long to convert is a ValueError too
+            value: int | None = int(text)  # a number too long to convert is a ValueError too
         except ValueError:
-            value = low - 1
-        if not low <= value <= high:
+            value = None
+        if value is None or not low <= value <= high:
             raise argparse.ArgumentTypeError(
                 f"must be a whole number from {low:,} to {high:,}, got {text!r}"
             )
@@ -513,10 +514,10 @@ def _cmd_live(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from simlab.live import FILES, scene
+
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM cleans up exactly like Ctrl-C
-
-    from simlab.live import FILES, scene
 
     params: dict[str, Any] = _params(args.param)
     out = Path(args.out) if args.out is not None else None
