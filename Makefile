@@ -29,7 +29,7 @@ $(DEV): pyproject.toml | $(BIN)/python
 
 demo: $(CORE)
 	@echo "== demo: every scenario under every defence, 3 seeds each, into figures/"
-	$(BIN)/simlab compare --out figures
+	$(BIN)/simlab compare --out figures --force
 
 test: $(DEV)
 	@echo "== test 1/4: lint (ruff check)"

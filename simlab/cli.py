@@ -7,6 +7,8 @@ stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import io
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -15,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from simlab import __version__
 from simlab.errors import SimlabError
-from simlab.files import check_output_dir, output_dir
+from simlab.files import plan, write
+from simlab.limits import MAX_SEEDS, MAX_WORKERS
 
 if TYPE_CHECKING:
     from simlab.live import Scene
@@ -23,16 +26,64 @@ if TYPE_CHECKING:
 Handler = Callable[[argparse.Namespace], int]
 
 
+# Bounds of the CLI's own numbers (a run's parameters are bounded by simlab.world).
+SEED_MAX = 2**32 - 1  # any 32-bit seed (from 2**63 on, a seed overflowed the int64 table)
+LIVE_SECONDS_MAX = 30 * 86400  # without --seconds, live serves until interrupted
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``low`` to ``high``, so a bad count fails
+    as ``argument --seeds: must be ...`` before anything runs."""
+
+    def parse(text: str) -> int:
+        try:
+            value: int | None = int(text)  # a number too long to convert is a ValueError too
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low:,} to {high:,}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _number(low: float, high: float, unit: str) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number of ``unit`` from ``low`` to ``high``
+    (``nan``, ``inf`` and overflowing values such as ``1e999`` are refused)."""
+    span = f", {low:g} or more" if math.isinf(high) else f" from {low:g} to {high:,.0f}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"must be a number of {unit}{span}, got {text!r}")
+        return value + 0.0  # -0 is 0
+
+    return parse
+
+
+def _folder(text: str) -> str:
+    """An argparse ``type``: a folder name (an empty one would mean "nowhere")."""
+    if not text:
+        raise argparse.ArgumentTypeError("must name a folder, got ''")
+    return text
+
+
 def _cmd_pin(args: argparse.Namespace) -> int:
     from simlab.pki import load_pem_chain, spki_pin
 
+    chains = []  # every file is read and parsed before the first pin is printed
     for name in args.files:
-        path = Path(name)
         try:
-            data = path.read_bytes()
+            data = Path(name).read_bytes()
         except OSError as exc:
             raise SimlabError(f"cannot read {name}: {exc.strerror}") from None
-        chain = load_pem_chain(data, source=name)
+        chains.append(load_pem_chain(data, source=name))
+    for chain in chains:
         for cert in chain.certificates:
             print(f'pin-sha256="{spki_pin(cert)}"  {cert.subject.rfc4514_string()}')
     return 0
@@ -186,7 +237,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from simlab.units import for_csv
 
     if str(args.scenario).endswith(".py"):
-        if args.defences or args.defence or args.params or args.out:
+        if args.defences or args.defence or args.params or args.out is not None:
             raise SimlabError(
                 f"{args.scenario} is a script: it chooses its own defences and parameters "
                 "(DEFENCE, --defence, --param and --out apply to scenarios and .toml files)"
@@ -194,14 +245,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _run_script(Path(args.scenario))
     params = _params(args.params)
     defences = [*args.defences, *(args.defence or [])] or list(DEFENCES)
-    for defence in defences:  # every argument is checked before the first run
-        settings_for(args.scenario, defence, params)
-    out = check_output_dir(args.out) if args.out else None
+    # Every argument and every output file is checked before the first run.
+    names = [
+        f"{settings_for(args.scenario, defence, params)[0].name}-{defence}-seed{args.seed}.csv"
+        for defence in defences
+    ]
+    paths = plan(args.out, names, force=args.force) if args.out is not None else None
     results = [run(args.scenario, defence, seed=args.seed, **params) for defence in defences]
-    if out is not None:  # written only once every run has succeeded
-        for result in results:
-            name = f"{result.scenario}-{result.defence}-seed{args.seed}.csv"
-            for_csv(result.table).to_csv(output_dir(out) / name, index=False)
+    if paths is not None:  # written only once every run has succeeded
+        for path, result in zip(paths, results, strict=True):
+            write(path, for_csv(result.table).to_csv(index=False))
     era = results[0].params["era"]
     print(f"scenario {args.scenario} (seed {args.seed}; clients: the web of {era})")
     _print_metrics([(result.defence, result) for result in results])
@@ -218,25 +271,45 @@ HEATMAP_METRICS = (
 )
 
 
+HEATMAP_FIGURE = "heatmap-{}"  # of a metric
+TIMELINE_FIGURE = "timeline-{}"  # of a scenario
+EXAMPLE_FIGURES = ("network-graph", "trust-graph", "ct-detection-timeline")
+
+
+def _compare_figures(scenarios: Sequence[str]) -> list[str]:
+    """The names of the figures ``compare`` draws, known before any run."""
+    return [
+        *map(HEATMAP_FIGURE.format, HEATMAP_METRICS),
+        *map(TIMELINE_FIGURE.format, scenarios),
+        *EXAMPLE_FIGURES,
+    ]
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from concurrent.futures import ProcessPoolExecutor
 
     import pandas as pd
 
-    from simlab.runner import DEFENCES
+    from simlab.charts.output import figure_files
+    from simlab.runner import DEFENCES, settings_for
     from simlab.scenario_file import builtin_scenarios
-    from simlab.sweep import check_count, compare
+    from simlab.sweep import compare
     from simlab.units import for_csv
 
     def say(text: str) -> None:
         if not args.quiet:
             print(text, flush=True)
 
-    check_count("seeds", args.seeds)
-    check_count("workers", args.workers)
     params = _params(args.params)
-    out = check_output_dir(args.out)
     names = list(builtin_scenarios())
+    for name in names:  # every argument and every output file is checked before the first run
+        for defence in DEFENCES:
+            settings_for(name, defence, params)
+    figures = _compare_figures(names)
+    tables = ["compare-metrics.csv", "compare-daily.csv"]
+    files = [*tables, *(file for figure in figures for file in figure_files(figure))]
+    out = Path(args.out)
+    plan(out, files, force=args.force)
     workers = args.workers or os.cpu_count() or 1
     total = len(names) * len(DEFENCES) * args.seeds
     say(
@@ -259,21 +332,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             say(f"  runs: {', '.join(group)} done ({done}/{total}, {done / total:.0%})")
     metrics = pd.concat([m for m, _ in parts], ignore_index=True)
     daily = pd.concat([d for _, d in parts], ignore_index=True)
-    output_dir(out)
-    for_csv(metrics).to_csv(out / "compare-metrics.csv", index=False)
-    for_csv(daily).to_csv(out / "compare-daily.csv", index=False)
+    for table, name in zip((metrics, daily), tables, strict=True):
+        write(out / name, for_csv(table).to_csv(index=False))
     # The charts are drawn in the same pool: each task renders and saves its own figures,
     # byte-identical whichever process draws them.
     say("charts: heatmaps, timelines, network graph, trust graph, CT detection timeline")
     with ProcessPoolExecutor(max_workers=workers) as pool:
         tasks = [pool.submit(_draw_heatmap, metrics, metric, out) for metric in HEATMAP_METRICS]
-        tasks += [
-            pool.submit(_draw_timeline, daily, scenario, out)
-            for scenario in dict.fromkeys(metrics["scenario"])
-        ]
+        tasks += [pool.submit(_draw_timeline, daily, scenario, out) for scenario in names]
         tasks.append(pool.submit(_draw_example, out))
         written = [path for task in tasks for path in task.result()]
-    say(f"wrote {len(written)} figures and 2 tables (compare-metrics.csv, compare-daily.csv)")
+    say(f"wrote {len(written)} figures and 2 tables ({', '.join(tables)})")
     say(f"  to {out.resolve()}/")
     if not args.quiet:
         cells = metrics.groupby(["scenario", "defence"], sort=False)
@@ -295,26 +364,27 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _draw_heatmap(metrics: Any, metric: str, out: Path) -> list[Path]:
     from simlab import charts
 
-    return charts.save(charts.heatmap(metrics, metric), out, f"heatmap-{metric}")
+    return charts.save(charts.heatmap(metrics, metric), out, HEATMAP_FIGURE.format(metric))
 
 
 def _draw_timeline(daily: Any, scenario: str, out: Path) -> list[Path]:
     from simlab import charts
 
-    return charts.save(charts.timeline(daily, scenario), out, f"timeline-{scenario}")
+    return charts.save(charts.timeline(daily, scenario), out, TIMELINE_FIGURE.format(scenario))
 
 
 def _draw_example(out: Path) -> list[Path]:
-    """The graphs and CT timeline of one example run: a CA compromise, logged rogue
-    certificate, against a site that deploys CT."""
+    """The graphs and CT timeline of one example run (:data:`EXAMPLE_FIGURES`): a CA
+    compromise, logged rogue certificate, against a site that deploys CT."""
     from simlab import charts
     from simlab.runner import run
 
     example = run("ca-compromise", "ct", seed=0, rogue_logged=True)
     title = "CT: a logged rogue certificate, from issuance to the monitor's alert and revocation"
+    network, trust, timeline = EXAMPLE_FIGURES
     return [
-        *charts.save(charts.network_graph(example.world, example.table), out, "network-graph"),
-        *charts.save(charts.trust_graph(example.world), out, "trust-graph"),
+        *charts.save(charts.network_graph(example.world, example.table), out, network),
+        *charts.save(charts.trust_graph(example.world), out, trust),
         *charts.save(
             charts.ct_timeline(
                 example.events,
@@ -324,7 +394,7 @@ def _draw_example(out: Path) -> list[Path]:
                 seed=0,
             ),
             out,
-            "ct-detection-timeline",
+            timeline,
         ),
     ]
 
@@ -347,7 +417,8 @@ def _sweep_cell(metric: str, values: Any) -> str:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from simlab import charts
-    from simlab.runner import METRICS
+    from simlab.charts.output import figure_files
+    from simlab.runner import DEFENCES, METRICS, settings_for
     from simlab.sweep import parameter_sweep
     from simlab.units import for_csv
 
@@ -359,19 +430,24 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     values = [_parse_value(v.strip()) for v in args.values.split(",") if v.strip()]
     if not values:
         raise SimlabError(f"no values to sweep in {args.values!r}; give them comma-separated")
-    out = check_output_dir(args.out)
+    params = _params(args.params)
+    for value in values:  # every argument and every output file is checked before any run
+        for defence in args.defence or DEFENCES:
+            settings_for(args.scenario, defence, {**params, args.swept: value})
+    name = f"sweep-{Path(args.scenario).stem}-{args.swept}-{args.metric}"
+    out = Path(args.out)
+    plan(out, [f"{name}.csv", *figure_files(name)], force=args.force)
     metrics = parameter_sweep(
         args.scenario,
         args.swept,
         values,
         defences=args.defence,
         seeds=args.seeds,
-        params=_params(args.params),
+        params=params,
         workers=args.workers,
         progress=None if not args.quiet else False,
     )
-    name = f"sweep-{Path(args.scenario).stem}-{args.swept}-{args.metric}"
-    for_csv(metrics).to_csv(output_dir(out) / f"{name}.csv", index=False)
+    write(out / f"{name}.csv", for_csv(metrics).to_csv(index=False))
     charts.save(charts.parameter_chart(metrics, args.swept, args.metric), out, name)
     cells = metrics.groupby([args.swept, "defence"], sort=False)[args.metric].apply(
         lambda s: _sweep_cell(args.metric, s)
@@ -419,7 +495,7 @@ def _print_live(live: Scene, args: argparse.Namespace, out: Path | None) -> None
         print(f"  {name:<9} https://{host}:{server.port}/  (127.0.0.1)")
     for name, url in live.log_urls().items():
         print(f"  CT log    {url}  ({name}; RFC 6962 API: {url}ct/v1/get-sth ...)")
-    for path in live.write(out) if out is not None else ():
+    for path in live.write(out, force=args.force) if out is not None else ():
         print(f"  wrote {path}")
     print("\nJudge each server as a victim's app would (curl), or look (openssl):")
     for command in live.commands():
@@ -442,13 +518,15 @@ def _cmd_live(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from simlab.live import scene
+    from simlab.live import FILES, scene
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM cleans up exactly like Ctrl-C
 
     params: dict[str, Any] = _params(args.param)
-    out = check_output_dir(args.out) if args.out else None
+    out = Path(args.out) if args.out is not None else None
+    if out is not None:  # checked before the scene starts; written once it serves
+        plan(out, FILES, force=args.force)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, stop) if main_thread else None
     try:
@@ -470,7 +548,9 @@ def _cmd_live(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from simlab.export import export
 
-    paths = export(args.scenario, Path(args.out), seed=args.seed, defence=args.defence)
+    paths = export(
+        args.scenario, Path(args.out), seed=args.seed, defence=args.defence, force=args.force
+    )
     for path in paths:
         print(path)
     return 0
@@ -487,6 +567,13 @@ def add_param_option(p: argparse.ArgumentParser, *aliases: str) -> None:
         metavar="KEY=VALUE",
         help="set a parameter (repeatable; `simlab show SCENARIO` lists them)",
     )
+
+
+def _add_output_options(p: argparse.ArgumentParser, text: str, **kwargs: Any) -> None:
+    """``--out DIR`` and ``--force``: every verb that writes files refuses, before it runs,
+    to replace a file already there unless ``--force`` is given."""
+    p.add_argument("--out", type=_folder, metavar="DIR", help=text, **kwargs)
+    p.add_argument("--force", action="store_true", help="replace files of the same names in DIR")
 
 
 def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -515,15 +602,20 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "defences", nargs="*", default=[], metavar="DEFENCE", help="defences (default: all)"
     )
     p.add_argument("--defence", action="append", help="a defence (repeatable; same as DEFENCE)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_whole(0, SEED_MAX), default=0)
     add_param_option(p)
-    p.add_argument("--out", metavar="DIR", help="also write each run's table as CSV")
+    _add_output_options(p, "also write each run's table as CSV")
     p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser("compare", help="every scenario x every defence x N seeds, with charts")
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--out", default="figures", metavar="DIR")
+    p.add_argument("--seeds", type=_whole(1, MAX_SEEDS), default=3)
+    p.add_argument(
+        "--workers",
+        type=_whole(1, MAX_WORKERS),
+        default=None,
+        help="processes (default: all cores)",
+    )
+    _add_output_options(p, "where the tables and figures go", default="figures")
     add_param_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress, no summary")
     p.set_defaults(handler=_cmd_compare)
@@ -534,16 +626,16 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     p.add_argument("values", help="comma-separated values, e.g. 1,7,30,60")
     p.add_argument("--metric", default="interception_rate")
     p.add_argument("--defence", action="append", help="a defence (repeatable; default: all)")
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seeds", type=_whole(1, MAX_SEEDS), default=3)
     add_param_option(p, "--set")  # --set: the spelling sweep used before --param
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--out", default="figures", metavar="DIR")
+    p.add_argument("--workers", type=_whole(1, MAX_WORKERS), default=None)
+    _add_output_options(p, "where the table and chart go", default="figures")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=_cmd_sweep)
 
     p = sub.add_parser("replay", help="replay a historical incident under every defence")
     p.add_argument("incident")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_whole(0, SEED_MAX), default=0)
     add_param_option(p)
     p.set_defaults(handler=_cmd_replay)
 
@@ -552,27 +644,30 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     )
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
     p.add_argument("--defence", default="static")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_whole(0, SEED_MAX), default=0)
     p.add_argument(
         "--at-day",
-        type=float,
+        type=_number(0, math.inf, "days"),
         default=None,
         help="the simulated moment to serve (default: one hour into the attack)",
     )
-    p.add_argument("--seconds", type=float, default=None, help="stop after this long")
-    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a parameter")
     p.add_argument(
-        "--out", metavar="DIR", help="write servers.json, loglist.json, ctlogs.cnf and the CA file"
+        "--seconds",
+        type=_number(0, LIVE_SECONDS_MAX, "seconds"),
+        default=None,
+        help="stop after this long (0: set up, print, stop)",
     )
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a parameter")
+    _add_output_options(p, "write servers.json, loglist.json, ctlogs.cnf and the CA file")
     p.set_defaults(handler=_cmd_live)
 
     p = sub.add_parser(
         "export", help="write a scenario's PEM chains, headers, SCTs, STHs and log list"
     )
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
-    p.add_argument("--out", required=True, metavar="DIR")
+    _add_output_options(p, "where the files go", required=True)
     p.add_argument("--defence", default="hpkp+ct")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_whole(0, SEED_MAX), default=0)
     p.set_defaults(handler=_cmd_export)
     return parser, dict(sub.choices)
 
@@ -587,6 +682,8 @@ def parse(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.Namesp
     its positional words (``simlab run cafe.toml --param click_through=0.9 none``)."""
     parser, verbs = _build()
     words = list(argv)
+    if any("\0" in word for word in words):  # no shell can pass one; Python code can
+        parser.error("an argument contains a NUL character")
     at = next((i for i, word in enumerate(words) if not word.startswith("-")), None)
     if at is None or words[at] not in verbs:
         return parser, parser.parse_args(words)  # --version, --help, or an unknown verb
@@ -597,8 +694,19 @@ def parse(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.Namesp
     return verb, args
 
 
+def _print_names_as_given() -> None:
+    """A file name that is not valid UTF-8 reaches Python as surrogate escapes (PEP 383);
+    printed back (``simlab export ... --out``), it becomes the same bytes again, as Python
+    itself does under the C locale, instead of crashing a UTF-8 stdout whose errors are
+    "strict"."""
+    stdout = sys.stdout
+    if isinstance(stdout, io.TextIOWrapper) and stdout.errors == "strict":
+        stdout.reconfigure(errors="surrogateescape")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit status."""
+    _print_names_as_given()
     parser, args = parse(sys.argv[1:] if argv is None else argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:

@@ -52,3 +52,8 @@ def shown(value: object, width: int = 40) -> str:
     if value.bit_length() <= 64:
         return repr(value)
     return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+
+
+class OutputError(SimlabError):
+    """An output cannot be written: the folder is not one, permission is denied, or a file
+    there would be replaced without ``--force``."""

@@ -21,10 +21,26 @@ from cryptography.hazmat.primitives import serialization
 
 from simlab.clock import DAY, to_datetime
 from simlab.ct import CTLog
-from simlab.files import check_output_dir, output_dir
+from simlab.files import plan, write
 from simlab.runner import run
 
-__all__ = ["ctlog_file", "export", "log_list"]
+__all__ = ["FILES", "ctlog_file", "export", "log_list"]
+
+FILES = (
+    "public-root.pem",
+    "other-root.pem",
+    "owner-chain.pem",
+    "attacker-chain.pem",
+    "attacker-public-key-pins.txt",
+    "owner-public-key-pins.txt",
+    "scts.json",
+    "sths.json",
+    "loglist.json",
+    "ctlogs.cnf",
+    "README.txt",
+)
+"""Every file :func:`export` may write (the attacker's and the pins only when there are
+some). All of them are checked before the run, so an export never mixes with old files."""
 
 PLACEHOLDER_URL = "https://ct.simlab.invalid/{name}/"
 """Where an exported log "lives" when no live server serves it (``simlab live`` does)."""
@@ -84,38 +100,44 @@ def ctlog_file(logs: Sequence[CTLog]) -> str:
     return "\n".join(lines)
 
 
-def export(scenario: str, out: Path, *, seed: int = 0, defence: str = "hpkp+ct") -> list[Path]:
-    """Run ``scenario`` and write its chains, roots, headers, SCTs and STHs to ``out``."""
-    check_output_dir(out)
+def export(
+    scenario: str,
+    out: Path,
+    *,
+    seed: int = 0,
+    defence: str = "hpkp+ct",
+    force: bool = False,
+) -> list[Path]:
+    """Run ``scenario`` and write its chains, roots, headers, SCTs and STHs to ``out``.
+
+    Before the run: if any of :data:`FILES` is already in ``out``, refuse unless ``force``."""
+    paths = dict(zip(FILES, plan(out, FILES, force=force), strict=True))
     result = run(scenario, defence, seed=seed)
     world = result.world
-    output_dir(out)
     pem = serialization.Encoding.PEM
     written: list[Path] = []
 
-    def write(name: str, data: str | bytes) -> None:
-        path = out / name
-        path.write_bytes(data if isinstance(data, bytes) else data.encode())
-        written.append(path)
+    def put(name: str, data: str | bytes) -> None:
+        written.append(write(paths[name], data))
 
-    write("public-root.pem", world.root.certificate.public_bytes(pem))
-    write("other-root.pem", world.other_root.certificate.public_bytes(pem))
-    write("owner-chain.pem", world.owner.chain.pem())
+    put("public-root.pem", world.root.certificate.public_bytes(pem))
+    put("other-root.pem", world.other_root.certificate.public_bytes(pem))
+    put("owner-chain.pem", world.owner.chain.pem())
     if world.attacker is not None:
-        write("attacker-chain.pem", world.attacker.chain.pem())
+        put("attacker-chain.pem", world.attacker.chain.pem())
         if world.attacker.pkp_header:
-            write("attacker-public-key-pins.txt", f"Public-Key-Pins: {world.attacker.pkp_header}\n")
+            put("attacker-public-key-pins.txt", f"Public-Key-Pins: {world.attacker.pkp_header}\n")
     if world.owner.pkp_header:
-        write("owner-public-key-pins.txt", f"Public-Key-Pins: {world.owner.pkp_header}\n")
+        put("owner-public-key-pins.txt", f"Public-Key-Pins: {world.owner.pkp_header}\n")
     scts = [e.sct.to_json() | {"log": log.name} for log in world.logs for e in log.submissions]
-    write("scts.json", json.dumps(scts, indent=2))
+    put("scts.json", json.dumps(scts, indent=2))
     sths = [log.sth(world.s.days * DAY).to_json() | {"log": log.name} for log in world.logs]
-    write("sths.json", json.dumps(sths, indent=2))
+    put("sths.json", json.dumps(sths, indent=2))
     listed_at = to_datetime(0.0, world.epoch)
-    write("loglist.json", json.dumps(log_list(world.logs, timestamp=listed_at), indent=2))
-    write("ctlogs.cnf", ctlog_file(world.logs))
+    put("loglist.json", json.dumps(log_list(world.logs, timestamp=listed_at), indent=2))
+    put("ctlogs.cnf", ctlog_file(world.logs))
     attime = int(to_datetime(world.attack_start, world.epoch).timestamp())
-    write(
+    put(
         "README.txt",
         (
             f"simlab export of {scenario!r} under {defence!r}, seed {seed}; clients of "

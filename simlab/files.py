@@ -1,30 +1,44 @@
-"""Where simlab writes. An output path is checked before any run starts and created only
-when there is something to write, so a bad path is a one-line :class:`SimlabError` and a
-failed command leaves nothing behind (not even an empty folder)."""
+"""Where simlab writes, and how.
+
+A command plans its outputs before any run starts (:func:`plan`): the folder must be one
+simlab can create or write into, and no file it would write may exist yet unless the user
+said ``--force``. Each file is then written whole or not at all (:func:`write`), so an
+interrupted or failed command leaves no half-written file under a final name (nor an empty
+folder: a folder is created only when there is something to write).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
-from simlab.errors import SimlabError
+from simlab.errors import OutputError
 
-__all__ = ["check_output_dir", "output_dir"]
+__all__ = ["check_output_dir", "output_dir", "plan", "write"]
 
 
 def check_output_dir(path: str | os.PathLike[str]) -> Path:
     """``path`` as a folder simlab could create or write into; raise if it cannot be."""
+    if not str(path):
+        raise OutputError("no output folder given (an empty name)")
     folder = Path(path)
     existing = folder
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
-    if not existing.is_dir():
+    try:
+        while not existing.exists():
+            if existing.parent == existing:
+                break
+            existing = existing.parent
+        is_dir = existing.is_dir()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise OutputError(f"cannot write into {folder}: {exc.strerror}") from None
+    if not is_dir:
         what = "it" if existing == folder else str(existing)
-        raise SimlabError(f"cannot write into {folder}: {what} exists and is not a folder")
+        raise OutputError(f"cannot write into {folder}: {what} exists and is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise SimlabError(f"cannot write into {folder}: permission denied on {existing}")
+        raise OutputError(f"cannot write into {folder}: permission denied on {existing}")
     return folder
 
 
@@ -34,5 +48,80 @@ def output_dir(path: str | os.PathLike[str]) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SimlabError(f"cannot create output folder {folder}: {exc.strerror}") from None
+        raise OutputError(f"cannot create output folder {folder}: {exc.strerror}") from None
     return folder
+
+
+def plan(
+    folder: str | os.PathLike[str], names: Iterable[str], *, force: bool = False
+) -> list[Path]:
+    """The paths of ``names`` in ``folder``, checked before any work is done.
+
+    Each name must be a plain file name (no folder part), and without ``force`` none may
+    exist yet: a symlink there counts as existing even if it dangles, since writing would
+    replace it. With ``force`` an existing file or symlink is replaced (the link itself,
+    never the file it points to), but a folder is not.
+    """
+    out = check_output_dir(folder)
+    paths = []
+    for name in names:
+        if not name or "\0" in name or name in (".", "..") or Path(name).name != name:
+            raise OutputError(f"cannot write {name!r} into {out}: not a plain file name")
+        paths.append(out / name)
+    existing = [path for path in paths if os.path.lexists(path)]
+    for path in existing:
+        if path.is_dir() and not path.is_symlink():
+            raise OutputError(f"cannot write {path}: a folder of that name is in the way")
+    if existing and not force:
+        more = len(existing) - 1
+        raise OutputError(
+            f"{existing[0]} already exists; pass --force to replace it"
+            if not more
+            else f"{existing[0]} and {more} more of the files this command writes already "
+            "exist; pass --force to replace them"
+        )
+    return paths
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` whole or not at all.
+
+    The bytes go to a new hidden file in the same folder, flushed to disk, which is then
+    renamed over ``path`` (:func:`os.replace`, atomic): a reader or an interrupted run sees
+    the old file or the complete new one. The temporary file is removed on any error. A
+    symlink at ``path`` is replaced by the file, never written through.
+    """
+    folder = output_dir(path.parent)
+    payload = data.encode() if isinstance(data, str) else data
+    temp, fd = _create_temporary(folder, path.name)
+    done = False
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+        done = True
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        if not done:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+    return path
+
+
+def _create_temporary(folder: Path, name: str) -> tuple[Path, int]:
+    """A new file ``.NAME.RANDOM.part`` in ``folder``, open for writing. ``O_EXCL`` makes
+    the creation fail rather than follow anything already there; the mode is the one a
+    plain ``open`` gives (0666 less the umask), not :mod:`tempfile`'s 0600."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temp = folder / f".{name}.{secrets.token_hex(4)}.part"
+        try:
+            return temp, os.open(temp, flags, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"cannot write into {folder}: {exc.strerror}") from None
+    raise OutputError(f"cannot write into {folder}: no free temporary name")

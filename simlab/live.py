@@ -43,13 +43,14 @@ from simlab.ct import embedded_scts, verify_sct
 from simlab.ct.http import Limits, LogFront, LoopbackServer, RequestHandler
 from simlab.errors import ScenarioError, SimlabError
 from simlab.export import ctlog_file, log_list
-from simlab.files import output_dir
+from simlab.files import plan, write
 from simlab.keys import PrivateKey
 from simlab.pki import Chain
 from simlab.runner import build, settings_for
 from simlab.world import Client, Decision, Endpoint, World
 
 __all__ = [
+    "FILES",
     "Command",
     "LiveServer",
     "Scene",
@@ -60,6 +61,9 @@ __all__ = [
     "victim",
     "victim_apps",
 ]
+
+FILES = ("cafile.pem", "servers.json", "loglist.json", "ctlogs.cnf")
+"""What ``simlab live --out`` writes (:meth:`Scene.write`), checked before the scene starts."""
 
 _DER = 2  # ssl._ssl.ENCODING_DER
 _PEM = serialization.Encoding.PEM
@@ -321,12 +325,11 @@ class Scene:
         """Each log's base URL (RFC 6962 endpoints are ``ct/v1/...`` below it)."""
         return {n: self.logs.url(n) for n in self.logs.mounts} if self.logs else {}
 
-    def write(self, out: Path) -> list[Path]:
-        """``servers.json``, ``loglist.json``, ``ctlogs.cnf`` and ``cafile.pem`` in ``out``."""
-        folder = output_dir(out)
+    def write(self, out: Path, *, force: bool = False) -> list[Path]:
+        """:data:`FILES` in ``out``: ``cafile.pem``, ``servers.json``, ``loglist.json`` and
+        ``ctlogs.cnf``. Refuses if any of them exists already, unless ``force``."""
+        paths = dict(zip(FILES, plan(out, FILES, force=force), strict=True))
         _, app = victim_apps(self.world)[0]
-        cafile = folder / "cafile.pem"
-        cafile.write_bytes(b"".join(c.public_bytes(_PEM) for c in app.store.certificates))
         urls = self.log_urls()
         servers = {
             "owner": f"https://127.0.0.1:{self.servers['owner'].port}",
@@ -336,10 +339,11 @@ class Scene:
                 else None
             ),
             "logs": urls,
-            "cafile": str(cafile.resolve()),
+            "cafile": str(paths["cafile.pem"].resolve()),
         }
         listed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        files = {
+        files: dict[str, bytes | str] = {
+            "cafile.pem": b"".join(c.public_bytes(_PEM) for c in app.store.certificates),
             "servers.json": json.dumps(servers, indent=2) + "\n",
             "loglist.json": json.dumps(
                 log_list(self.world.logs, urls, timestamp=listed_at), indent=2
@@ -347,9 +351,7 @@ class Scene:
             + "\n",
             "ctlogs.cnf": ctlog_file(self.world.logs),
         }
-        for name, text in files.items():
-            (folder / name).write_text(text)
-        return [cafile, *(folder / name for name in files)]
+        return [write(paths[name], data) for name, data in files.items()]
 
     def close(self) -> None:
         for server in self.servers.values():

@@ -19,6 +19,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from simlab.errors import ScenarioError, shown
+from simlab.limits import MAX_RUNS, MAX_SEEDS, MAX_WORKERS
 from simlab.runner import DEFENCES, METRICS, run, settings_for
 from simlab.scenario_file import builtin_scenarios
 
@@ -32,16 +33,6 @@ __all__ = [
     "parameter_sweep",
     "sweep",
 ]
-
-MAX_RUNS = 10_000
-"""Runs in one sweep: a default run takes about 0.3 s, so ten thousand take an hour of one
-core; the metrics table holds a row per run and the daily table a row per run and day."""
-
-MAX_SEEDS = 1000
-"""Seeds per cell: far more than a mean needs, and checked before any list of runs is made."""
-
-MAX_WORKERS = 32
-"""Worker processes: each holds its own simlab (about 100 MB); more only share the cores."""
 
 
 @dataclass(frozen=True)

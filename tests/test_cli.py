@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
+import io
+import os
+import re
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 import simlab
 from simlab.cli import main
@@ -120,3 +130,255 @@ def test_metrics_table_for_notebooks_has_units_and_n_a() -> None:
     assert table.loc["hpkp", "detected by"] == runs["hpkp"].metrics["detected_by"] != "n/a"
     lockout = runs["hpkp"].metrics["lockout_duration"]
     assert table.loc["hpkp", "lockout duration"].split()[-1] == ("d" if lockout >= 86400 else "h")
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exit:  # argparse's own errors, --help and --version
+        return int(exit.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["live", "mitm", "--seconds", "-1"], "argument --seconds: must be a number of seconds"),
+        (["live", "mitm", "--seconds", "nan"], "argument --seconds: must be a number of seconds"),
+        (["live", "mitm", "--seconds", "1e999"], "from 0 to 2,592,000, got '1e999'"),
+        (["live", "mitm", "--seconds", "9e9"], "argument --seconds: must be a number of seconds"),
+        (["live", "mitm", "--at-day", "inf"], "argument --at-day: must be a number of days, 0 or"),
+        (["live", "mitm", "--at-day", "-0.5"], "argument --at-day: must be a number of days, 0 or"),
+        (["run", "mitm", "--seed", "-1"], "argument --seed: must be a whole number from 0 to 4,2"),
+        (["run", "mitm", "--seed", str(2**63)], "argument --seed: must be a whole number from 0"),
+        (["replay", "diginotar-2011", "--seed", "1.5"], "argument --seed: must be a whole number"),
+        (["compare", "--seeds", "0"], "argument --seeds: must be a whole number from 1 to 1,000"),
+        (["sweep", "mitm", "days", "5", "--seeds", "1001"], "argument --seeds: must be a whole"),
+        (["compare", "--workers", "33"], "argument --workers: must be a whole number from 1 to 32"),
+        (["sweep", "mitm", "days", "5", "--workers", "-2"], "argument --workers: must be a whole"),
+        (["run", "mitm", "--out", ""], "argument --out: must name a folder, got ''"),
+        (["export", "mitm", "--out", ""], "argument --out: must name a folder, got ''"),
+        (["run", "mitm\0"], "simlab: error: an argument contains a NUL character"),
+    ],
+)
+def test_bad_argument_values_are_usage_errors_before_anything_runs(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert _exit_code(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and message in captured.err.splitlines()[-1]
+    assert "Traceback" not in captured.err
+
+
+def test_live_for_zero_seconds_sets_up_prints_and_stops(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["live", "mitm", "--seconds", "-0", "--param", "n_clients=20"]) == 0
+    out = capsys.readouterr().out
+    assert "Serving for 0 s." in out and out.rstrip().endswith("stopped; servers closed")
+
+
+def test_pin_checks_every_file_before_printing_a_pin(
+    small_pki: SmallPKI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.pem"
+    good.write_text(small_pki.chain.pem())
+    (tmp_path / "bad.pem").write_text("garbage")
+    for other in ("missing.pem", "bad.pem"):
+        assert main(["pin", str(good), str(tmp_path / other)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and other in captured.err and captured.err.count("\n") == 1
+
+
+# Fuzzing the command line. A generated line is a verb, then chunks: a word that verb takes
+# (a scenario, a defence, a file...), a flag with a value from that flag's list of good and
+# bad ones, a switch, or junk (huge and non-finite numbers, unicode, undecodable bytes as
+# the OS passes them, empty strings), alone or as a flag's value. The oracle: exit 0, or
+# 1 with one "simlab: error:" line, or 2 with argparse's usage and one error line (with no
+# verb, the help); never a traceback, never an exception out of main(), and quickly.
+# Runs stay tiny: run, replay and live get n_clients=10 first and parameter values come
+# from a fixed list of small or invalid ones; compare and sweep always end with an --out
+# under a plain file (refused before any run); live always ends with --seconds <= 0.01.
+
+_TINY = '[scenario]\nname = "tiny"\nstory = "mitm"\ntitle = "t"\n[params]\nn_clients = 10\n'
+_SCENARIOS = ["mitm", "key-loss", "hpkp-ransom", "tiny.toml", "missing.toml", "x.py", "nope"]
+_PARAMS = ["n_clients=20", "days=12", "era=2016-10", "era=1999-01", "click_through=0.5"]
+_PARAMS += ["days=0", "days=nan", "n_clients=abc", "colour=red", "oops", "=1", "hsts=true"]
+_DEFENCES = ["none", "static", "hpkp", "ct", "hpkp+ct", "nope"]
+_POSITIONALS: dict[str, list[list[str]]] = {  # each verb's words, one list per position
+    "pin": [["good.pem", "taken", "tiny.toml", "missing.pem"]] * 2,
+    "show": [_SCENARIOS],
+    "run": [_SCENARIOS, _DEFENCES, _DEFENCES],
+    "sweep": [_SCENARIOS, ["days", "n_clients", "click_through", "colour"], ["7,30", "0.5", ","]],
+    "replay": [["diginotar-2011", "ransompkp-2016", "titanic"]],
+    "live": [_SCENARIOS],
+    "export": [_SCENARIOS],
+}
+_VALUES = {  # for each flag, good values and each class of bad one
+    "--seed": ["0", "7", "-1", "4294967295", "4294967296", "9" * 30, "1.5", "nan"],
+    "--seeds": ["1", "2", "0", "1000", "1001", "9" * 30, "1e3"],
+    "--workers": ["1", "2", "0", "32", "33", "9" * 30],
+    "--out": ["out", "out/sub", "taken", "taken/sub", "é", "1" * 300],
+    "--param": _PARAMS,
+    "--set": _PARAMS,
+    "--defence": _DEFENCES,
+    "--metric": ["interception_rate", "detection_time", "detected_by", "nope"],
+    "--at-day": ["0", "1", "10.5", "59", "61", "-1", "1e308", "1e999", "nan", "inf"],
+    "--seconds": ["0", "0.01", "-1", "2592001", "1e999", "nan"],
+}
+_SWITCHES = ["--force", "--quiet", "--toml", "--version", "-h", "--"]
+_JUNK = st.one_of(
+    st.sampled_from(["", " ", "-", "-1", "-0", "nan", "inf", "-inf", "1e999", "1" * 400, "☃"]),
+    st.text(max_size=6),
+    st.binary(max_size=6).map(os.fsdecode),  # what Python makes of non-UTF-8 argv bytes
+    st.integers().map(str),
+    st.floats().map(str),
+)
+
+
+_FLAGS = {
+    "show": ["--toml"],
+    "run": ["--seed", "--param", "--defence", "--out", "--force"],
+    "compare": ["--seeds", "--workers", "--out", "--force", "--param", "--quiet"],
+    "sweep": ["--metric", "--defence", "--seeds", "--param", "--set", "--workers", "--out"],
+    "replay": ["--seed", "--param"],
+    "live": ["--defence", "--seed", "--at-day", "--seconds", "--param", "--out", "--force"],
+    "export": ["--out", "--defence", "--seed", "--force"],
+}
+
+
+def _options(verb: str) -> st.SearchStrategy[list[str]]:
+    """Mostly the verb's own flags with a value from its list, else any flag with a listed
+    or junk value, a switch, or junk alone."""
+    own = [f for f in _FLAGS.get(verb, []) if f in _VALUES]
+    switches = [f for f in _FLAGS.get(verb, []) if f not in _VALUES]
+
+    def listed(flags: list[str]) -> st.SearchStrategy[list[str]]:
+        flag = st.sampled_from(flags)
+        return flag.flatmap(lambda f: st.sampled_from(_VALUES[f]).map(lambda value: [f, value]))
+
+    return st.one_of(
+        *([listed(own)] * 6 if own else []),
+        *([st.sampled_from(switches).map(lambda switch: [switch])] if switches else []),
+        listed(sorted(_VALUES)),
+        st.tuples(st.sampled_from(sorted(_VALUES)), _JUNK).map(list),
+        st.sampled_from(_SWITCHES).map(lambda switch: [switch]),
+        _JUNK.map(lambda junk: [junk]),
+    )
+
+
+@st.composite
+def _command_lines(draw: st.DrawFn) -> list[str]:
+    verb = draw(st.sampled_from(["pin", "list", "show", "run", "compare", "sweep", "replay",
+                                 "live", "export", "nope", ""]))  # fmt: skip
+    chunks = [[draw(st.sampled_from(words))] for words in _POSITIONALS.get(verb, [])]
+    chunks = chunks[: draw(st.integers(0, len(chunks)))] if draw(st.booleans()) else chunks
+    chunks += draw(st.lists(_options(verb), max_size=3))
+    line = [word for chunk in draw(st.permutations(chunks)) for word in chunk]
+    if verb in ("compare", "sweep", "live"):
+        line = [word for word in line if word != "--"]  # so the options below stay options
+    head = ["--param", "n_clients=10"] if verb in ("run", "replay", "live") else []
+    tail = ["--out", "taken/sub"] if verb in ("compare", "sweep") else []
+    if verb == "live":
+        tail = ["--seconds", draw(st.sampled_from(["0", "0.01", "-1", "nan", "x"]))]
+    return [verb, *head, *line, *tail]
+
+
+@functools.cache
+def _a_chain_pem() -> str:
+    return simlab.run("mitm", "none", n_clients=10).world.owner.chain.pem()
+
+
+def _one_error(err: str, argv: list[str], *, usage: bool) -> bool:
+    """``err`` is one "simlab: error:" line (after argparse's usage, if ``usage``); it
+    spans more lines only where it quotes an argument that holds a newline."""
+    lines = err.split("\n")
+    start = 0
+    while usage and start < len(lines) and lines[start].startswith(("usage: ", " ")):
+        start += 1
+    message = "\n".join(lines[start:])
+    newlines = 1 + sum(word.count("\n") for word in argv)
+    return (
+        re.match(r"simlab( \w+)?: error: ", message) is not None
+        and message.endswith("\n")
+        and (message.count("\n") == 1 or message.count("\n") <= newlines)
+    )
+
+
+def _check_command_line(argv: list[str]) -> None:
+    """Run ``argv`` in a fresh folder holding tiny.toml, good.pem and a file named taken,
+    and apply the oracle above."""
+    # A UTF-8 terminal: stdout strict (as under en_US.UTF-8), stderr backslashreplace.
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace")
+    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
+        Path("tiny.toml").write_text(_TINY)
+        Path("good.pem").write_text(_a_chain_pem())
+        Path("taken").write_text("a file, not a folder")
+        started = time.monotonic()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exit:
+                code = int(exit.code or 0) if not isinstance(exit.code, str) else 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+        elapsed = time.monotonic() - started
+    assert isinstance(out.buffer, io.BytesIO) and isinstance(err.buffer, io.BytesIO)
+    stdout = out.buffer.getvalue().decode(errors="replace")  # a name's own bytes, maybe
+    stderr = err.buffer.getvalue().decode()
+    event(f"{argv[0] or '(no verb)'}: exit {code}")  # pytest --hypothesis-show-statistics
+    assert "Traceback" not in stderr, argv
+    assert elapsed < 30, (argv, elapsed)
+    if code == 1:
+        assert _one_error(stderr, argv, usage=False), (argv, stderr)
+    elif code == 2:
+        no_verb = stderr == "" and stdout.startswith("usage: ")  # the help
+        assert no_verb or _one_error(stderr, argv, usage=True), (argv, stderr)
+    else:
+        assert code == 0, (argv, code, stderr)
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(argv=_command_lines())
+def test_any_command_line_gives_a_result_or_one_clear_error(argv: list[str]) -> None:
+    _check_command_line(argv)
+
+
+# One good, cheap line per verb, with one of its flags set to a generated value: the
+# listed classes of bad value, or junk. The last two words of compare, sweep and live
+# (--out under a file; --seconds 0) stay last, so that they hold.
+_GOOD_LINES = {
+    "run": ["run", "tiny.toml", "none"],
+    "replay": ["replay", "diginotar-2011", "--param", "n_clients=10"],
+    "export": ["export", "tiny.toml", "--out", "out"],
+    "live": ["live", "tiny.toml", "--seconds", "0"],
+    "sweep": ["sweep", "tiny.toml", "days", "12", "--seeds", "1", "--out", "taken/sub"],
+    "compare": ["compare", "--seeds", "1", "--out", "taken/sub"],
+}
+
+
+def _short(value: str) -> bool:
+    """Whether ``value`` as --seconds would stop live at once (or be refused)."""
+    try:
+        return not float(value) > 0.01
+    except ValueError:
+        return True
+
+
+@st.composite
+def _one_flag_lines(draw: st.DrawFn) -> list[str]:
+    verb = draw(st.sampled_from(sorted(_GOOD_LINES)))
+    flag = draw(st.sampled_from([f for f in _FLAGS[verb] if f in _VALUES]))
+    junk = _JUNK.filter(_short) if flag == "--seconds" else _JUNK
+    value = draw(st.one_of(st.sampled_from(_VALUES[flag]), junk))
+    line = _GOOD_LINES[verb]
+    keep = 2 if verb in ("compare", "sweep", "live") and flag != "--seconds" else 0
+    if flag == "--seconds":
+        line = line[:-2]
+    return [*line[: len(line) - keep], flag, value, *line[len(line) - keep :]]
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(argv=_one_flag_lines())
+def test_every_flag_value_gives_a_result_or_one_clear_error(argv: list[str]) -> None:
+    _check_command_line(argv)

@@ -186,21 +186,33 @@ def test_a_bad_defence_stops_the_run_before_anything_is_written(
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "status", "message"),
     [
-        (["compare", "--seeds", "0"], "seeds must be at least 1, got 0"),
-        (["compare", "--workers", "0"], "workers must be at least 1, got 0"),
-        (["sweep", "mitm", "click_through", "0.2,1.5"], "'click_through' must be between 0 and 1"),
-        (["run", "mitm", "none", "--param", "days=0"], "parameter 'days' must be > 0"),
+        (["compare", "--seeds", "0"], 2, "argument --seeds: must be a whole number from 1 to"),
+        (["compare", "--workers", "0"], 2, "argument --workers: must be a whole number from 1"),
+        (["sweep", "mitm", "click_through", "0.2,1.5"], 1, "'click_through' must be between 0"),
+        (["sweep", "mitm", "colour", "1"], 1, "unknown parameter 'colour'"),
+        (["compare", "--param", "days=0"], 1, "parameter 'days' must be > 0"),
+        (["run", "mitm", "none", "--param", "days=0"], 1, "parameter 'days' must be > 0"),
     ],
 )
 def test_bad_arguments_leave_no_output_folder(
-    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    argv: list[str],
+    status: int,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "out"
-    assert main([*argv, "--out", str(out)]) == 1
+    try:
+        code = main([*argv, "--out", str(out)])
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    assert code == status
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
+    assert message in err and [line for line in err.splitlines() if "error:" in line] == [
+        err.splitlines()[-1]
+    ]
     assert not out.exists()
 
 
@@ -332,6 +344,18 @@ def test_compare_writes_tables_and_figures_and_says_each_stage(
     ):
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
         assert (tmp_path / f"{name}.svg").exists()
+    # What compare planned before its runs is exactly what it wrote, so a second compare
+    # into the same folder is refused up front.
+    from simlab.charts.output import figure_files
+    from simlab.cli import _compare_figures
+    from simlab.scenario_file import builtin_scenarios
+
+    planned = [f for figure in _compare_figures(builtin_scenarios()) for f in figure_files(figure)]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(["compare-metrics.csv", "compare-daily.csv", *planned])
+    assert main(["compare", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"and {len(written) - 1} more of the files this command writes already exist" in err
 
 
 def test_sweeps_are_identical_under_any_executor() -> None:
