@@ -265,3 +265,35 @@ def test_fuzz_cli_parameter_text(key: str, value: str) -> None:
     params = typed_outcome(lambda: _params([f"{key}={value}"]))
     assert isinstance(params, dict)
     _valid_or_refused(params)
+
+
+# -- the README's Limits section states the bounds the code enforces ----------------------
+
+
+def _readme_limits() -> str:
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    return " ".join(text[text.index("## Limits") : text.index("## Module map")].split())
+
+
+def test_readme_limits_state_the_bounds_the_code_enforces() -> None:
+    from simlab import hpkp, limits, scenario_file, world
+
+    section = _readme_limits()
+    numbers = {
+        "n_clients": world.MAX_CLIENTS,
+        "access_networks": world.MAX_ACCESS_NETWORKS,
+        "ten years": int(world.TEN_YEARS),
+        "runs": limits.MAX_RUNS,
+        "seeds": limits.MAX_SEEDS,
+        "nesting": scenario_file.MAX_NESTING,
+        "dots": scenario_file.MAX_DOTS_PER_LINE,
+        "cached header": hpkp._CACHED_HEADER_CHARS,
+        **{size.formula: int(size.cap) for size in world.RUN_SIZE},
+    }
+    for what, number in numbers.items():
+        assert f"{number:,}" in section, f"README Limits does not state {what} = {number:,}"
+    assert f"1 to {limits.MAX_WORKERS} worker processes" in section
+    assert f"`--workers` 1 to {limits.MAX_WORKERS};" in section
+    assert f"at most {scenario_file.MAX_FILE_BYTES // 1024} KiB" in section
+    for size in world.RUN_SIZE:
+        assert f"`{size.formula}` at most {int(size.cap):,}" in section
