@@ -558,3 +558,14 @@ def test_trust_graph_puts_the_sites_own_root_on_top() -> None:
     world = simlab.run("ca-compromise", "none", seed=0, n_clients=10, days=15).world
     texts = {t.get_text(): t.get_position() for t in charts.trust_graph(world).axes[0].texts}
     assert texts["Public\nRoot CA"][1] > texts["Other\nRoot CA"][1]
+
+
+def test_a_cell_of_equal_runs_has_its_mean_on_them_so_error_bars_are_never_negative() -> None:
+    # three runs of 0.1 average 0.10000000000000002 in floats: above their own maximum
+    assert claims.Summary.of([0.1, 0.1, 0.1]).mean == 0.1
+    table = _sweep(
+        {(20, "none"): [0.1, 0.1, 0.1], (30, "none"): [0.7, 0.7, 0.7]},
+        "days",
+        "interception_rate",
+    )
+    charts.parameter_chart(table, "days", "interception_rate")  # raised on a negative yerr

@@ -88,7 +88,10 @@ class Summary:
         have = series.dropna()
         if have.empty:
             return cls(len(series), 0, math.nan, math.nan, math.nan)
-        return cls(len(series), len(have), float(have.mean()), float(have.min()), float(have.max()))
+        low, high = float(have.min()), float(have.max())
+        # A float mean can round outside its own values (three runs of 0.1 average above
+        # 0.1), which would make an error bar negative: keep it between them.
+        return cls(len(series), len(have), min(max(float(have.mean()), low), high), low, high)
 
 
 def split_eras(table: pd.DataFrame, column: str) -> pd.DataFrame:
