@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from simlab import __version__
 from simlab.errors import SimlabError
-from simlab.files import plan, write
+from simlab.files import plan, read_input, write
 from simlab.limits import MAX_SEEDS, MAX_WORKERS
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ Handler = Callable[[argparse.Namespace], int]
 # Bounds of the CLI's own numbers (a run's parameters are bounded by simlab.world).
 SEED_MAX = 2**32 - 1  # any 32-bit seed (from 2**63 on, a seed overflowed the int64 table)
 LIVE_SECONDS_MAX = 30 * 86400  # without --seconds, live serves until interrupted
+PIN_FILE_MAX = 1 << 20  # a chain is a few KiB: 1 MiB holds hundreds of certificates
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -74,15 +75,13 @@ def _folder(text: str) -> str:
 
 
 def _cmd_pin(args: argparse.Namespace) -> int:
-    from simlab.pki import load_pem_chain, spki_pin
+    from simlab.errors import PKIError
+    from simlab.pki import load_chain, spki_pin
 
     chains = []  # every file is read and parsed before the first pin is printed
     for name in args.files:
-        try:
-            data = Path(name).read_bytes()
-        except OSError as exc:
-            raise SimlabError(f"cannot read {name}: {exc.strerror}") from None
-        chains.append(load_pem_chain(data, source=name))
+        data = read_input(name, PIN_FILE_MAX, "certificate file", PKIError)
+        chains.append(load_chain(data, source=name))
     for chain in chains:
         for cert in chain.certificates:
             print(f'pin-sha256="{spki_pin(cert)}"  {cert.subject.rfc4514_string()}')
@@ -584,7 +583,9 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     parser.add_argument("--version", action="version", version=f"simlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("pin", help="print the RFC 7469 pin of each certificate in PEM files")
+    p = sub.add_parser(
+        "pin", help="print the RFC 7469 pin of each certificate in PEM (or DER) files"
+    )
     p.add_argument("files", nargs="+", metavar="FILE.pem")
     p.set_defaults(handler=_cmd_pin)
 
