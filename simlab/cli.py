@@ -417,8 +417,8 @@ def _sweep_cell(metric: str, values: Any) -> str:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from simlab import charts
     from simlab.charts.output import figure_files
-    from simlab.runner import DEFENCES, METRICS, settings_for
-    from simlab.sweep import parameter_sweep
+    from simlab.runner import DEFENCES, METRICS, resolve_scenario, settings_for
+    from simlab.sweep import check_runs, parameter_sweep
     from simlab.units import for_csv
 
     if args.metric not in METRICS or args.metric == "detected_by":
@@ -430,12 +430,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if not values:
         raise SimlabError(f"no values to sweep in {args.values!r}; give them comma-separated")
     params = _params(args.params)
-    for value in values:  # every argument and every output file is checked before any run
-        for defence in args.defence or DEFENCES:
-            settings_for(args.scenario, defence, {**params, args.swept: value})
+    defences = args.defence or list(DEFENCES)
+    # Every argument and every output file is checked before any run: first what costs
+    # nothing (the run count, the scenario, the files), then each value (about 1 ms each).
+    check_runs(len(values) * len(defences) * args.seeds)
+    spec = resolve_scenario(args.scenario)  # a file is read once, not once per value
     name = f"sweep-{Path(args.scenario).stem}-{args.swept}-{args.metric}"
     out = Path(args.out)
     plan(out, [f"{name}.csv", *figure_files(name)], force=args.force)
+    for value in values:
+        for defence in defences:
+            settings_for(spec, defence, {**params, args.swept: value})
     metrics = parameter_sweep(
         args.scenario,
         args.swept,

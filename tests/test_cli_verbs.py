@@ -437,6 +437,23 @@ def test_sweep_verb_writes_a_table_and_a_chart(
     assert "not a numeric metric" in capsys.readouterr().err
 
 
+def test_sweep_checks_its_size_and_its_files_before_each_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every value is out of range, so an error about the count or the files proves that
+    # they were checked first (checking 10,000 values one by one took 40 s).
+    bad = "0," * 3334
+    head = ["sweep", "mitm", "days", "--defence", "none", "--out", str(tmp_path)]
+    assert main([*head, bad, "--seeds", "3"]) == 1
+    err = capsys.readouterr().err
+    assert err == "simlab: error: a sweep may hold at most 10,000 runs, got 10,002\n"
+    (tmp_path / "sweep-mitm-days-interception_rate.csv").touch()
+    assert main([*head, bad, "--seeds", "2"]) == 1
+    assert "interception_rate.csv already exists; pass --force" in capsys.readouterr().err
+    assert main([*head, bad, "--seeds", "2", "--force"]) == 1
+    assert "'days' must be" in capsys.readouterr().err
+
+
 def test_run_says_which_eras_clients_ran_and_refuses_a_month_outside_the_table(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
