@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simlab import __version__
-from simlab.errors import SimlabError
+from simlab.errors import SimlabError, shown
 from simlab.files import plan, read_input, write
 from simlab.limits import MAX_SEEDS, MAX_WORKERS
 
@@ -471,9 +471,14 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     replay = REPLAYS.get(args.incident)
     if replay is None:
         raise SimlabError(f"unknown incident {args.incident!r}; valid: {', '.join(REPLAYS)}")
-    params = {**replay.params, **_params(args.params)}  # e.g. n_clients=300000: real size
+    given = _params(args.params)
+    params = {**replay.params, **given}  # e.g. n_clients=300000: real size
+    # An error names the replay and what the user set, not the replay's own settings.
+    where = f"replay {replay.name!r}" + (
+        " with " + ", ".join(f"{k}={shown(v)}" for k, v in given.items()) if given else ""
+    )
     for defence in DEFENCES:  # every argument is checked before the first run
-        settings_for(replay.scenario, defence, params)
+        settings_for(replay.scenario, defence, params, where=where)
     print(f"{replay.title} ({replay.scenario})\n{replay.story}\n")
     for src in replay.sources:
         print(f"source: {src}")

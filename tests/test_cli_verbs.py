@@ -470,3 +470,18 @@ def test_replay_takes_params_such_as_the_real_size(capsys: pytest.CaptureFixture
     assert "ct (historical)" in out and "ct_monitor" in out
     assert main(["replay", "symantec-thawte-2015", "--param", "n_clients=0"]) != 0
     assert "n_clients" in capsys.readouterr().err  # refused before any run
+
+
+def test_a_replay_error_names_the_replay_and_what_the_user_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["replay", "diginotar-2011", "--param", "days=1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "simlab: error: replay 'diginotar-2011' with days=1: attack_start_day (3) must be "
+        "before the run ends (days = 1)"
+    )
+    assert "ca-compromise" not in err and "era=" not in err  # not the replay's own settings
+    assert main(["replay", "diginotar-2011", "--param", "colour=red"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("simlab: error: replay 'diginotar-2011' with colour='red': unknown")
