@@ -221,16 +221,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_script(path: Path) -> int:
-    import runpy
-
-    try:
-        runpy.run_path(str(path), run_name="__main__")
-    except FileNotFoundError:
-        raise SimlabError(f"cannot read scenario script {path}") from None
-    return 0
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from simlab.runner import DEFENCES, run, settings_for
     from simlab.units import for_csv
@@ -241,7 +231,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"{args.scenario} is a script: it chooses its own defences and parameters "
                 "(DEFENCE, --defence, --param and --out apply to scenarios and .toml files)"
             )
-        return _run_script(Path(args.scenario))
+        from simlab.scripts import run_script
+
+        return run_script(args.scenario)
     params = _params(args.params)
     defences = [*args.defences, *(args.defence or [])] or list(DEFENCES)
     # Every argument and every output file is checked before the first run.
