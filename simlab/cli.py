@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simlab import __version__
-from simlab.errors import SimlabError
-from simlab.files import plan, write
+from simlab.errors import SimlabError, shown
+from simlab.files import plan, read_input, write
 from simlab.limits import MAX_SEEDS, MAX_WORKERS
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ Handler = Callable[[argparse.Namespace], int]
 # Bounds of the CLI's own numbers (a run's parameters are bounded by simlab.world).
 SEED_MAX = 2**32 - 1  # any 32-bit seed (from 2**63 on, a seed overflowed the int64 table)
 LIVE_SECONDS_MAX = 30 * 86400  # without --seconds, live serves until interrupted
+PIN_FILE_MAX = 1 << 20  # a chain is a few KiB: 1 MiB holds hundreds of certificates
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -74,15 +75,13 @@ def _folder(text: str) -> str:
 
 
 def _cmd_pin(args: argparse.Namespace) -> int:
-    from simlab.pki import load_pem_chain, spki_pin
+    from simlab.errors import PKIError
+    from simlab.pki import load_chain, spki_pin
 
     chains = []  # every file is read and parsed before the first pin is printed
     for name in args.files:
-        try:
-            data = Path(name).read_bytes()
-        except OSError as exc:
-            raise SimlabError(f"cannot read {name}: {exc.strerror}") from None
-        chains.append(load_pem_chain(data, source=name))
+        data = read_input(name, PIN_FILE_MAX, "certificate file", PKIError)
+        chains.append(load_chain(data, source=name))
     for chain in chains:
         for cert in chain.certificates:
             print(f'pin-sha256="{spki_pin(cert)}"  {cert.subject.rfc4514_string()}')
@@ -222,16 +221,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_script(path: Path) -> int:
-    import runpy
-
-    try:
-        runpy.run_path(str(path), run_name="__main__")
-    except FileNotFoundError:
-        raise SimlabError(f"cannot read scenario script {path}") from None
-    return 0
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from simlab.runner import DEFENCES, run, settings_for
     from simlab.units import for_csv
@@ -242,7 +231,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"{args.scenario} is a script: it chooses its own defences and parameters "
                 "(DEFENCE, --defence, --param and --out apply to scenarios and .toml files)"
             )
-        return _run_script(Path(args.scenario))
+        from simlab.scripts import run_script
+
+        return run_script(args.scenario)
     params = _params(args.params)
     defences = [*args.defences, *(args.defence or [])] or list(DEFENCES)
     # Every argument and every output file is checked before the first run.
@@ -418,8 +409,8 @@ def _sweep_cell(metric: str, values: Any) -> str:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from simlab import charts
     from simlab.charts.output import figure_files
-    from simlab.runner import DEFENCES, METRICS, settings_for
-    from simlab.sweep import parameter_sweep
+    from simlab.runner import DEFENCES, METRICS, resolve_scenario, settings_for
+    from simlab.sweep import check_runs, parameter_sweep
     from simlab.units import for_csv
 
     if args.metric not in METRICS or args.metric == "detected_by":
@@ -431,12 +422,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if not values:
         raise SimlabError(f"no values to sweep in {args.values!r}; give them comma-separated")
     params = _params(args.params)
-    for value in values:  # every argument and every output file is checked before any run
-        for defence in args.defence or DEFENCES:
-            settings_for(args.scenario, defence, {**params, args.swept: value})
+    defences = args.defence or list(DEFENCES)
+    # Every argument and every output file is checked before any run: first what costs
+    # nothing (the run count, the scenario, the files), then each value (about 1 ms each).
+    check_runs(len(values) * len(defences) * args.seeds)
+    spec = resolve_scenario(args.scenario)  # a file is read once, not once per value
     name = f"sweep-{Path(args.scenario).stem}-{args.swept}-{args.metric}"
     out = Path(args.out)
     plan(out, [f"{name}.csv", *figure_files(name)], force=args.force)
+    for value in values:
+        for defence in defences:
+            settings_for(spec, defence, {**params, args.swept: value})
     metrics = parameter_sweep(
         args.scenario,
         args.swept,
@@ -467,9 +463,14 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     replay = REPLAYS.get(args.incident)
     if replay is None:
         raise SimlabError(f"unknown incident {args.incident!r}; valid: {', '.join(REPLAYS)}")
-    params = {**replay.params, **_params(args.params)}  # e.g. n_clients=300000: real size
+    given = _params(args.params)
+    params = {**replay.params, **given}  # e.g. n_clients=300000: real size
+    # An error names the replay and what the user set, not the replay's own settings.
+    where = f"replay {replay.name!r}" + (
+        " with " + ", ".join(f"{k}={shown(v)}" for k, v in given.items()) if given else ""
+    )
     for defence in DEFENCES:  # every argument is checked before the first run
-        settings_for(replay.scenario, defence, params)
+        settings_for(replay.scenario, defence, params, where=where)
     print(f"{replay.title} ({replay.scenario})\n{replay.story}\n")
     for src in replay.sources:
         print(f"source: {src}")
@@ -584,7 +585,9 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     parser.add_argument("--version", action="version", version=f"simlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("pin", help="print the RFC 7469 pin of each certificate in PEM files")
+    p = sub.add_parser(
+        "pin", help="print the RFC 7469 pin of each certificate in PEM (or DER) files"
+    )
     p.add_argument("files", nargs="+", metavar="FILE.pem")
     p.set_defaults(handler=_cmd_pin)
 

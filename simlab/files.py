@@ -1,4 +1,8 @@
-"""Where simlab writes, and how.
+"""The files simlab reads and writes, and how.
+
+A file a user names as input (a scenario file or script, a certificate to pin) is read by
+:func:`read_input`: only a regular file, opened without blocking and read with a bound, so
+a FIFO, a folder or ``/dev/zero`` is refused at once instead of hanging or filling memory.
 
 A command plans its outputs before any run starts (:func:`plan`): the folder must be one
 simlab can create or write into, and no file it would write may exist yet unless the user
@@ -9,15 +13,67 @@ folder: a folder is created only when there is something to write).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from simlab.errors import OutputError
+from simlab.errors import OutputError, SimlabError
 
-__all__ = ["check_output_dir", "output_dir", "plan", "write"]
+__all__ = ["check_output_dir", "output_dir", "plan", "read_input", "read_text", "size", "write"]
+
+
+def size(count: int) -> str:
+    """A byte count as a cap is stated: ``64 KiB``, ``1 MiB``."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale and count % scale == 0:
+            return f"{count // scale:,} {unit}"
+    return f"{count:,} bytes"
+
+
+def read_input(
+    path: str | os.PathLike[str], cap: int, what: str, error: type[SimlabError]
+) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``cap`` bytes, or ``error`` naming
+    it as a ``what`` ("scenario file"). The file is opened without blocking (a FIFO with no
+    writer would block ``open``), checked with ``fstat`` on the same descriptor, and read
+    for at most ``cap + 1`` bytes, so it costs the same whatever is behind the name."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise error(f"cannot read {what} {path}: {_why(exc)}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise error(f"cannot read {what} {path}: not a regular file")
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(cap + 1)
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {_why(exc)}") from None
+    finally:
+        os.close(fd)
+    if len(data) > cap:
+        raise error(f"{path}: larger than {size(cap)}, the most a {what} may hold")
+    return data
+
+
+def read_text(path: str | os.PathLike[str], cap: int, what: str, error: type[SimlabError]) -> str:
+    """:func:`read_input`, decoded as UTF-8 (a byte-order mark, as some editors save, is
+    dropped); a byte that is not UTF-8 is ``error`` naming its line."""
+    data = read_input(path, cap, what, error).removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise error(
+            f"{path}: line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); a {what} is UTF-8 text"
+        ) from None
+
+
+def _why(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
 def check_output_dir(path: str | os.PathLike[str]) -> Path:

@@ -47,6 +47,7 @@ __all__ = [
     "Validation",
     "Validator",
     "check_hostname",
+    "load_chain",
     "load_pem_chain",
     "self_signed",
     "spki_pin",
@@ -133,9 +134,34 @@ def load_pem_chain(data: bytes | str, *, source: str = "<input>") -> Chain:
     raw = data.encode() if isinstance(data, str) else data
     try:
         certs = x509.load_pem_x509_certificates(raw)
-    except ValueError as exc:
-        raise PKIError(f"{source}: not a readable PEM certificate file ({exc})") from None
+    except ValueError as exc:  # its message ends with the reason, after a link to a FAQ
+        reason = str(exc).rpartition("details. ")[2]
+        raise PKIError(f"{source}: not a readable PEM certificate file ({reason})") from None
     return Chain(tuple(certs))
+
+
+_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----")
+
+
+def load_chain(data: bytes, *, source: str = "<input>") -> Chain:
+    """The certificates in a file a user names: PEM blocks (a chain file, other blocks
+    skipped) or one DER certificate (``openssl x509 -outform der``). Anything else is a
+    PKIError naming ``source`` and what it holds instead, e.g. only a private key."""
+    labels = {m.group(1).decode("ascii") for m in _PEM_BEGIN.finditer(data)}
+    if not labels:
+        if not data.strip():
+            raise PKIError(f"{source}: empty, not a certificate")
+        try:
+            return Chain((x509.load_der_x509_certificate(data),))
+        except ValueError:
+            raise PKIError(
+                f"{source}: not a certificate: neither PEM (-----BEGIN CERTIFICATE-----) nor DER"
+            ) from None
+    if "CERTIFICATE" not in labels:
+        keys = [label for label in labels if label.endswith("PRIVATE KEY")]
+        held = "a private key" if keys else f"a PEM {min(labels)} block"
+        raise PKIError(f"{source} holds {held}, not a certificate")
+    return load_pem_chain(data, source=source)
 
 
 def _name(common_name: str) -> x509.Name:

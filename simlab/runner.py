@@ -111,17 +111,25 @@ def resolve_scenario(scenario: str | Path | ScenarioSpec) -> ScenarioSpec:
 
 
 def settings_for(
-    scenario: str | Path | ScenarioSpec, defence: str, params: dict[str, Any]
+    scenario: str | Path | ScenarioSpec,
+    defence: str,
+    params: dict[str, Any],
+    *,
+    where: str | None = None,
 ) -> tuple[ScenarioSpec, dict[str, Any], Settings]:
     """The scenario, its merged parameters and the checked settings of one run, without
-    building anything: bad names and values fail here, before any world exists."""
+    building anything: bad names and values fail here, before any world exists. An error
+    starts with ``where`` (default: the scenario and ``params``); a caller that adds
+    parameters of its own, as a replay does, names what the user asked for instead."""
     spec = resolve_scenario(scenario)
     if defence not in DEFENCES:
         raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
-    merged = {**spec.params, **check_params(params, f"scenario {spec.name!r}")}
+    merged = {**spec.params, **check_params(params, where or f"scenario {spec.name!r}")}
     settings = dataclasses.replace(Settings(), **{**merged, **DEFENCES[defence]})
-    given = ", ".join(f"{k}={shown(v)}" for k, v in params.items())
-    check_settings(settings, f"scenario {spec.name!r} with {given}" if params else spec.name)
+    if where is None:
+        given = ", ".join(f"{k}={shown(v)}" for k, v in params.items())
+        where = f"scenario {spec.name!r} with {given}" if params else spec.name
+    check_settings(settings, where)
     # Every run says which clients it simulated: the era is always one of its parameters.
     return spec, {"era": settings.era, **merged}, settings
 

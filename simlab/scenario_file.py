@@ -20,11 +20,8 @@ before anything runs.
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
-import os
 import re
-import stat
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -33,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from simlab.errors import ScenarioError, shown
+from simlab.files import read_text
 from simlab.stories import STORIES
 from simlab.world import Settings, check_settings
 
@@ -273,39 +271,9 @@ def load_scenario(path: str | Path) -> ScenarioSpec:
 
 
 def _read(path: Path) -> str:
-    """The text of a regular file of at most :data:`MAX_FILE_BYTES`, in UTF-8. The file is
-    opened without blocking and read with a bound, so a FIFO, a directory or ``/dev/zero``
-    is refused at once instead of hanging or filling memory."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
-        raise ScenarioError(f"cannot read scenario file {path}: {_why(exc)}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ScenarioError(f"cannot read scenario file {path}: not a regular file")
-        with open(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario file {path}: {_why(exc)}") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_FILE_BYTES:
-        raise ScenarioError(
-            f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB; scenario files are small"
-        )
-    data = data.removeprefix(codecs.BOM_UTF8)  # as some editors save UTF-8
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ScenarioError(
-            f"{path}: line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
-            "TOML files are UTF-8 text"
-        ) from None
-
-
-def _why(exc: Exception) -> str:
-    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    """The text of a regular file of at most :data:`MAX_FILE_BYTES`, in UTF-8
+    (:func:`simlab.files.read_text`: a FIFO, a folder or ``/dev/zero`` is refused at once)."""
+    return read_text(path, MAX_FILE_BYTES, "scenario file", ScenarioError)
 
 
 def builtin_scenarios() -> dict[str, ScenarioSpec]:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from simlab.errors import ScenarioError, shown
 from simlab.limits import MAX_RUNS, MAX_SEEDS, MAX_WORKERS
-from simlab.runner import DEFENCES, METRICS, run, settings_for
+from simlab.runner import DEFENCES, METRICS, resolve_scenario, run, settings_for
 from simlab.scenario_file import builtin_scenarios
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "MAX_WORKERS",
     "Job",
     "check_count",
+    "check_runs",
     "compare",
     "parameter_sweep",
     "sweep",
@@ -76,9 +77,10 @@ def sweep(
     Every job's scenario, defence and parameters are checked before the first one runs.
     """
     check_count("workers", workers)
-    _check_runs(len(jobs))
+    check_runs(len(jobs))
+    specs = {name: resolve_scenario(name) for name in dict.fromkeys(j.scenario for j in jobs)}
     for job in dict.fromkeys((j.scenario, j.defence, j.params) for j in jobs):
-        settings_for(job[0], job[1], dict(job[2]))
+        settings_for(specs[job[0]], job[1], dict(job[2]))  # each file is read once
     show = sys.stderr.isatty() if progress is None else progress
     own = executor is None
     if executor is None:
@@ -111,7 +113,9 @@ def _numeric(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics
 
 
-def _check_runs(runs: int) -> None:
+def check_runs(runs: int) -> None:
+    """At most :data:`MAX_RUNS` runs: checked on the count alone, before any job is made
+    or any value checked, so an oversized sweep is refused at once."""
     if runs > MAX_RUNS:
         raise ScenarioError(f"a sweep may hold at most {MAX_RUNS:,} runs, got {runs:,}")
 
@@ -145,7 +149,7 @@ def compare(
     names = list(scenarios or builtin_scenarios())
     chosen = list(defences or DEFENCES)
     extra = tuple(sorted((params or {}).items()))
-    _check_runs(len(names) * len(chosen) * seeds)
+    check_runs(len(names) * len(chosen) * seeds)
     jobs = [Job(s, d, seed, extra) for s in names for d in chosen for seed in range(seeds)]
     return sweep(jobs, executor=executor, workers=workers, progress=progress)
 
@@ -171,7 +175,7 @@ def parameter_sweep(
     fixed = dict(params or {})
     chosen = list(defences or DEFENCES)
     swept = list(itertools.islice(values, MAX_RUNS + 1))  # values may never end
-    _check_runs(len(swept) * len(chosen) * seeds)
+    check_runs(len(swept) * len(chosen) * seeds)
     jobs = [
         Job(scenario, d, seed, tuple(sorted({**fixed, param: value}.items())))
         for value in swept

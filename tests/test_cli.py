@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import simlab
 from simlab.cli import main
+from simlab.keys import derive_key
 from simlab.pki import spki_pin
 from tests.conftest import SmallPKI
 
@@ -185,6 +186,72 @@ def test_pin_checks_every_file_before_printing_a_pin(
         assert main(["pin", str(good), str(tmp_path / other)]) == 1
         captured = capsys.readouterr()
         assert captured.out == "" and other in captured.err and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "/dev/zero"])
+def test_pin_reads_only_a_regular_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    path = tmp_path / "odd.pem"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(path)  # opening it for reading would block until a writer came
+    else:
+        path = Path(kind)
+        if not path.exists():
+            pytest.skip("no /dev/zero here")  # which would be read without end
+    assert main(["pin", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"simlab: error: cannot read certificate file {path}: not a regular file\n"
+
+
+def test_pin_reads_at_most_its_cap(
+    small_pki: SmallPKI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simlab.cli import PIN_FILE_MAX
+
+    pem = small_pki.chain.pem()
+    path = tmp_path / "big.pem"
+    path.write_text(pem + "#" * (PIN_FILE_MAX - len(pem)))  # text around blocks is skipped
+    assert main(["pin", str(path)]) == 0
+    with path.open("a") as f:
+        f.write("#")
+    assert main(["pin", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(f"error: {path}: larger than 1 MiB, the most a certificate file may hold\n")
+
+
+def test_pin_takes_der_and_says_what_a_file_holds_instead(
+    small_pki: SmallPKI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    leaf = small_pki.chain.leaf
+    der = tmp_path / "c.der"
+    der.write_bytes(leaf.public_bytes(serialization.Encoding.DER))
+    assert main(["pin", str(der)]) == 0
+    assert capsys.readouterr().out.startswith(f'pin-sha256="{spki_pin(leaf)}"')
+    key = derive_key(0, "server:example.com").private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    cases = {
+        "key.pem": (key, "key.pem holds a private key, not a certificate"),
+        "both.pem": (key + small_pki.chain.pem().encode(), None),  # the key is skipped
+        "junk.der": (b"\x30\x03\x02\x01\x00", "junk.der: not a certificate: neither PEM"),
+        "empty.pem": (b" \n", "empty.pem: empty, not a certificate"),
+    }
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert main(["pin", str(tmp_path / name)]) == (0 if message is None else 1)
+        err = capsys.readouterr().err
+        if message is not None:
+            assert err.startswith(f"simlab: error: {tmp_path / message}")
+            assert err.count("\n") == 1 and "cryptography.io" not in err
 
 
 # Fuzzing the command line. A generated line is a verb, then chunks: a word that verb takes

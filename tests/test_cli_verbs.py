@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -261,6 +262,81 @@ def test_run_a_python_scenario_script(capsys: pytest.CaptureFixture[str]) -> Non
     assert windows == sorted(windows)  # a slower response means a longer window
 
 
+@pytest.mark.parametrize("kind", ["folder", "fifo", "/dev/zero"])
+def test_run_reads_only_a_regular_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    path = tmp_path / "odd.py"
+    if kind == "folder":
+        path.mkdir()  # runpy looked for a __main__ module in it
+    elif kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(path)  # opening it for reading would block until a writer came
+    else:
+        if not Path(kind).exists():
+            pytest.skip("no /dev/zero here")
+        path.symlink_to(kind)  # read whole, it filled memory
+    assert main(["run", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"simlab: error: cannot read scenario script {path}: not a regular file\n"
+
+
+SCRIPT_FAILURES = {
+    "import simlab\n\nprint(1 / 0)\n": "failed: ZeroDivisionError: division by zero (line 3)",
+    'open("/nonexistent/x")\n': "failed: FileNotFoundError: [Errno 2] No such file or "
+    "directory: '/nonexistent/x' (line 1)",
+    'def f():\n    raise ValueError("two\\nlines")\n\nf()\n': (
+        "failed: ValueError: two ... (line 2)"  # the line inside the script's function
+    ),
+    'import simlab\nsimlab.run("nope", "none")\n': "failed: unknown scenario 'nope'; valid: ",
+    "class E(Exception):\n    def __str__(self):\n        raise E\n\nraise E\n": (
+        "failed: E (line 5)"  # an exception that cannot print itself
+    ),
+    "x = (\n": "line 1: '(' was never closed",
+    "if x:\nprint(1)\n": "line 2: expected an indented block",
+    "x = " + "1+" * 200_000 + "1\n": "cannot compile: maximum recursion depth exceeded",
+    "import sys\nsys.exit('bye')\n": "stopped: sys.exit('bye')",
+}
+
+
+@pytest.mark.parametrize(("source", "message"), SCRIPT_FAILURES.items())
+def test_a_scripts_own_failure_is_one_line_naming_it_and_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, message: str
+) -> None:
+    path = tmp_path / "s.py"
+    path.write_text(source)
+    main_module, argv0 = sys.modules["__main__"], sys.argv[0]
+    assert main(["run", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"simlab: error: scenario script {path}")
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert sys.modules["__main__"] is main_module and sys.argv[0] == argv0  # put back
+
+
+def test_a_script_is_utf8_within_its_cap_and_chooses_its_exit_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simlab.scripts import MAX_SCRIPT_BYTES
+
+    path = tmp_path / "s.py"
+    path.write_bytes(b"# caf\xe9\n")
+    assert main(["run", str(path)]) == 1
+    assert "s.py: line 1: not UTF-8 (byte 0xe9)" in capsys.readouterr().err
+    head = "import sys\nprint(__name__, sys.argv[0] == __file__)\n"
+    path.write_text(head + "#" * (MAX_SCRIPT_BYTES - len(head)))
+    assert main(["run", str(path)]) == 0
+    assert capsys.readouterr().out == "__main__ True\n"  # as `python s.py` would say
+    with path.open("a") as f:
+        f.write("#")
+    assert main(["run", str(path)]) == 1
+    assert "larger than 1 MiB, the most a scenario script may hold" in capsys.readouterr().err
+    for code, status in (("", 0), ("0", 0), ("None", 0), ("3", 3)):
+        path.write_text(f"import sys\nsys.exit({code})\nprint('not reached')\n")
+        assert main(["run", str(path)]) == status
+        assert capsys.readouterr() == ("", "")
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -437,6 +513,23 @@ def test_sweep_verb_writes_a_table_and_a_chart(
     assert "not a numeric metric" in capsys.readouterr().err
 
 
+def test_sweep_checks_its_size_and_its_files_before_each_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every value is out of range, so an error about the count or the files proves that
+    # they were checked first (checking 10,000 values one by one took 40 s).
+    bad = "0," * 3334
+    head = ["sweep", "mitm", "days", "--defence", "none", "--out", str(tmp_path)]
+    assert main([*head, bad, "--seeds", "3"]) == 1
+    err = capsys.readouterr().err
+    assert err == "simlab: error: a sweep may hold at most 10,000 runs, got 10,002\n"
+    (tmp_path / "sweep-mitm-days-interception_rate.csv").touch()
+    assert main([*head, bad, "--seeds", "2"]) == 1
+    assert "interception_rate.csv already exists; pass --force" in capsys.readouterr().err
+    assert main([*head, bad, "--seeds", "2", "--force"]) == 1
+    assert "'days' must be" in capsys.readouterr().err
+
+
 def test_run_says_which_eras_clients_ran_and_refuses_a_month_outside_the_table(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -453,3 +546,18 @@ def test_replay_takes_params_such_as_the_real_size(capsys: pytest.CaptureFixture
     assert "ct (historical)" in out and "ct_monitor" in out
     assert main(["replay", "symantec-thawte-2015", "--param", "n_clients=0"]) != 0
     assert "n_clients" in capsys.readouterr().err  # refused before any run
+
+
+def test_a_replay_error_names_the_replay_and_what_the_user_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["replay", "diginotar-2011", "--param", "days=1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "simlab: error: replay 'diginotar-2011' with days=1: attack_start_day (3) must be "
+        "before the run ends (days = 1)"
+    )
+    assert "ca-compromise" not in err and "era=" not in err  # not the replay's own settings
+    assert main(["replay", "diginotar-2011", "--param", "colour=red"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("simlab: error: replay 'diginotar-2011' with colour='red': unknown")
