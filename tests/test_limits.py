@@ -295,5 +295,9 @@ def test_readme_limits_state_the_bounds_the_code_enforces() -> None:
     assert f"1 to {limits.MAX_WORKERS} worker processes" in section
     assert f"`--workers` 1 to {limits.MAX_WORKERS};" in section
     assert f"at most {scenario_file.MAX_FILE_BYTES // 1024} KiB" in section
+    from simlab import cli, scripts
+
+    assert f"`pin FILE...` reads at most {cli.PIN_FILE_MAX >> 20} MiB" in section
+    assert f"script of at most {scripts.MAX_SCRIPT_BYTES >> 20} MiB" in section
     for size in world.RUN_SIZE:
         assert f"`{size.formula}` at most {int(size.cap):,}" in section
