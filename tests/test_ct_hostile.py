@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.certificate_transparency import LogEntryType
 from hypothesis import given
 from hypothesis import strategies as st
@@ -38,7 +39,7 @@ from simlab.ct import (
 )
 from simlab.ct.log import sth_signature_input
 from simlab.ct.monitor import sth_problem
-from simlab.ct.sct import SCT, sign
+from simlab.ct.sct import SCT, checked_timestamp_ms, decode_digitally_signed, sign
 from simlab.errors import CTError, SimlabError
 from simlab.keys import derive_key
 from simlab.pki import CertificateAuthority, spki_pin
@@ -137,14 +138,92 @@ def test_a_well_formed_list_round_trips_with_every_field(tls_sct: SCT) -> None:
         decode_sct_list("abc", X509)  # type: ignore[arg-type]
 
 
-def test_an_sct_that_does_not_fit_its_encoding_is_refused(tls_sct: SCT) -> None:
-    for bad in (
-        dataclasses.replace(tls_sct, timestamp_ms=2**64),
-        dataclasses.replace(tls_sct, log_id=b"short"),
-        dataclasses.replace(tls_sct, signature=bytes(2**16)),
+UNENCODABLE: list[tuple[dict[str, object], str]] = [
+    ({"timestamp_ms": 2**64}, "SCT timestamp_ms is an int from 0 to 2^64-1, not 1844674407"),
+    ({"timestamp_ms": -1}, "SCT timestamp_ms is an int from 0 to 2^64-1, not -1"),
+    ({"timestamp_ms": "5"}, "SCT timestamp_ms is an int from 0 to 2^64-1, not '5'"),
+    ({"timestamp_ms": True}, "SCT timestamp_ms is an int from 0 to 2^64-1, not True"),
+    ({"log_id": b"short"}, "SCT log_id is 32 bytes, not 5 bytes"),
+    ({"log_id": None}, "SCT log_id is 32 bytes, not None"),
+    ({"log_id": "x" * 64}, "SCT log_id is 32 bytes, not '" + "x" * 36 + "..."),
+    ({"signature": bytes(70_000)}, "SCT signature is at most 65535 bytes, not 70000 bytes"),
+    ({"signature": "sig"}, "SCT signature is at most 65535 bytes, not 'sig'"),
+    ({"extension_bytes": None}, "SCT extension_bytes is at most 65535 bytes, not None"),
+    ({"hash_algorithm": 256}, "SCT hash_algorithm is an int from 0 to 255, not 256"),
+    ({"signature_algorithm": None}, "SCT signature_algorithm is an int from 0 to 255, not None"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), UNENCODABLE, ids=[m for _, m in UNENCODABLE])
+@pytest.mark.parametrize(
+    "encode",
+    [SCT.to_tls, SCT.to_json, lambda sct: encode_sct_list([sct])],
+    ids=["to_tls", "to_json", "encode_sct_list"],
+)
+def test_an_sct_that_does_not_fit_its_encoding_names_the_field(
+    tls_sct: SCT, change: dict[str, object], message: str, encode: Callable[[SCT], object]
+) -> None:
+    encode(tls_sct)
+    bad = dataclasses.replace(tls_sct, **change)  # type: ignore[arg-type]
+    with pytest.raises(CTError, match=re.escape(message)):
+        encode(bad)
+
+
+def test_to_json_is_the_add_chain_answer(tls_sct: SCT) -> None:
+    answer = tls_sct.to_json()
+    signature = base64.b64decode(str(answer["signature"]))
+    assert answer["timestamp"] == tls_sct.timestamp_ms
+    assert base64.b64decode(str(answer["id"])) == tls_sct.log_id
+    assert signature == struct.pack(">BBH", 4, 3, len(tls_sct.signature)) + tls_sct.signature
+
+
+def test_sct_lists_past_their_uint16_bounds_are_refused(tls_sct: SCT) -> None:
+    """Each SCT, and the list, is a ``<1..2^16-1>`` vector: SCTs that each pass
+    ``checked_timestamp_ms`` can still overflow the list together."""
+    room = 65_535 - 2 - 2 - len(tls_sct.to_tls())  # the list's own length is not counted
+    biggest = dataclasses.replace(tls_sct, signature=bytes(room - 47))  # 47: all but signature
+    assert checked_timestamp_ms(biggest) == tls_sct.timestamp_ms
+    assert decode_sct_list(encode_sct_list([biggest, tls_sct]), X509) == [biggest, tls_sct]
+    with pytest.raises(CTError, match="an SCT list of 2 SCTs is 65536 bytes encoded, at most"):
+        encode_sct_list([biggest, dataclasses.replace(tls_sct, signature=tls_sct.signature + b"x")])
+    largest = dataclasses.replace(tls_sct, signature=bytes(65_535))
+    with pytest.raises(CTError, match="SCT 1 is 65582 bytes encoded, at most 65535"):
+        encode_sct_list([tls_sct, largest])
+    for junk, message in (
+        ([], "holds at least one SCT"),
+        ([tls_sct, None], "SCT list item 1 is a NoneType, not an SCT"),
+        (b"\x00\x01", "a sequence of SCTs, not bytes"),
+        (None, "a sequence of SCTs, not NoneType"),
     ):
-        with pytest.raises(CTError, match="does not fit its TLS encoding"):
-            encode_sct_list([bad])
+        with pytest.raises(CTError, match=re.escape(message)):
+            encode_sct_list(junk)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ms", "when"),
+    [
+        (0, "1970-01-01 00:00:00"),
+        (-1, "1969-12-31 23:59:59.999000"),
+        (253402300799999, "9999-12-31 23:59:59.999000"),
+        (-62135596800000, "0001-01-01 00:00:00"),
+    ],
+)
+def test_an_sct_timestamp_within_datetime_converts(tls_sct: SCT, ms: int, when: str) -> None:
+    timestamp = dataclasses.replace(tls_sct, timestamp_ms=ms).timestamp
+    assert str(timestamp) == when + "+00:00"
+
+
+@pytest.mark.parametrize("ms", [2**63, 253402300800000, -62135596800001, -(2**63), 1.5, "0"])
+def test_an_sct_timestamp_no_datetime_holds_is_a_ct_error(tls_sct: SCT, ms: object) -> None:
+    with pytest.raises(CTError, match=r"SCT timestamp_ms .* is not a datetime"):
+        dataclasses.replace(tls_sct, timestamp_ms=ms).timestamp  # type: ignore[arg-type]  # noqa: B018
+
+
+@pytest.mark.parametrize("data", [None, "abc", 3, 3.0, ["\x04"]], ids=repr)
+def test_decode_digitally_signed_refuses_what_is_not_bytes(data: object) -> None:
+    with pytest.raises(CTError, match=r"^x \(a DigitallySigned\) is bytes, not "):
+        decode_digitally_signed(data, "x")  # type: ignore[arg-type]
+    assert decode_digitally_signed(bytearray(b"\x04\x03\x00\x01s"), "x") == (4, 3, b"s")
 
 
 # -- verify_sct: False for anything out of range, never an exception -------------------------------
@@ -278,6 +357,43 @@ def test_the_monitor_takes_no_tree_head_from_get_sth_that_is_not_one(
 
 
 # -- entries -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("position", "junk", "message"),
+    [
+        (1, None, "certificate is an x509.Certificate, not NoneType"),
+        (1, b"DER", "certificate is an x509.Certificate, not bytes"),
+        (2, "CA", "issuer is an x509.Certificate or None, not str"),
+        (3, None, "log_public_key is an ECDSA or RSA public key, not NoneType"),
+        (3, b"key", "log_public_key is an ECDSA or RSA public key, not bytes"),
+        (
+            3,
+            ed25519.Ed25519PrivateKey.generate().public_key(),
+            "log_public_key is an ECDSA or RSA public key, not Ed25519PublicKey",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_verify_sct_names_a_trusted_argument_of_the_wrong_type(
+    small_pki: SmallPKI, log: CTLog, tls_sct: SCT, position: int, junk: object, message: str
+) -> None:
+    """The SCT is data (False); the certificate, issuer and log key are the caller's."""
+    args: list[object] = [tls_sct, small_pki.chain.leaf, None, log.public_key]
+    args[position] = junk
+    with pytest.raises(CTError, match=re.escape(f"verify_sct: {message}")):
+        verify_sct(*args)  # type: ignore[arg-type]
+    args[0] = None  # the SCT is checked only once the caller's arguments are right
+    with pytest.raises(CTError, match=re.escape(message)):
+        verify_sct(*args)  # type: ignore[arg-type]
+
+
+def test_verify_sct_is_false_for_a_precert_sct_without_its_issuer(
+    small_pki: SmallPKI, log: CTLog, tls_sct: SCT
+) -> None:
+    precert = dataclasses.replace(tls_sct, entry_type=PRECERT)
+    assert verify_sct(precert, small_pki.chain.leaf, None, log.public_key) is False
+    assert verify_sct(None, small_pki.chain.leaf, None, log.public_key) is False  # type: ignore[arg-type]
 
 
 def _other_certificate(small_pki: SmallPKI) -> x509.Certificate:
