@@ -427,6 +427,14 @@ BAD_ENTRIES: list[tuple[Callable[[LogEntry, SmallPKI], object], str]] = [
         lambda e, pki: dataclasses.replace(e, submitted_at=float("nan")),
         "the submission time is not a finite number",
     ),
+    (
+        lambda e, pki: dataclasses.replace(e, submitted_at=10**400),  # issue 17: OverflowError
+        "the submission time is not a finite number",
+    ),
+    (
+        lambda e, pki: dataclasses.replace(e, submitted_at=-float("inf")),
+        "the submission time is not a finite number",
+    ),
     # The leaf is genuine (the tree adds up); the certificate served with it is not.
     (
         lambda e, pki: dataclasses.replace(e, certificate=_other_certificate(pki)),
@@ -783,7 +791,7 @@ def test_fuzz_a_mutated_sct_list_never_yields_a_forged_sct(data: bytes) -> None:
 
 _junk = st.one_of(
     st.integers(),
-    st.sampled_from([-1, 2**63, 2**64, 10**30]),
+    st.sampled_from([-1, 2**63, 2**64, 10**30, 10**400]),
     st.binary(max_size=40),
     st.text(max_size=4),
     st.none(),
