@@ -40,7 +40,7 @@ from simlab.ct import (
 from simlab.ct.log import sth_signature_input
 from simlab.ct.monitor import sth_problem
 from simlab.ct.sct import SCT, checked_timestamp_ms, decode_digitally_signed, sign
-from simlab.errors import CTError, SimlabError
+from simlab.errors import CTError, SimlabError, shown
 from simlab.keys import derive_key
 from simlab.pki import CertificateAuthority, spki_pin
 from tests.bounds import bounded
@@ -139,13 +139,17 @@ def test_a_well_formed_list_round_trips_with_every_field(tls_sct: SCT) -> None:
 
 
 UNENCODABLE: list[tuple[dict[str, object], str]] = [
-    ({"timestamp_ms": 2**64}, "SCT timestamp_ms is an int from 0 to 2^64-1, not 1844674407"),
+    (
+        {"timestamp_ms": 2**64},
+        "SCT timestamp_ms is an int from 0 to 2^64-1, not an integer of about 20 digits",
+    ),
     ({"timestamp_ms": -1}, "SCT timestamp_ms is an int from 0 to 2^64-1, not -1"),
+    ({"timestamp_ms": 10**5000}, "from 0 to 2^64-1, not an integer of about 5,001 digits"),
     ({"timestamp_ms": "5"}, "SCT timestamp_ms is an int from 0 to 2^64-1, not '5'"),
     ({"timestamp_ms": True}, "SCT timestamp_ms is an int from 0 to 2^64-1, not True"),
     ({"log_id": b"short"}, "SCT log_id is 32 bytes, not 5 bytes"),
     ({"log_id": None}, "SCT log_id is 32 bytes, not None"),
-    ({"log_id": "x" * 64}, "SCT log_id is 32 bytes, not '" + "x" * 36 + "..."),
+    ({"log_id": "x" * 64}, "SCT log_id is 32 bytes, not '" + "x" * 40 + "'... (64 characters)"),
     ({"signature": bytes(70_000)}, "SCT signature is at most 65535 bytes, not 70000 bytes"),
     ({"signature": "sig"}, "SCT signature is at most 65535 bytes, not 'sig'"),
     ({"extension_bytes": None}, "SCT extension_bytes is at most 65535 bytes, not None"),
@@ -213,7 +217,9 @@ def test_an_sct_timestamp_within_datetime_converts(tls_sct: SCT, ms: int, when: 
     assert str(timestamp) == when + "+00:00"
 
 
-@pytest.mark.parametrize("ms", [2**63, 253402300800000, -62135596800001, -(2**63), 1.5, "0"])
+@pytest.mark.parametrize(
+    "ms", [2**63, 253402300800000, -62135596800001, -(2**63), 10**5000, 1.5, "0", True], ids=shown
+)
 def test_an_sct_timestamp_no_datetime_holds_is_a_ct_error(tls_sct: SCT, ms: object) -> None:
     with pytest.raises(CTError, match=r"SCT timestamp_ms .* is not a datetime"):
         dataclasses.replace(tls_sct, timestamp_ms=ms).timestamp  # type: ignore[arg-type]  # noqa: B018
@@ -650,6 +656,54 @@ def test_a_tree_size_out_of_range_is_a_ct_error() -> None:
             call()
     with pytest.raises(CTError, match="has no view 'elsewhere'"):
         CTLog("argon", "Google").sth(0, view="elsewhere")
+
+
+def _three_leaves() -> MerkleTree:
+    tree = MerkleTree()
+    for leaf in (b"a", b"b", b"c"):
+        tree.append(leaf)
+    return tree
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda t: t.root(2.0), "size is an int, not float 2.0"),
+        (lambda t: t.root("3"), "size is an int, not str '3'"),
+        (lambda t: t.root(True), "size is an int, not bool True"),
+        (lambda t: t.inclusion_proof("0", 3), "index is an int, not str '0'"),
+        (lambda t: t.inclusion_proof(0, None), "size is an int, not NoneType None"),
+        (lambda t: t.consistency_proof(1.5, 3), "size1 is an int, not float 1.5"),
+        (lambda t: t.consistency_proof(1, b"3"), "size2 is an int, not bytes b'3'"),
+        (lambda t: t.append(None), "leaf is bytes, not NoneType"),
+        (lambda t: t.append("c"), "leaf is bytes, not str"),
+        (lambda t: t.append_hash(None), "digest is a 32-byte SHA-256 leaf hash, not NoneType"),
+        (lambda t: t.append_hash(b"short"), "digest is a 32-byte SHA-256 leaf hash, not 5 bytes"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_a_merkle_argument_of_the_wrong_type_is_named(
+    call: Callable[[MerkleTree], object], message: str
+) -> None:
+    tree = _three_leaves()
+    with pytest.raises(CTError, match=re.escape(f"MerkleTree: {message}")):
+        call(tree)
+    assert tree.size == 3 and tree.root() == _three_leaves().root()  # nothing half-added
+
+
+def test_a_merkle_tree_takes_numpy_integers_and_bytes_like_leaves() -> None:
+    np = pytest.importorskip("numpy")
+    tree, plain = _three_leaves(), _three_leaves()
+    assert tree.root(np.int64(2)) == plain.root(2)
+    assert tree.inclusion_proof(np.uint8(0), np.int32(3)) == plain.inclusion_proof(0, 3)
+    assert tree.consistency_proof(np.int16(1), np.int64(3)) == plain.consistency_proof(1, 3)
+    tree.append(bytearray(b"d"))
+    tree.append(memoryview(b"e"))
+    plain.append(b"d")
+    plain.append(b"e")
+    assert tree.root() == plain.root()
+    with pytest.raises(CTError, match="size is an int, not bool"):
+        tree.root(np.bool_(True))
 
 
 # -- get-sth answers ------------------------------------------------------------------------------

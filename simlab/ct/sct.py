@@ -23,7 +23,7 @@ from cryptography.x509.certificate_transparency import (
     SignedCertificateTimestamp,
 )
 
-from simlab.errors import CTError
+from simlab.errors import CTError, shown
 from simlab.keys import PrivateKey, PublicKey
 from simlab.pki import CT_POISON_OID, SCT_LIST_OID
 
@@ -294,11 +294,8 @@ def _bytes(n: int) -> str:
 
 
 def _shown(value: object) -> str:
-    """A bad value in a message: bytes by their length, anything else by a short repr."""
-    if isinstance(value, bytes):
-        return _bytes(len(value))
-    shown = repr(value)
-    return shown if len(shown) <= 40 else f"{shown[:37]}..."
+    """A bad value in a message: bytes by their length, anything else as :func:`shown`."""
+    return _bytes(len(value)) if isinstance(value, bytes) else shown(value)
 
 
 def _as_bytes(data: object, what: str) -> bytes:
