@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.certificate_transparency import LogEntryType
 from hypothesis import given
 from hypothesis import strategies as st
@@ -38,8 +39,8 @@ from simlab.ct import (
 )
 from simlab.ct.log import sth_signature_input
 from simlab.ct.monitor import sth_problem
-from simlab.ct.sct import SCT, sign
-from simlab.errors import CTError, SimlabError
+from simlab.ct.sct import SCT, checked_timestamp_ms, decode_digitally_signed, sign
+from simlab.errors import CTError, SimlabError, shown
 from simlab.keys import derive_key
 from simlab.pki import CertificateAuthority, spki_pin
 from tests.bounds import bounded
@@ -137,14 +138,98 @@ def test_a_well_formed_list_round_trips_with_every_field(tls_sct: SCT) -> None:
         decode_sct_list("abc", X509)  # type: ignore[arg-type]
 
 
-def test_an_sct_that_does_not_fit_its_encoding_is_refused(tls_sct: SCT) -> None:
-    for bad in (
-        dataclasses.replace(tls_sct, timestamp_ms=2**64),
-        dataclasses.replace(tls_sct, log_id=b"short"),
-        dataclasses.replace(tls_sct, signature=bytes(2**16)),
+UNENCODABLE: list[tuple[dict[str, object], str]] = [
+    (
+        {"timestamp_ms": 2**64},
+        "SCT timestamp_ms is an int from 0 to 2^64-1, not an integer of about 20 digits",
+    ),
+    ({"timestamp_ms": -1}, "SCT timestamp_ms is an int from 0 to 2^64-1, not -1"),
+    ({"timestamp_ms": 10**5000}, "from 0 to 2^64-1, not an integer of about 5,001 digits"),
+    ({"timestamp_ms": "5"}, "SCT timestamp_ms is an int from 0 to 2^64-1, not '5'"),
+    ({"timestamp_ms": True}, "SCT timestamp_ms is an int from 0 to 2^64-1, not True"),
+    ({"log_id": b"short"}, "SCT log_id is 32 bytes, not 5 bytes"),
+    ({"log_id": None}, "SCT log_id is 32 bytes, not None"),
+    ({"log_id": "x" * 64}, "SCT log_id is 32 bytes, not '" + "x" * 40 + "'... (64 characters)"),
+    ({"signature": bytes(70_000)}, "SCT signature is at most 65535 bytes, not 70000 bytes"),
+    ({"signature": "sig"}, "SCT signature is at most 65535 bytes, not 'sig'"),
+    ({"extension_bytes": None}, "SCT extension_bytes is at most 65535 bytes, not None"),
+    ({"hash_algorithm": 256}, "SCT hash_algorithm is an int from 0 to 255, not 256"),
+    ({"signature_algorithm": None}, "SCT signature_algorithm is an int from 0 to 255, not None"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), UNENCODABLE, ids=[m for _, m in UNENCODABLE])
+@pytest.mark.parametrize(
+    "encode",
+    [SCT.to_tls, SCT.to_json, lambda sct: encode_sct_list([sct])],
+    ids=["to_tls", "to_json", "encode_sct_list"],
+)
+def test_an_sct_that_does_not_fit_its_encoding_names_the_field(
+    tls_sct: SCT, change: dict[str, object], message: str, encode: Callable[[SCT], object]
+) -> None:
+    encode(tls_sct)
+    bad = dataclasses.replace(tls_sct, **change)  # type: ignore[arg-type]
+    with pytest.raises(CTError, match=re.escape(message)):
+        encode(bad)
+
+
+def test_to_json_is_the_add_chain_answer(tls_sct: SCT) -> None:
+    answer = tls_sct.to_json()
+    signature = base64.b64decode(str(answer["signature"]))
+    assert answer["timestamp"] == tls_sct.timestamp_ms
+    assert base64.b64decode(str(answer["id"])) == tls_sct.log_id
+    assert signature == struct.pack(">BBH", 4, 3, len(tls_sct.signature)) + tls_sct.signature
+
+
+def test_sct_lists_past_their_uint16_bounds_are_refused(tls_sct: SCT) -> None:
+    """Each SCT, and the list, is a ``<1..2^16-1>`` vector: SCTs that each pass
+    ``checked_timestamp_ms`` can still overflow the list together."""
+    room = 65_535 - 2 - 2 - len(tls_sct.to_tls())  # the list's own length is not counted
+    biggest = dataclasses.replace(tls_sct, signature=bytes(room - 47))  # 47: all but signature
+    assert checked_timestamp_ms(biggest) == tls_sct.timestamp_ms
+    assert decode_sct_list(encode_sct_list([biggest, tls_sct]), X509) == [biggest, tls_sct]
+    with pytest.raises(CTError, match="an SCT list of 2 SCTs is 65536 bytes encoded, at most"):
+        encode_sct_list([biggest, dataclasses.replace(tls_sct, signature=tls_sct.signature + b"x")])
+    largest = dataclasses.replace(tls_sct, signature=bytes(65_535))
+    with pytest.raises(CTError, match="SCT 1 is 65582 bytes encoded, at most 65535"):
+        encode_sct_list([tls_sct, largest])
+    for junk, message in (
+        ([], "holds at least one SCT"),
+        ([tls_sct, None], "SCT list item 1 is a NoneType, not an SCT"),
+        (b"\x00\x01", "a sequence of SCTs, not bytes"),
+        (None, "a sequence of SCTs, not NoneType"),
     ):
-        with pytest.raises(CTError, match="does not fit its TLS encoding"):
-            encode_sct_list([bad])
+        with pytest.raises(CTError, match=re.escape(message)):
+            encode_sct_list(junk)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ms", "when"),
+    [
+        (0, "1970-01-01 00:00:00"),
+        (-1, "1969-12-31 23:59:59.999000"),
+        (253402300799999, "9999-12-31 23:59:59.999000"),
+        (-62135596800000, "0001-01-01 00:00:00"),
+    ],
+)
+def test_an_sct_timestamp_within_datetime_converts(tls_sct: SCT, ms: int, when: str) -> None:
+    timestamp = dataclasses.replace(tls_sct, timestamp_ms=ms).timestamp
+    assert str(timestamp) == when + "+00:00"
+
+
+@pytest.mark.parametrize(
+    "ms", [2**63, 253402300800000, -62135596800001, -(2**63), 10**5000, 1.5, "0", True], ids=shown
+)
+def test_an_sct_timestamp_no_datetime_holds_is_a_ct_error(tls_sct: SCT, ms: object) -> None:
+    with pytest.raises(CTError, match=r"SCT timestamp_ms .* is not a datetime"):
+        dataclasses.replace(tls_sct, timestamp_ms=ms).timestamp  # type: ignore[arg-type]  # noqa: B018
+
+
+@pytest.mark.parametrize("data", [None, "abc", 3, 3.0, ["\x04"]], ids=repr)
+def test_decode_digitally_signed_refuses_what_is_not_bytes(data: object) -> None:
+    with pytest.raises(CTError, match=r"^x \(a DigitallySigned\) is bytes, not "):
+        decode_digitally_signed(data, "x")  # type: ignore[arg-type]
+    assert decode_digitally_signed(bytearray(b"\x04\x03\x00\x01s"), "x") == (4, 3, b"s")
 
 
 # -- verify_sct: False for anything out of range, never an exception -------------------------------
@@ -280,6 +365,43 @@ def test_the_monitor_takes_no_tree_head_from_get_sth_that_is_not_one(
 # -- entries -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("position", "junk", "message"),
+    [
+        (1, None, "certificate is an x509.Certificate, not NoneType"),
+        (1, b"DER", "certificate is an x509.Certificate, not bytes"),
+        (2, "CA", "issuer is an x509.Certificate or None, not str"),
+        (3, None, "log_public_key is an ECDSA or RSA public key, not NoneType"),
+        (3, b"key", "log_public_key is an ECDSA or RSA public key, not bytes"),
+        (
+            3,
+            ed25519.Ed25519PrivateKey.generate().public_key(),
+            "log_public_key is an ECDSA or RSA public key, not Ed25519PublicKey",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_verify_sct_names_a_trusted_argument_of_the_wrong_type(
+    small_pki: SmallPKI, log: CTLog, tls_sct: SCT, position: int, junk: object, message: str
+) -> None:
+    """The SCT is data (False); the certificate, issuer and log key are the caller's."""
+    args: list[object] = [tls_sct, small_pki.chain.leaf, None, log.public_key]
+    args[position] = junk
+    with pytest.raises(CTError, match=re.escape(f"verify_sct: {message}")):
+        verify_sct(*args)  # type: ignore[arg-type]
+    args[0] = None  # the SCT is checked only once the caller's arguments are right
+    with pytest.raises(CTError, match=re.escape(message)):
+        verify_sct(*args)  # type: ignore[arg-type]
+
+
+def test_verify_sct_is_false_for_a_precert_sct_without_its_issuer(
+    small_pki: SmallPKI, log: CTLog, tls_sct: SCT
+) -> None:
+    precert = dataclasses.replace(tls_sct, entry_type=PRECERT)
+    assert verify_sct(precert, small_pki.chain.leaf, None, log.public_key) is False
+    assert verify_sct(None, small_pki.chain.leaf, None, log.public_key) is False  # type: ignore[arg-type]
+
+
 def _other_certificate(small_pki: SmallPKI) -> x509.Certificate:
     return small_pki.inter.issue(
         "owner", ["www.example.com"], derive_key(0, "owner").public_key(), at=0
@@ -309,6 +431,14 @@ BAD_ENTRIES: list[tuple[Callable[[LogEntry, SmallPKI], object], str]] = [
     (lambda e, pki: dataclasses.replace(e, entry_type=1), "the entry type is a int"),
     (
         lambda e, pki: dataclasses.replace(e, submitted_at=float("nan")),
+        "the submission time is not a finite number",
+    ),
+    (
+        lambda e, pki: dataclasses.replace(e, submitted_at=10**400),  # issue 17: OverflowError
+        "the submission time is not a finite number",
+    ),
+    (
+        lambda e, pki: dataclasses.replace(e, submitted_at=-float("inf")),
         "the submission time is not a finite number",
     ),
     # The leaf is genuine (the tree adds up); the certificate served with it is not.
@@ -528,6 +658,54 @@ def test_a_tree_size_out_of_range_is_a_ct_error() -> None:
         CTLog("argon", "Google").sth(0, view="elsewhere")
 
 
+def _three_leaves() -> MerkleTree:
+    tree = MerkleTree()
+    for leaf in (b"a", b"b", b"c"):
+        tree.append(leaf)
+    return tree
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda t: t.root(2.0), "size is an int, not float 2.0"),
+        (lambda t: t.root("3"), "size is an int, not str '3'"),
+        (lambda t: t.root(True), "size is an int, not bool True"),
+        (lambda t: t.inclusion_proof("0", 3), "index is an int, not str '0'"),
+        (lambda t: t.inclusion_proof(0, None), "size is an int, not NoneType None"),
+        (lambda t: t.consistency_proof(1.5, 3), "size1 is an int, not float 1.5"),
+        (lambda t: t.consistency_proof(1, b"3"), "size2 is an int, not bytes b'3'"),
+        (lambda t: t.append(None), "leaf is bytes, not NoneType"),
+        (lambda t: t.append("c"), "leaf is bytes, not str"),
+        (lambda t: t.append_hash(None), "digest is a 32-byte SHA-256 leaf hash, not NoneType"),
+        (lambda t: t.append_hash(b"short"), "digest is a 32-byte SHA-256 leaf hash, not 5 bytes"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_a_merkle_argument_of_the_wrong_type_is_named(
+    call: Callable[[MerkleTree], object], message: str
+) -> None:
+    tree = _three_leaves()
+    with pytest.raises(CTError, match=re.escape(f"MerkleTree: {message}")):
+        call(tree)
+    assert tree.size == 3 and tree.root() == _three_leaves().root()  # nothing half-added
+
+
+def test_a_merkle_tree_takes_numpy_integers_and_bytes_like_leaves() -> None:
+    np = pytest.importorskip("numpy")
+    tree, plain = _three_leaves(), _three_leaves()
+    assert tree.root(np.int64(2)) == plain.root(2)
+    assert tree.inclusion_proof(np.uint8(0), np.int32(3)) == plain.inclusion_proof(0, 3)
+    assert tree.consistency_proof(np.int16(1), np.int64(3)) == plain.consistency_proof(1, 3)
+    tree.append(bytearray(b"d"))
+    tree.append(memoryview(b"e"))
+    plain.append(b"d")
+    plain.append(b"e")
+    assert tree.root() == plain.root()
+    with pytest.raises(CTError, match="size is an int, not bool"):
+        tree.root(np.bool_(True))
+
+
 # -- get-sth answers ------------------------------------------------------------------------------
 
 
@@ -667,7 +845,7 @@ def test_fuzz_a_mutated_sct_list_never_yields_a_forged_sct(data: bytes) -> None:
 
 _junk = st.one_of(
     st.integers(),
-    st.sampled_from([-1, 2**63, 2**64, 10**30]),
+    st.sampled_from([-1, 2**63, 2**64, 10**30, 10**400]),
     st.binary(max_size=40),
     st.text(max_size=4),
     st.none(),

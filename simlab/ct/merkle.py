@@ -13,13 +13,18 @@ where slicing a buffer allocates a new one per level, three times slower.
 Leaf hash = SHA-256(0x00 || leaf); node hash = SHA-256(0x01 || left || right); the root
 of the empty tree is SHA-256 of nothing. A tree of n leaves splits at k, the largest power
 of two smaller than n.
+
+Arguments are checked once per call, never per node: a leaf is bytes-like, a leaf hash 32
+bytes, a size or an index an int (``operator.index``, so numpy integers too, but not a
+bool: ``True`` as a tree size is a slip, not a 1). :class:`CTError` names the argument.
 """
 
 from __future__ import annotations
 
+import operator
 from hashlib import sha256
 
-from simlab.errors import CTError
+from simlab.errors import CTError, shown
 
 __all__ = ["MerkleTree", "leaf_hash", "node_hash", "verify_consistency", "verify_inclusion"]
 
@@ -32,6 +37,16 @@ def leaf_hash(leaf: bytes) -> bytes:
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     return sha256(b"\x01" + left + right).digest()
+
+
+def _as_int(value: object, name: str) -> int:
+    """``value`` as an int for the argument ``name``, or :class:`CTError` naming it."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+    raise CTError(f"MerkleTree: {name} is an int, not {type(value).__name__} {shown(value)}")
 
 
 def _split(n: int) -> int:
@@ -64,10 +79,20 @@ class MerkleTree:
 
     def append(self, leaf: bytes) -> int:
         """Add raw leaf data; return the new leaf's index."""
-        return self.append_hash(sha256(b"\x00" + leaf).digest())
+        try:
+            digest = sha256(b"\x00" + leaf).digest()
+        except TypeError:  # only the leaf can be wrong here; no cost when it is right
+            raise CTError(f"MerkleTree: leaf is bytes, not {type(leaf).__name__}") from None
+        return self._add(digest)
 
     def append_hash(self, digest: bytes) -> int:
         """Add a leaf by its leaf hash; return its index."""
+        if type(digest) is not bytes or len(digest) != 32:
+            shown = f"{len(digest)} bytes" if type(digest) is bytes else type(digest).__name__
+            raise CTError(f"MerkleTree: digest is a 32-byte SHA-256 leaf hash, not {shown}")
+        return self._add(digest)
+
+    def _add(self, digest: bytes) -> int:
         index = self._size
         self._size = index + 1
         levels = self._levels
@@ -85,8 +110,7 @@ class MerkleTree:
 
     def root(self, size: int | None = None) -> bytes:
         """MTH of the first ``size`` leaves (default: all of them)."""
-        size = self._size if size is None else size
-        self._check_size(size)
+        size = self._size if size is None else self._check_size(size)
         return EMPTY_ROOT if size == 0 else self._range_hash(0, size)
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
@@ -99,8 +123,8 @@ class MerkleTree:
         right edge: a node with a left sibling takes it (complete), and one without is
         promoted unchanged, adding nothing.
         """
-        self._check_size(size)
-        self._check_index(index, size)
+        size = self._check_size(size)
+        index = self._check_index(index, size)
         levels, last = self._levels, size - 1
         inner = (index ^ last).bit_length()
         proof: list[bytes] = []
@@ -118,7 +142,9 @@ class MerkleTree:
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         """PROOF(size1, D[0:size2]) of RFC 6962 section 2.1.2."""
-        self._check_size(size2)
+        size2 = self._check_size(size2, "size2")
+        if type(size1) is not int:
+            size1 = _as_int(size1, "size1")
         if not 0 <= size1 <= size2:
             raise CTError(f"consistency proof needs 0 <= size1 <= size2, got {size1}, {size2}")
         if size1 == 0 or size1 == size2:
@@ -157,14 +183,20 @@ class MerkleTree:
             ranges[lo, hi] = digest
         return digest
 
-    def _check_size(self, size: int) -> None:
+    def _check_size(self, size: int, name: str = "size") -> int:
+        if type(size) is not int:
+            size = _as_int(size, name)
         if not 0 <= size <= self._size:
             raise CTError(f"tree size {size} out of range 0..{self._size}")
+        return size
 
     @staticmethod
-    def _check_index(index: int, size: int) -> None:
+    def _check_index(index: int, size: int) -> int:
+        if type(index) is not int:
+            index = _as_int(index, "index")
         if not 0 <= index < size:
             raise CTError(f"leaf index {index} out of range 0..{size - 1}")
+        return index
 
 
 def _is_path(proof: object) -> bool:

@@ -7,7 +7,7 @@ the monitor's poll interval, and the owner's response delay before revocation.
 
 from __future__ import annotations
 
-import math
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -160,7 +160,8 @@ def _entry_problem(entry: object) -> str | None:
     if not isinstance(entry.entry_type, LogEntryType):
         return f"the entry type is a {type(entry.entry_type).__name__}"
     submitted = entry.submitted_at
-    if not (type(submitted) in (int, float) and math.isfinite(submitted)):
+    # abs(), not math.isfinite: that raises OverflowError on an int beyond float range.
+    if not (type(submitted) in (int, float) and abs(submitted) <= sys.float_info.max):
         return "the submission time is not a finite number"
     try:
         contents = decode_merkle_tree_leaf(entry.leaf)

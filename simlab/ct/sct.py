@@ -23,7 +23,7 @@ from cryptography.x509.certificate_transparency import (
     SignedCertificateTimestamp,
 )
 
-from simlab.errors import CTError
+from simlab.errors import CTError, shown
 from simlab.keys import PrivateKey, PublicKey
 from simlab.pki import CT_POISON_OID, SCT_LIST_OID
 
@@ -50,6 +50,7 @@ _POISON_OID_DER = bytes.fromhex("060a2b06010401d679020403")
 _MAX_UINT16, _MAX_UINT64 = 2**16 - 1, 2**64 - 1
 # The last millisecond a datetime holds (9999-12-31); no X.509 validity reaches past it.
 _MAX_TIMESTAMP_MS = (dt.datetime.max.replace(tzinfo=dt.UTC) - _UNIX) // dt.timedelta(milliseconds=1)
+_MIN_DATETIME_MS = (dt.datetime.min.replace(tzinfo=dt.UTC) - _UNIX) // dt.timedelta(milliseconds=1)
 _ENTRY_TYPES = {0: LogEntryType.X509_CERTIFICATE, 1: LogEntryType.PRE_CERTIFICATE}
 
 
@@ -205,38 +206,58 @@ class SCT:
 
     @property
     def timestamp(self) -> dt.datetime:
-        return _UNIX + dt.timedelta(milliseconds=self.timestamp_ms)
+        """``timestamp_ms`` as a UTC datetime; :class:`CTError` if no datetime holds it
+        (before year 1 or after 9999-12-31, or not an int)."""
+        ms = self.timestamp_ms
+        if type(ms) is not int or not _MIN_DATETIME_MS <= ms <= _MAX_TIMESTAMP_MS:
+            raise CTError(
+                f"SCT timestamp_ms {_shown(ms)} is not a datetime: milliseconds from "
+                f"{_MIN_DATETIME_MS} (year 1) to {_MAX_TIMESTAMP_MS} (9999-12-31)"
+            )
+        return _UNIX + dt.timedelta(milliseconds=ms)
+
+    def _check_encodable(self) -> None:
+        """:class:`CTError` naming the first field the section 3.2 structure cannot hold."""
+        if not isinstance(self.log_id, bytes) or len(self.log_id) != 32:
+            raise CTError(f"SCT log_id is 32 bytes, not {_shown(self.log_id)}")
+        ms = self.timestamp_ms
+        if type(ms) is not int or not 0 <= ms <= _MAX_UINT64:
+            raise CTError(f"SCT timestamp_ms is an int from 0 to 2^64-1, not {_shown(ms)}")
+        for name in ("hash_algorithm", "signature_algorithm"):
+            code = getattr(self, name)
+            if type(code) is not int or not 0 <= code <= 255:
+                raise CTError(f"SCT {name} is an int from 0 to 255, not {_shown(code)}")
+        for name in ("extension_bytes", "signature"):
+            value = getattr(self, name)
+            if not isinstance(value, bytes) or len(value) > _MAX_UINT16:
+                raise CTError(f"SCT {name} is at most {_MAX_UINT16} bytes, not {_shown(value)}")
+
+    def _digitally_signed(self) -> bytes:
+        return (
+            struct.pack(">BBH", self.hash_algorithm, self.signature_algorithm, len(self.signature))
+            + self.signature
+        )
 
     def to_tls(self) -> bytes:
-        """The TLS encoding of section 3.2 (what goes in an SCT list); :class:`CTError` if a
-        field does not fit it."""
-        try:
-            if len(self.log_id) != 32:
-                raise struct.error(f"the log ID is {len(self.log_id)} bytes, not 32")
-            return (
-                struct.pack(">B32sQH", 0, self.log_id, self.timestamp_ms, len(self.extension_bytes))
-                + self.extension_bytes
-                + struct.pack(
-                    ">BBH", self.hash_algorithm, self.signature_algorithm, len(self.signature)
-                )
-                + self.signature
-            )
-        except (struct.error, TypeError) as exc:
-            raise CTError(f"an SCT field does not fit its TLS encoding: {exc}") from None
+        """The TLS encoding of section 3.2 (what goes in an SCT list); :class:`CTError`
+        names a field that does not fit it."""
+        self._check_encodable()
+        return (
+            struct.pack(">B32sQH", 0, self.log_id, self.timestamp_ms, len(self.extension_bytes))
+            + self.extension_bytes
+            + self._digitally_signed()
+        )
 
     def to_json(self) -> dict[str, object]:
-        """The add-chain response shape of section 4.1 (base64 fields)."""
+        """The add-chain response shape of section 4.1 (base64 fields); :class:`CTError`
+        names a field that does not fit it, as :meth:`to_tls` does."""
+        self._check_encodable()
         return {
             "sct_version": 0,
             "id": base64.b64encode(self.log_id).decode(),
             "timestamp": self.timestamp_ms,
             "extensions": base64.b64encode(self.extension_bytes).decode(),
-            "signature": base64.b64encode(
-                struct.pack(
-                    ">BBH", self.hash_algorithm, self.signature_algorithm, len(self.signature)
-                )
-                + self.signature
-            ).decode(),
+            "signature": base64.b64encode(self._digitally_signed()).decode(),
         }
 
 
@@ -245,13 +266,43 @@ SCTLike = SCT | SignedCertificateTimestamp
 
 
 def encode_sct_list(scts: Sequence[SCT]) -> bytes:
-    """A SignedCertificateTimestampList (RFC 6962 section 3.3): uint16-prefixed SCTs."""
-    body = b"".join(struct.pack(">H", len(s)) + s for s in (sct.to_tls() for sct in scts))
+    """A SignedCertificateTimestampList (RFC 6962 section 3.3): ``<1..2^16-1>`` bytes of
+    ``<1..2^16-1>``-byte SCTs, the bounds :func:`decode_sct_list` checks. :class:`CTError`
+    names an SCT that does not fit, or the list's length if the SCTs together do not."""
+    if not isinstance(scts, Sequence) or isinstance(scts, str | bytes):
+        raise CTError(f"an SCT list is a sequence of SCTs, not {type(scts).__name__}")
+    if not scts:
+        raise CTError("an SCT list holds at least one SCT")
+    parts: list[bytes] = []
+    for i, sct in enumerate(scts):
+        if not isinstance(sct, SCT):
+            raise CTError(f"SCT list item {i} is a {type(sct).__name__}, not an SCT")
+        raw = sct.to_tls()
+        if len(raw) > _MAX_UINT16:
+            raise CTError(f"SCT {i} is {_bytes(len(raw))} encoded, at most {_MAX_UINT16}")
+        parts += (struct.pack(">H", len(raw)), raw)
+    body = b"".join(parts)
+    if len(body) > _MAX_UINT16:
+        raise CTError(
+            f"an SCT list of {len(scts)} SCTs is {_bytes(len(body))} encoded, at most {_MAX_UINT16}"
+        )
     return struct.pack(">H", len(body)) + body
 
 
 def _bytes(n: int) -> str:
     return f"{n} byte" if n == 1 else f"{n} bytes"
+
+
+def _shown(value: object) -> str:
+    """A bad value in a message: bytes by their length, anything else as :func:`shown`."""
+    return _bytes(len(value)) if isinstance(value, bytes) else shown(value)
+
+
+def _as_bytes(data: object, what: str) -> bytes:
+    """``data`` as bytes if it is bytes-like, else :class:`CTError` naming ``what``."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise CTError(f"{what} is bytes, not {type(data).__name__}")
+    return bytes(data)
 
 
 class _Reader:
@@ -298,7 +349,8 @@ class _Reader:
 
 def decode_digitally_signed(data: bytes, what: str) -> tuple[int, int, bytes]:
     """A TLS ``DigitallySigned`` (RFC 5246 section 4.7): (hash, signature algorithm codes,
-    signature), with nothing after it."""
+    signature), with nothing after it; :class:`CTError` naming ``what`` otherwise."""
+    data = _as_bytes(data, f"{what} (a DigitallySigned)")
     r = _Reader(data, what)
     hash_algorithm, signature_algorithm = (
         r.uint(1, "the hash algorithm"),
@@ -317,9 +369,7 @@ def decode_sct_list(data: bytes, entry_type: LogEntryType) -> list[SCT]:
     ``<1..2^16-1>`` bytes of ``<1..2^16-1>``-byte SCTs, each a v1 SCT (section 3.2) with
     nothing after its signature. :class:`CTError` names what is wrong and its offset.
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise CTError(f"an SCT list is bytes, not {type(data).__name__}")
-    data = bytes(data)
+    data = _as_bytes(data, "an SCT list")
     r = _Reader(data, "SCT list")
     r.vector(2, "the SCT list", minimum=1)
     r.done("the SCT list")
@@ -372,8 +422,7 @@ def decode_merkle_tree_leaf(leaf: bytes) -> LeafContents:
     whose x509_entry is ``<1..2^24-1>`` bytes of DER, or whose precert_entry is a 32-byte
     issuer key hash and ``<1..2^24-1>`` bytes of TBSCertificate; nothing after the
     extensions. :class:`CTError` names what is wrong and its offset."""
-    if not isinstance(leaf, bytes):
-        raise CTError(f"a Merkle tree leaf is bytes, not {type(leaf).__name__}")
+    leaf = _as_bytes(leaf, "a Merkle tree leaf")
     r = _Reader(leaf, "Merkle tree leaf")
     at = r.pos
     version, leaf_type = r.uint(1, "the version"), r.uint(1, "the leaf type")
@@ -477,8 +526,14 @@ def verify_sct(
     TBSCertificate without the SCT list (RFC 6962 sections 3.2 and 3.3). SCTs delivered
     in TLS or OCSP cover the whole certificate (x509_entry). An SCT with any field out of
     range (:func:`checked_timestamp_ms`), or whose signature algorithm is not the log key's
-    (Chromium's ``DigitallySigned::SignatureParametersMatch``), is False, never an error.
+    (Chromium's ``DigitallySigned::SignatureParametersMatch``), is False, never an error:
+    the SCT is data from the wire. So is a precert SCT checked without its issuer (None).
+
+    The other arguments are the caller's own (a parsed certificate, a configured log key):
+    one of the wrong type is a mistake to be told about, so :class:`CTError` names it
+    rather than a False that would read as a bad SCT.
     """
+    _check_arguments(certificate, issuer, log_public_key)
     try:
         ms = checked_timestamp_ms(sct)
     except CTError:
@@ -496,3 +551,21 @@ def verify_sct(
         return False
     data = signature_input(ms, sct.entry_type, entry, sct.extension_bytes)
     return verify_signature(log_public_key, sct.signature, data)
+
+
+def _check_arguments(certificate: object, issuer: object, log_public_key: object) -> None:
+    """:class:`CTError` naming the first of :func:`verify_sct`'s trusted arguments that has
+    the wrong type (RFC 6962 section 2.1.4: a log key is ECDSA or RSA)."""
+    if not isinstance(certificate, x509.Certificate):
+        raise CTError(
+            f"verify_sct: certificate is an x509.Certificate, not {type(certificate).__name__}"
+        )
+    if not (issuer is None or isinstance(issuer, x509.Certificate)):
+        raise CTError(
+            f"verify_sct: issuer is an x509.Certificate or None, not {type(issuer).__name__}"
+        )
+    if not isinstance(log_public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise CTError(
+            "verify_sct: log_public_key is an ECDSA or RSA public key, "
+            f"not {type(log_public_key).__name__}"
+        )
