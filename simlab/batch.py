@@ -342,7 +342,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         known = first_by_profile.get(profile)
         if known is None or not at < known[2]:
             return False
-        template, asked, _, shared, number, asked_no = known
+        template, asked, _, shared, number, asked_no, _ = known
         visited_before[cid] = True
         for serial, n in asked.items():
             queries[serial] = queries.get(serial, 0) + n
@@ -459,7 +459,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     # within the validation's bucket, the validation: the whole class.
                     until = validator.bucket_end(endpoint.chain, client.store, at)
                     shared = record.shared_horizon(world, client, at, reads[cid], revocations)
-                    first_by_profile[profile] = [record, memo[1], until, shared, None, 0]
+                    # (The entry holds the store, so its id names no other store.)
+                    entry = [record, memo[1], until, shared, None, 0, client.store]
+                    first_by_profile[profile] = entry
                 record = record.again(at)
                 assert record.accepted is not None
                 codes[k] = record.accepted
