@@ -26,7 +26,10 @@ A client's first visit starts from the state every client starts with. If an ear
 visit in its class was accepted, the record that visit left is copied, with the header
 notes deferred as repeated notes are: from the same start state the same headers leave the
 same HPKP, HSTS and Expect-CT state, and noting them once as of the last accepted visit
-leaves what noting them at each visit leaves (:meth:`_Steady.materialise`).
+leaves what noting them at each visit leaves (:meth:`_Steady.materialise`). Such a class is
+then found without routing, validating or reading the start state: the client's release,
+access network and trust store, and the time-dependent inputs, fix it while the validation's
+bucket lasts, and so does the record's horizon but for the client's own build.
 
 A class is everything ``decide`` reads:
 
@@ -324,12 +327,52 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     # A client's first visit, from the state every client starts with, in a class whose
     # first visit was accepted: the record that visit left, to start again from ``at``.
     first_records: dict[tuple[Any, ...], _Steady] = {}
+    # The same, found without routing, validating or reading the start state: by what
+    # fixes them (the version, the client's release, access network and trust store) and
+    # the time-dependent inputs, while the validation's bucket lasts (:func:`first_visit`).
+    first_by_profile: dict[tuple[Any, ...], list[Any]] = {}
+
+    def first_visit(k: int, at: SimTime, cid: int) -> bool:
+        """A client's first visit in a class whose first visit was accepted, as the
+        ``first_records`` path of :func:`visit` answers it, its record mirrored (as
+        :func:`sync` does); False, having changed nothing, if it is not known to be one."""
+        client = clients[cid]
+        now = timed(client, at)
+        profile = (version, id(client.release), client.access, id(client.store), now)
+        known = first_by_profile.get(profile)
+        if known is None or not at < known[2]:
+            return False
+        template, asked, _, shared, number, asked_no, _ = known
+        visited_before[cid] = True
+        for serial, n in asked.items():
+            queries[serial] = queries.get(serial, 0) + n
+        record = template.again(at)
+        assert record.accepted is not None
+        codes[k] = record.accepted
+        record.window = template.window
+        record.horizon = (
+            at if shared is None else min(shared, _build_horizon(world, client, at, reads[cid]))
+        )
+        steady[cid] = record
+        if number is None:
+            sync(cid)
+            known[4] = int(record_class[cid])
+            known[5] = int(class_asked[known[4]])
+            return True
+        record_class[cid] = number
+        class_asked[number] = asked_no
+        horizon[cid] = record.horizon
+        window[cid] = record.window
+        last[cid] = at
+        accepted[cid] = record.accepted
+        return True
 
     def visit(k: int, at: SimTime, cid: int) -> None:
         """One visit the bulk test did not answer: the checks and the pipeline."""
         client = clients[cid]
         first = not visited_before[cid]
         visited_before[cid] = True
+        now = timed(client, at) if first else None
         same = steady[cid]
         if same is not None and same.version != version:
             # An event changed the world. If this client is still answered by the same
@@ -397,7 +440,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             codes[k] = code_of(("none", False, "blocked", "unreachable"))
             return
         validation = validator.validate(endpoint.chain, client.store, host, at)
-        tokens = (*_host_state(client, host, at), *timed(client, at))
+        if now is None:
+            now = timed(client, at)
+        tokens = (*_host_state(client, host, at), *now)
         dkey = (version, id(endpoint), on_path, id(client.release), id(validation), tokens)
         memo = decisions.get(dkey)
         first_key = dkey
@@ -408,6 +453,15 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 # of its last accepted visit (the start state and the class fix the result).
                 for serial, n in memo[1].items():
                     queries[serial] = queries.get(serial, 0) + n
+                profile = (version, id(client.release), client.access, id(client.store), now)
+                if profile not in first_by_profile:
+                    # The release, access and store fix the route, the start state and,
+                    # within the validation's bucket, the validation: the whole class.
+                    until = validator.bucket_end(endpoint.chain, client.store, at)
+                    shared = record.shared_horizon(world, client, at, reads[cid], revocations)
+                    # (The entry holds the store, so its id names no other store.)
+                    entry = [record, memo[1], until, shared, None, 0, client.store]
+                    first_by_profile[profile] = entry
                 record = record.again(at)
                 assert record.accepted is not None
                 codes[k] = record.accepted
@@ -532,8 +586,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     same.pending = True
                     count_asked(np.full(len(before), cid))
                     bulk[np.array(before) - k] = False
-            visit(kk, at, cid)
-            sync(cid)
+            if visited_before[cid] or not first_visit(kk, at, cid):
+                visit(kk, at, cid)
+                sync(cid)
             visited = kk + 1
             if engine.scheduled != scheduled:  # the visit (a detection) may have scheduled one
                 scheduled = engine.scheduled
@@ -577,6 +632,24 @@ def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, f
         preload = days * DAY
     app = kind == "app" and s.app_pins and release.static_pins
     return revocation, ct_timely, preload, app
+
+
+def _build_horizon(
+    world: World, client: Client, at: SimTime, reads: tuple[bool, float | None, float | None, bool]
+) -> SimTime:
+    """Before this, the build the client runs and whether it is timely stay as at ``at``
+    (a second short of each boundary)."""
+    _, ct_timely, preload, _ = reads
+    horizon = math.inf
+    if ct_timely is not None or preload is not None:
+        build = world.build_of(client, at)
+        if build is not None:
+            if client.auto_update:
+                horizon = build + world.s.browser_release_days * DAY - 1.0
+            for span in (ct_timely, preload):  # seconds a build stays timely
+                if span is not None and span > 0 and at - build < span:
+                    horizon = min(horizon, build + span - 1.0)
+    return horizon
 
 
 @functools.lru_cache(maxsize=256)
@@ -740,23 +813,43 @@ class _Steady:
         of the last noting visit is in this class without checking, as :meth:`holds` would
         find. Conservative (a second short of a build boundary); near one, or where an
         input's change time is not known, the horizon is ``at`` and :meth:`holds` decides."""
-        host = self.host
-        self.horizon = at
+        self.window = self.noted_window(client)
+        shared = self.shared_horizon(world, client, at, reads, revocations)
+        if shared is not None:
+            shared = min(shared, _build_horizon(world, client, at, reads))
+        self.horizon = at if shared is None else shared
+
+    def noted_window(self, client: Client) -> SimTime:
+        """How long after the last noting visit the noted entries live."""
         window = math.inf
         if self.pin_max_age is not None:
             window = min(window, self.pin_max_age)
         hsts = client.hsts
-        if self.hsts_noted and hsts is not None and host not in hsts.preloaded:
+        if self.hsts_noted and hsts is not None and self.host not in hsts.preloaded:
             window = min(window, HSTS_HEADER.max_age)
         if self.expect_ct_noted:
             window = min(window, EXPECT_CT_MAX_AGE)
-        self.window = window
-        revocation, ct_timely, preload, app = reads
+        return window
+
+    def shared_horizon(
+        self,
+        world: World,
+        client: Client,
+        at: SimTime,
+        reads: tuple[bool, float | None, float | None, bool],
+        revocations: tuple[SimTime, ...],
+    ) -> SimTime | None:
+        """The horizon but for the client's build (:func:`_build_horizon`); None if it is
+        ``at``. Clients in the same start state and class share it while the validation's
+        bucket and the revocation counts are the same."""
+        host = self.host
+        revocation, _, _, app = reads
         if app:
-            return  # the adoption curve's crossing times are not worked out here
+            return None  # the adoption curve's crossing times are not worked out here
+        hsts = client.hsts
         if hsts is not None and not self.hsts_noted:  # noqa: SIM102
             if host not in hsts.preloaded and hsts.known(host, at):
-                return  # known from an entry this class does not refresh: expiry unread
+                return None  # known from an entry this class does not refresh: expiry unread
         horizon = world.validator.bucket_end(self.endpoint.chain, client.store, at)
         if revocation:
             delay = world.s.revocation_push_days * DAY
@@ -765,14 +858,6 @@ class _Steady:
                     horizon = min(horizon, r)  # the OCSP answer changes at r exactly
                 if at - delay < r:
                     horizon = min(horizon, r + delay - 1.0)  # the pushed list, near r + delay
-        if ct_timely is not None or preload is not None:
-            build = world.build_of(client, at)
-            if build is not None:
-                if client.auto_update:
-                    horizon = min(horizon, build + world.s.browser_release_days * DAY - 1.0)
-                for span in (ct_timely, preload):  # seconds a build stays timely
-                    if span is not None and span > 0 and at - build < span:
-                        horizon = min(horizon, build + span - 1.0)
         kph = client.kph
         if kph is not None and self.pin_max_age is None:
             found = kph.lookup(host, at)
@@ -782,7 +867,7 @@ class _Steady:
             expires = client.expect_ct.get(host)
             if expires is not None and at < expires:
                 horizon = min(horizon, expires)
-        self.horizon = horizon
+        return horizon
 
     def holds(
         self, client: Client, at: SimTime, timed: tuple[Any, ...], validator: Validator

@@ -21,6 +21,7 @@ before anything runs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import tomllib
 import typing
@@ -280,10 +281,19 @@ def builtin_scenarios() -> dict[str, ScenarioSpec]:
     """The scenarios shipped with simlab, by name, in a stable order."""
     folder = resources.files("simlab") / "scenarios"
     specs = [
-        parse_scenario(f.read_text(encoding="utf-8"), source=f"simlab/scenarios/{f.name}")
+        _parsed_builtin(f.read_text(encoding="utf-8"), f"simlab/scenarios/{f.name}")
         for f in sorted(folder.iterdir(), key=lambda f: f.name)
         if f.name.endswith(".toml")
     ]
     order = list(STORIES)
     specs.sort(key=lambda s: (order.index(s.story) if s.story in order else 99, s.name))
-    return {s.name: s for s in specs}
+    # Each caller gets its own params dict: a caller that edits one changes no other run.
+    return {s.name: dataclasses.replace(s, params=dict(s.params)) for s in specs}
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_builtin(text: str, source: str) -> ScenarioSpec:
+    """A built-in file's spec, parsed once per text (every run looks its scenario up, and
+    parsing and checking all of them costs milliseconds). Keyed by the text, so an edited
+    file is parsed again."""
+    return parse_scenario(text, source=source)

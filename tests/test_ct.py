@@ -352,3 +352,17 @@ def test_era_rules_by_lifetime_and_issuance_date(small_pki: SmallPKI) -> None:
     # simlab's default epoch is January 2016: before Chrome's April 2018 CT deadline.
     verdict = chrome18.evaluate(small_pki.chain.leaf, None, {}, anchor_origin=AnchorOrigin.PUBLIC)
     assert verdict.ok and "issued before 2018-04-30" in verdict.exempt
+
+
+def test_sth_timestamp_is_the_whole_second_datetime_of_its_time() -> None:
+    """get-sth's timestamp, computed without a datetime, is ``timestamp_ms(to_datetime(...))``
+    also for an epoch with milliseconds and a time with a fraction of a second."""
+    import datetime as dt
+
+    from simlab.clock import to_datetime
+    from simlab.ct.sct import timestamp_ms
+
+    epoch = dt.datetime(2018, 10, 1, 12, 0, 0, 123_456, tzinfo=dt.UTC)
+    log = CTLog("argon", "Google", seed=0, epoch=epoch)
+    for at in (0.0, 0.999, 3 * DAY + 17.5, 2 * DAY):
+        assert log.sth(at).timestamp_ms == timestamp_ms(to_datetime(at, epoch))

@@ -311,3 +311,15 @@ def test_fuzz_arbitrary_bytes_and_toml_like_text(
     data: bytes, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     _load_bytes(tmp_path_factory.getbasetemp(), data)
+
+
+def test_builtin_scenarios_give_each_caller_its_own_params() -> None:
+    """The parsed files are cached; a caller editing a spec's params changes no other call."""
+    from simlab.scenario_file import builtin_scenarios
+
+    first = builtin_scenarios()["ca-compromise"]
+    original = dict(first.params)
+    first.params["n_clients"] = 7
+    again = builtin_scenarios()["ca-compromise"]
+    assert again.params == original
+    assert again.params is not first.params

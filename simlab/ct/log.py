@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import math
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.x509.certificate_transparency import LogEntryType
 
-from simlab.clock import DAY, DEFAULT_EPOCH, SimTime, to_datetime
+from simlab.clock import DAY, DEFAULT_EPOCH, SimTime
 from simlab.ct.merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
 from simlab.ct.sct import (
     SCT,
@@ -161,9 +162,17 @@ class CTLog:
         self.log_id = log_id_of(self.public_key)
         self._views: dict[str, _View] = {PUBLIC_VIEW: _View()}
         self._pending: list[tuple[SimTime, LogEntry, str | None]] = []
+        self._next_due = math.inf  # when the earliest pending entry is due
+        # to_datetime truncates to whole seconds, so a time's timestamp is this plus whole
+        # seconds' milliseconds, exactly (see :meth:`_timestamp`).
+        self._epoch_ms = timestamp_ms(epoch)
         self._withheld: set[bytes] = set()
         self._private: dict[bytes, str] = {}
         self.submissions: list[LogEntry] = []
+
+    def _timestamp(self, at: SimTime) -> int:
+        """``timestamp_ms(to_datetime(at, epoch))`` without building a datetime."""
+        return self._epoch_ms + int(at) * 1000
 
     # -- submissions (section 4.1, 4.2) -----------------------------------------------
 
@@ -185,7 +194,7 @@ class CTLog:
         kind: LogEntryType,
         at: SimTime,
     ) -> SCT:
-        ts = timestamp_ms(to_datetime(at, self.epoch))
+        ts = self._timestamp(at)
         entry_bytes = signed_entry(kind, cert, issuer)
         signature = sign(self._key, signature_input(ts, kind, entry_bytes))
         sct = SCT(self.log_id, ts, kind, signature)
@@ -195,6 +204,7 @@ class CTLog:
         )
         self.submissions.append(entry)
         self._pending.append((at + self.merge_delay, entry, None))
+        self._next_due = min(self._next_due, at + self.merge_delay)
         return sct
 
     # -- misbehaviour ------------------------------------------------------------------
@@ -219,10 +229,11 @@ class CTLog:
 
     def merge(self, at: SimTime) -> int:
         """Merge every pending entry due by ``at``; return how many were merged."""
+        if at < self._next_due:
+            return 0  # nothing is due: a monitor polls thousands of times between merges
         due = [p for p in self._pending if p[0] <= at]
-        if not due:
-            return 0
         self._pending = [p for p in self._pending if p[0] > at]
+        self._next_due = min((p[0] for p in self._pending), default=math.inf)
         for _, entry, _ in sorted(due, key=lambda p: p[0]):
             h = entry.leaf_hash
             if h in self._withheld:
@@ -250,7 +261,7 @@ class CTLog:
         """
         self.merge(at)
         v = self._view(view)
-        ts = timestamp_ms(to_datetime(at, self.epoch))
+        ts = self._timestamp(at)
         latest = v.latest
         if (
             latest is not None
