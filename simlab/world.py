@@ -57,6 +57,7 @@ from simlab.pki import (
 from simlab.static_pins import AppPinConfig, AppRelease, PreloadEntry, PreloadList, UpdateAdoption
 
 __all__ = [
+    "MAX_DOMAIN",
     "RUN_SIZE",
     "SETTING_LIMITS",
     "TEN_YEARS",
@@ -233,13 +234,34 @@ def _is_era(value: Any) -> bool:
 _SHARE = (lambda v: 0 <= v <= 1), "between 0 and 1"
 _DAYS = _between(0, TEN_YEARS, "ten years")
 _HOURS = _between(0, TEN_YEARS * 24, "ten years")
-_DNS_NAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+_DNS_NAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+MAX_DOMAIN = 64
+"""The domain is the common name of every certificate simlab issues for it, and RFC 5280
+(appendix A.1, ``ub-common-name``) bounds a common name at 64 characters; a wildcard
+``*.domain`` only ever appears among the subject alternative names, which have no such bound."""
+
+
+def _is_domain(value: Any) -> bool:
+    """A lower-case DNS name that fits a certificate's common name: labels of at most 63
+    characters (RFC 1035), and every ``xn--`` label valid punycode (RFC 3492, as IDNA
+    decodes it), so no accepted name fails once the run builds certificates."""
+    if len(value) > MAX_DOMAIN or not _DNS_NAME.fullmatch(value):
+        return False
+    try:
+        return "xn--" not in value or bool(value.encode("ascii").decode("idna"))
+    except UnicodeError:
+        return False
+
+
 _SCTS = ((lambda v: v is None or 0 <= v <= 3), "between 0 and 3 (simlab runs 3 logs)")
 
 SETTING_LIMITS: dict[str, Limit] = {
     "domain": (
-        (lambda v: len(v) <= 253 and bool(_DNS_NAME.match(v))),
-        "a lower-case DNS name like example.com (at most 253 characters, RFC 1035)",
+        _is_domain,
+        f"a lower-case DNS name like example.com of at most {MAX_DOMAIN} characters (a "
+        "certificate's common name, RFC 5280), labels of letters, digits and hyphens, "
+        "xn-- labels valid punycode",
     ),
     "era": (
         _is_era,

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 import simlab
 from simlab.cli import _params, main
 from simlab.errors import ScenarioError, shown
-from simlab.runner import settings_for
+from simlab.runner import DEFENCES, settings_for
 from simlab.scenario_file import builtin_scenarios, load_scenario, settable
 from simlab.sweep import MAX_RUNS, compare, parameter_sweep
-from simlab.world import RUN_SIZE, SETTING_LIMITS, TEN_YEARS
+from simlab.world import MAX_DOMAIN, RUN_SIZE, SETTING_LIMITS, TEN_YEARS
 from tests.bounds import typed_outcome
 
 HEAD = "[scenario]\nname = 'x'\nstory = 'mitm'\ntitle = 't'\n"
@@ -127,6 +127,46 @@ def test_shown_is_short_and_cheap_whatever_the_value() -> None:
     assert shown([GIANT]) == "a list"
     assert shown(-5) == "-5" and shown("isp-4") == "'isp-4'" and shown(2.5) == "2.5"
     assert time.perf_counter() - start < 0.5
+
+
+# -- the domain: everything accepted builds its certificates ---------------------------------
+
+LONGEST_DOMAINS = [
+    "a" * 60 + ".com",
+    "a" * 61 + ".io",
+    "b." * 31 + "co",
+    "xn--bcher-kva." + "c" * 50,
+]
+
+
+def test_the_longest_accepted_domains_run_in_every_scenario_under_every_defence() -> None:
+    """The domain is each certificate's common name (at most 64 characters, RFC 5280): at
+    the bound, every story issues, self-signs and logs its certificates without an error."""
+    assert {len(d) for d in LONGEST_DOMAINS} == {MAX_DOMAIN}
+    runs = [
+        (name, defence, LONGEST_DOMAINS[0]) for name in builtin_scenarios() for defence in DEFENCES
+    ]
+    runs += [("ca-compromise", "hpkp+ct", domain) for domain in LONGEST_DOMAINS[1:]]
+    for name, defence, domain in runs:
+        result = simlab.run(name, defence, n_clients=1, domain=domain)
+        assert result.world.host == domain
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "a" * 61 + ".com",  # one character past the common name's bound
+        "a" * 249 + ".com",  # within the 253 characters of a DNS name, not of a common name
+        "xn--a.com",  # punycode that decodes to no valid label
+        "xn--zz.com",
+        "xn--.com",
+        "a-.com",
+        "ex_ample.com",
+    ],
+)
+def test_a_domain_no_certificate_could_name_is_refused_by_name(domain: str) -> None:
+    with pytest.raises(ScenarioError, match=f"'domain' must be .*at most {MAX_DOMAIN} char"):
+        simlab.run("mitm", "none", n_clients=1, domain=domain)
 
 
 # -- every path in applies the same bounds -------------------------------------------------
