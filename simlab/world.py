@@ -337,6 +337,13 @@ RUN_SIZE = (
         "CT monitor polls: hourly for 57 years, or every minute for 347 days",
         lambda s: s.days * 24 / s.monitor_interval_hours,
     ),
+    RunSize(
+        "days * 24 / max(mmd_hours, monitor_interval_hours)",
+        10_000,
+        "tree heads each log signs and the monitor verifies: a new one per poll once the last "
+        "is an MMD old; hourly for 416 days, or every minute for a week",
+        lambda s: s.days * 24 / max(s.mmd_hours, s.monitor_interval_hours),
+    ),
 )
 """What one run may cost. At the caps the batched engine stays in its tested scale (the
 DigiNotar benchmark: 300,000 clients, 40 days, about 15 s and 0.8 GB on one core)."""

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import simlab
 from simlab.cli import _params, main
+from simlab.ct import CTLog
 from simlab.errors import ScenarioError, shown
 from simlab.runner import DEFENCES, settings_for
 from simlab.scenario_file import builtin_scenarios, load_scenario, settable
@@ -94,6 +95,11 @@ GIANT = 10**300_000  # repr() refuses it past 4,300 digits; str() would take sec
             "days \\* 24 / monitor_interval_hours must be at most 500,000 .*got 1.44e\\+303",
         ),
         (
+            {"days": 365, "monitor_interval_hours": 0.017521, "n_clients": 1, "mmd_hours": 1e-300},
+            "days \\* 24 / max\\(mmd_hours, monitor_interval_hours\\) must be at most 10,000 "
+            ".*got 499,971",
+        ),
+        (
             {"n_clients": 300_000, "visit_prob": 0.0, "days": 200.0},
             "n_clients \\* days must be at most 50,000,000 .*got 60,000,000",
         ),
@@ -118,6 +124,34 @@ def test_the_caps_themselves_are_accepted() -> None:
     _check(n_clients=100_000, days=500.0, visit_prob=0.0)  # 50,000,000 client-days
     _check(days=TEN_YEARS, monitor_interval_hours=24 * TEN_YEARS / 500_000)
     _check(access_networks=1000, attacker_network="isp-999", max_age_days=TEN_YEARS)
+    _check(days=365.0, monitor_interval_hours=0.017521, mmd_hours=0.876)  # 10,000 tree heads
+
+
+@pytest.mark.parametrize(
+    ("mmd_hours", "monitor_interval_hours"), [(1e-300, 0.25), (0.5, 0.05), (24.0, 0.05)]
+)
+def test_the_tree_heads_a_log_signs_are_what_the_run_size_bounds(
+    mmd_hours: float, monitor_interval_hours: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log signs a new tree head when a poll finds its last one an MMD old (or its tree
+    grown), so ``days * 24 / max(mmd_hours, monitor_interval_hours)`` bounds the signatures
+    and verifications, each about a hundred times a plain poll's cost."""
+    signed: dict[str, set[bytes]] = {}
+    sth = CTLog.sth
+
+    def counting(log: CTLog, at: float, **kwargs: Any) -> Any:
+        head = sth(log, at, **kwargs)
+        signed.setdefault(log.name, set()).add(head.signature)
+        return head
+
+    monkeypatch.setattr(CTLog, "sth", counting)
+    params = {"days": 2.0, "attack_start_day": 1.0, "n_clients": 1, "mmd_hours": mmd_hours}
+    result = simlab.run("mitm", "ct", **params, monitor_interval_hours=monitor_interval_hours)
+    bound = next(s for s in RUN_SIZE if "mmd_hours" in s.formula).cost(result.world.s)
+    grown = 2  # the owner's certificate merged, and at most one more entry per log
+    for log, heads in signed.items():
+        assert len(heads) <= bound + grown, (log, len(heads), bound)
+    assert max(len(heads) for heads in signed.values()) >= bound / 2  # the bound is tight
 
 
 def test_shown_is_short_and_cheap_whatever_the_value() -> None:
