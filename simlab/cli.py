@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from simlab import __version__
 from simlab.errors import SimlabError
 from simlab.files import plan, write
-from simlab.limits import MAX_SEEDS, MAX_WORKERS
+from simlab.limits import MAX_SEEDS, MAX_WORKERS, SEED_MAX
 
 if TYPE_CHECKING:
     from simlab.live import Scene
@@ -27,7 +27,6 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 # Bounds of the CLI's own numbers (a run's parameters are bounded by simlab.world).
-SEED_MAX = 2**32 - 1  # any 32-bit seed (from 2**63 on, a seed overflowed the int64 table)
 LIVE_SECONDS_MAX = 30 * 86400  # without --seconds, live serves until interrupted
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from simlab import batch
 from simlab.errors import ScenarioError, shown
+from simlab.limits import check_seed
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
 from simlab.stories import STORIES
 from simlab.table import Rows
@@ -116,8 +117,8 @@ def settings_for(
     """The scenario, its merged parameters and the checked settings of one run, without
     building anything: bad names and values fail here, before any world exists."""
     spec = resolve_scenario(scenario)
-    if defence not in DEFENCES:
-        raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
+    if not isinstance(defence, str) or defence not in DEFENCES:
+        raise ScenarioError(f"unknown defence {shown(defence)}; valid: {', '.join(DEFENCES)}")
     merged = {**spec.params, **check_params(params, f"scenario {spec.name!r}")}
     settings = dataclasses.replace(Settings(), **{**merged, **DEFENCES[defence]})
     given = ", ".join(f"{k}={shown(v)}" for k, v in params.items())
@@ -136,6 +137,7 @@ def build(
 ) -> tuple[ScenarioSpec, dict[str, Any], World]:
     """A world with the scenario's story scheduled but not yet run (see :func:`run`).
     ``epoch`` (default: the first day of the era) is when simulated time 0 falls."""
+    seed = check_seed(seed)
     spec, merged, settings = settings_for(scenario, defence, params)
     world = World(settings, seed=seed, epoch=epoch)
     world.engine.process(STORIES[spec.story](world))
@@ -164,8 +166,9 @@ def run(
 
     ``engine`` is one of :data:`ENGINES` (typed ``object`` so that callers may pass
     parameters as ``**dict[str, object]``; anything else is a :class:`ScenarioError`)."""
-    if engine not in ENGINES:
-        raise ScenarioError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ScenarioError(f"unknown engine {shown(engine)}; valid: {', '.join(ENGINES)}")
+    seed = check_seed(seed)
     with _gc_paused():
         spec, merged, world = build(scenario, defence, seed, **params)
         if engine == "batched":

@@ -13,6 +13,7 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ import simlab
 from simlab.cli import _params, main
 from simlab.ct import CTLog
 from simlab.errors import ScenarioError, shown
-from simlab.runner import DEFENCES, settings_for
+from simlab.runner import DEFENCES, build, settings_for
 from simlab.scenario_file import builtin_scenarios, load_scenario, settable
 from simlab.sweep import MAX_RUNS, compare, parameter_sweep
 from simlab.world import MAX_DOMAIN, RUN_SIZE, SETTING_LIMITS, TEN_YEARS
@@ -201,6 +202,43 @@ def test_the_longest_accepted_domains_run_in_every_scenario_under_every_defence(
 def test_a_domain_no_certificate_could_name_is_refused_by_name(domain: str) -> None:
     with pytest.raises(ScenarioError, match=f"'domain' must be .*at most {MAX_DOMAIN} char"):
         simlab.run("mitm", "none", n_clients=1, domain=domain)
+
+
+# -- seeds and names given to simlab.run ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [-1, 2**32, 2**64, GIANT, None, "1", 1.5, 1.0, True, np.float64(3), [1]],
+    ids=lambda seed: f"{type(seed).__name__}-{shown(seed)}",
+)
+def test_a_seed_outside_what_the_cli_takes_is_refused_by_simlab_run(seed: object) -> None:
+    with pytest.raises(ScenarioError, match="seed must be a whole number from 0 to 4,294,967,295"):
+        simlab.run("mitm", "none", seed, n_clients=1)
+    with pytest.raises(ScenarioError, match="seed must be a whole number"):
+        build("mitm", "none", seed)  # simlab.live's way in
+
+
+@pytest.mark.parametrize("seed", [0, 2**32 - 1, np.int64(3), np.uint32(7)])
+def test_any_integer_seed_in_range_runs_and_is_kept_as_an_int(seed: object) -> None:
+    result = simlab.run("mitm", "none", seed, n_clients=1, days=11.0)
+    assert type(result.seed) is int and result.seed == seed
+    assert result.world.seed == seed
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: simlab.run("mitm", ["none"]), r"unknown defence \['none'\]; valid: none"),
+        (lambda: simlab.run("mitm", None), "unknown defence None; valid: none"),
+        (lambda: simlab.run("mitm", "none", engine=["batched"]), r"unknown engine \['batched'\]"),
+    ],
+)
+def test_a_defence_or_engine_of_the_wrong_type_is_named(
+    call: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        call()
 
 
 # -- every path in applies the same bounds -------------------------------------------------
