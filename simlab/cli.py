@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simlab import __version__
-from simlab.errors import SimlabError
+from simlab.errors import SimlabError, printable
 from simlab.files import plan, write
 from simlab.limits import MAX_SEEDS, MAX_WORKERS, SEED_MAX
 
@@ -191,10 +191,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.toml:
         print(spec.to_toml(), end="")
         return 0
-    print(f"{spec.name}: {spec.title}\n")
-    print(spec.description.strip() + "\n")
+    print(f"{spec.name}: {printable(spec.title)}\n")  # a file's text, escaped for the terminal
+    print(printable(spec.description.strip(), lines=True) + "\n")
     for src in spec.sources:
-        print(f"source: {src}")
+        print(f"source: {printable(src)}")
     print("\nparameters (change one with --param NAME=VALUE; * = set by this scenario):\n")
     defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
     keys = list(settable().items())

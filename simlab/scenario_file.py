@@ -77,12 +77,42 @@ class ScenarioSpec:
         return "\n".join(lines) + "\n"
 
 
+_TOML_ESCAPES = {
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
 def _toml(value: Any) -> str:
+    """``value`` as TOML writes it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return _toml_string(value)
     return repr(value)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: TOML's short escapes, and ``\\uXXXX`` (``\\UXXXXXXXX``) for
+    every other character Python would not print, which covers the control characters and
+    DEL TOML forbids raw (TOML 1.0, "String") and keeps bidi overrides off the terminal."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    out = []
+    for char in text:
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        else:
+            code = ord(char)
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 def settable() -> dict[str, type]:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simlab
+from simlab.cli import main
 from simlab.errors import ScenarioError
 from simlab.runner import settings_for
 from simlab.scenario_file import (
@@ -43,6 +44,45 @@ def test_every_builtin_is_a_valid_toml_file_that_round_trips() -> None:
             spec.title,
             spec.params,
         )
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(title=st.text(min_size=1), description=st.text(), sources=st.lists(st.text(), max_size=3))
+def test_fuzz_any_text_round_trips_through_to_toml(
+    title: str, description: str, sources: list[str]
+) -> None:
+    spec = ScenarioSpec("x", "mitm", title, description, tuple(sources))
+    again = parse_scenario(spec.to_toml())
+    assert (again.title, again.description, again.sources) == (title, description, spec.sources)
+    # and nothing a terminal would act on, as ``show --toml`` prints it
+    assert all(c.isprintable() or c == "\n" for c in spec.to_toml())
+
+
+HOSTILE_TITLE = "A\rB\u0007C\u007f\u001b[2J\u202eD"
+
+
+def test_show_toml_writes_what_it_reads_back_and_show_escapes_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "first.toml"
+    first.write_text(
+        ScenarioSpec("x", "mitm", HOSTILE_TITLE, "one\ntwo\u001b]0;t\u0007", ("s\r",)).to_toml()
+    )
+    assert main(["show", str(first), "--toml"]) == 0
+    again = tmp_path / "again.toml"
+    again.write_text(capsys.readouterr().out)
+    spec = load_scenario(again)
+    assert (spec.title, spec.description, spec.sources) == (
+        HOSTILE_TITLE,
+        "one\ntwo\u001b]0;t\u0007",
+        ("s\r",),
+    )
+    assert main(["show", str(again)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("x: A\\rB\\x07C\\x7f\\x1b[2J\\u202eD\n")
+    assert "one\ntwo\\x1b]0;t\\x07" in out and "source: s\\r" in out
+    assert not set(out) & {"\r", "\x07", "\x1b", "\x7f", "\u202e"}
 
 
 def test_example_file_runs_with_its_parameters() -> None:
