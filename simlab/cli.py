@@ -92,7 +92,7 @@ def _parse_value(text: str) -> object:
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    for kind in (int, float):
+    for kind in (int, float) if text.isascii() else ():  # int() reads '١٠٠' and '１００' too
         try:
             return kind(text)
         except ValueError:

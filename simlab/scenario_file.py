@@ -155,9 +155,12 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
                 ) from None
         is_int = int in _types(expected) and bool not in _types(expected)
         if not isinstance(value, expected) or (is_int and isinstance(value, bool)):
+            numeric = {int, float} & set(_types(expected)) and bool not in _types(expected)
+            digits = numeric and isinstance(value, str) and not value.isascii()
             raise ScenarioError(
                 f"{where}: parameter {key!r} must be {type_name(expected)}, "
                 f"got {type(value).__name__} {shown(value)}"
+                + ("; numbers are written in ASCII digits 0-9" if digits else "")
             )
         out[key] = value
     return out

@@ -326,6 +326,37 @@ def test_bounds_apply_in_the_cli(
     assert re.search(message, err), err
 
 
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        (
+            "era=\u0662\u0660\u0661\u0668-\u0661\u0660",
+            "'era' must be a month 'YYYY-MM'",
+        ),  # Arabic-Indic
+        ("n_clients=\uff11\uff10\uff10", "'n_clients' must be int, got str .*ASCII digits 0-9"),
+        ("days=\u0663", "'days' must be float, got str .*ASCII digits 0-9"),
+        ("max_age_days=\u0968\u0966", "'max_age_days' must be float"),  # Devanagari
+        ("domain=xn--a.com", "'domain' must be .*xn-- labels valid punycode, got 'xn--a.com'"),
+    ],
+)
+def test_numbers_and_months_take_only_ascii_digits(
+    pair: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python's int() and float() read any script's digits; simlab's documented forms do not."""
+    assert main(["run", "mitm", "none", "--param", pair]) == 1
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_a_month_from_a_file_or_python_is_ascii_and_whole(tmp_path: Path) -> None:
+    path = tmp_path / "era.toml"
+    path.write_text(HEAD + "[params]\nera = '\u0662\u0660\u0661\u0668-\u0661\u0660'\n")
+    with pytest.raises(ScenarioError, match=f"{path}: \\[params\\]: parameter 'era' must be"):
+        load_scenario(path)
+    for era in ["2018-10\n", "\uff12\uff10\uff11\uff18-10", "2018-1\u0660"]:
+        with pytest.raises(ScenarioError, match="'era' must be a month"):
+            _check(era=era)
+
+
 # -- fuzz: any parameters are a ScenarioError or valid settings, quickly ----------------------
 
 EDGES = [0, 1, -1, 3, 4, 1000, 1001, 500_000, 500_001, 3650, 87_600, 10**5000, -(10**5000)]
