@@ -173,7 +173,7 @@ def _show_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value)
+    return "none" if value is None else str(value)
 
 
 _KIND_RANGE = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}

@@ -254,7 +254,10 @@ def _is_domain(value: Any) -> bool:
         return False
 
 
-_SCTS = ((lambda v: v is None or 0 <= v <= 3), "between 0 and 3 (simlab runs 3 logs)")
+_SCTS = (
+    (lambda v: v is None or 0 <= v <= 3),
+    "between 0 and 3 (simlab runs 3 logs), or none for the default",
+)
 
 SETTING_LIMITS: dict[str, Limit] = {
     "domain": (
@@ -301,7 +304,7 @@ SETTING_LIMITS: dict[str, Limit] = {
     "revocation_push_days": _DAYS,
     "log_distrusted_day": (
         (lambda v: v is None or 0 <= v <= TEN_YEARS),
-        f">= 0 and <= {TEN_YEARS:,g} (or unset: never)",
+        f">= 0 and <= {TEN_YEARS:,g}, or none: never",
     ),
 }
 """What each setting may be, beyond its type: nonsense fails before a world is built, and

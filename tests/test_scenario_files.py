@@ -99,6 +99,14 @@ def test_example_file_runs_with_its_parameters() -> None:
     [
         ("[scenario\nname='x'", r"bad\.toml: not valid TOML: .*line 1"),
         ("[params]\ndays = 3\n", "missing \\[scenario\\] table"),
+        (
+            "[[scenario]]\nname='x'\nstory='mitm'\ntitle='t'\n",
+            "bad.toml: \\[\\[scenario\\]\\] is an array of tables; write \\[scenario\\]",
+        ),
+        (
+            "[scenario]\nname='x'\nstory='mitm'\ntitle='t'\n[[params]]\ndays = 3\n",
+            "\\[\\[params\\]\\] is an array of tables; write \\[params\\]",
+        ),
         ("[scenario]\nname='x'\nstory='mitm'\n", "\\[scenario\\] title must be a non-empty string"),
         ("[scenario]\nname='x'\nstory='phishing'\ntitle='t'\n", "story 'phishing' is not one of"),
         ("[scenario]\nname='X Y'\nstory='mitm'\ntitle='t'\n", "name 'X Y' must be lower-case"),
@@ -150,8 +158,11 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
         ({"era": "2009-05"}, "parameter 'era' must be a month 'YYYY-MM' from 2011-01 to 2025-12"),
         ({"era": "2018-13"}, "parameter 'era' must be a month"),
         ({"owner_scts": 4}, "parameter 'owner_scts' must be between 0 and 3"),
-        ({"owner_scts": True}, "parameter 'owner_scts' must be int \\(or unset\\), got bool"),
-        ({"rogue_logged": "yes"}, "parameter 'rogue_logged' must be bool \\(or unset\\), got str"),
+        ({"owner_scts": True}, "parameter 'owner_scts' must be int, or none to unset, got bool"),
+        ({"owner_scts": ""}, "parameter 'owner_scts' must be int, or none to unset, got str ''"),
+        ({"rogue_logged": "yes"}, "parameter 'rogue_logged' must be bool, or none to unset, got"),
+        ({"owner_scts": 4}, "'owner_scts' must be between 0 and 3 .*, or none for the default"),
+        ({"log_distrusted_day": -1}, "'log_distrusted_day' must be >= 0 .*, or none: never"),
         ({"domain": "Example"}, "parameter 'domain' must be a lower-case DNS name"),
         ({"browser_share": 0.9}, "browser_share \\+ app_share must be at most 1"),
         (
@@ -166,6 +177,32 @@ def test_out_of_range_parameters_are_refused_before_a_world_is_built(
 ) -> None:
     with pytest.raises(ScenarioError, match=message):
         simlab.run("mitm", "none", **params)
+
+
+OPTIONAL = {"owner_scts": 1, "rekey_scts": 0, "rogue_logged": True, "log_distrusted_day": 5.0}
+
+
+@pytest.mark.parametrize("spelling", ["none", "None", "NONE"])
+def test_none_unsets_an_optional_setting_a_file_sets(
+    tmp_path: Path, spelling: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TOML has no null: a file leaves a setting out to unset it, and --param NAME=none
+    undoes a file's value, as ``simlab show`` says."""
+    path = tmp_path / "set.toml"
+    spec = ScenarioSpec("set", "mitm", "t", params=dict(OPTIONAL))
+    path.write_text(spec.to_toml())
+    assert load_scenario(path).params == OPTIONAL
+    for key in OPTIONAL:
+        _, merged, settings = settings_for(path, "none", {key: spelling})
+        assert merged[key] is None and getattr(settings, key) is None
+    argv = [arg for key in OPTIONAL for arg in ("--param", f"{key}={spelling}")]
+    assert main(["run", str(path), "none", *argv, "--param", "n_clients=20"]) == 0
+    unset = ScenarioSpec("unset", "mitm", "t", params=dict.fromkeys(OPTIONAL))
+    again = parse_scenario(unset.to_toml())  # None is written as "none", and read back
+    assert again.params == dict.fromkeys(OPTIONAL)
+    assert main(["show", "mitm"]) == 0
+    shown_rows = [line for line in capsys.readouterr().out.splitlines() if "owner_scts" in line]
+    assert "none" in shown_rows[0] and "None" not in shown_rows[0]
 
 
 def test_the_attacker_may_sit_at_the_exchange_on_every_route() -> None:
