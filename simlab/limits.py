@@ -36,8 +36,8 @@ def check_seed(seed: object) -> int:
     except TypeError:
         value = None
     if value is None or not 0 <= value <= SEED_MAX:
+        kind = "" if value is not None else f"{type(seed).__name__} "
         raise ScenarioError(
-            f"seed must be a whole number from 0 to {SEED_MAX:,}, "
-            f"got {type(seed).__name__} {shown(seed)}"
+            f"seed must be a whole number from 0 to {SEED_MAX:,}, got {kind}{shown(seed)}"
         )
     return value
