@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simlab import __version__
-from simlab.errors import SimlabError, shown
+from simlab.errors import SimlabError, printable, shown
 from simlab.files import plan, read_input, write
-from simlab.limits import MAX_SEEDS, MAX_WORKERS
+from simlab.limits import MAX_SEEDS, MAX_WORKERS, SEED_MAX
 
 if TYPE_CHECKING:
     from simlab.live import Scene
@@ -27,7 +27,6 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 # Bounds of the CLI's own numbers (a run's parameters are bounded by simlab.world).
-SEED_MAX = 2**32 - 1  # any 32-bit seed (from 2**63 on, a seed overflowed the int64 table)
 LIVE_SECONDS_MAX = 30 * 86400  # without --seconds, live serves until interrupted
 PIN_FILE_MAX = 1 << 20  # a chain is a few KiB: 1 MiB holds hundreds of certificates
 
@@ -92,7 +91,7 @@ def _parse_value(text: str) -> object:
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    for kind in (int, float):
+    for kind in (int, float) if text.isascii() else ():  # int() reads '١٠٠' and '１００' too
         try:
             return kind(text)
         except ValueError:
@@ -173,7 +172,7 @@ def _show_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value)
+    return "none" if value is None else str(value)
 
 
 _KIND_RANGE = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
@@ -191,10 +190,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.toml:
         print(spec.to_toml(), end="")
         return 0
-    print(f"{spec.name}: {spec.title}\n")
-    print(spec.description.strip() + "\n")
+    print(f"{spec.name}: {printable(spec.title)}\n")  # a file's text, escaped for the terminal
+    print(printable(spec.description.strip(), lines=True) + "\n")
     for src in spec.sources:
-        print(f"source: {src}")
+        print(f"source: {printable(src)}")
     print("\nparameters (change one with --param NAME=VALUE; * = set by this scenario):\n")
     defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
     keys = list(settable().items())

@@ -49,7 +49,7 @@ are never overridable (Chromium ``IsCertErrorFatal``; Firefox's pinning error ha
 FATAL_STATES = ("hsts", "static_pins", "dynamic_pins")
 REVOCATION = ("crlset", "ocsp-soft-fail", "onecrl+ocsp-soft-fail", "crlite", "none")
 CT_SCOPES = ("none", "ev", "all")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits: \d takes any script's
 
 
 class ClientDataError(SimlabError):
@@ -105,7 +105,7 @@ class Era:
 
 
 def _parse_month(text: str, where: str) -> Era:
-    match = _MONTH.match(text) if isinstance(text, str) else None
+    match = _MONTH.fullmatch(text) if isinstance(text, str) else None
     if match is None or not 1 <= int(match[2]) <= 12:
         raise ClientDataError(f"{where}: expected a month as 'YYYY-MM', got {text!r}")
     return Era(int(match[1]), int(match[2]))

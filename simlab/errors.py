@@ -33,6 +33,16 @@ class CTError(SimlabError, ValueError):
     structure, its byte offset. Also a ValueError, which the CT decoders raised before."""
 
 
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` as a terminal should print it: every character Python's ``repr`` would
+    escape (controls, bidi overrides, other formatting) escaped as ``repr`` does it, so a
+    scenario file's title cannot move the cursor, recolour the terminal or reorder what
+    follows. With ``lines``, newlines are kept (a description's paragraphs)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or (lines and c == "\n") else repr(c)[1:-1] for c in text)
+
+
 def shown(value: object, width: int = 40) -> str:
     """``value`` as an error message quotes it: short, and cheap whatever its size.
 

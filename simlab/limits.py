@@ -7,7 +7,11 @@ its arguments without importing pandas.
 
 from __future__ import annotations
 
-__all__ = ["MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS"]
+import operator
+
+from simlab.errors import ScenarioError, shown
+
+__all__ = ["MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS", "SEED_MAX", "check_seed"]
 
 MAX_RUNS = 10_000
 """Runs in one sweep: a default run takes about 0.3 s, so ten thousand take an hour of one
@@ -18,3 +22,22 @@ MAX_SEEDS = 1000
 
 MAX_WORKERS = 32
 """Worker processes: each holds its own simlab (about 100 MB); more only share the cores."""
+
+SEED_MAX = 2**32 - 1
+"""Any 32-bit seed, as ``--seed`` takes (from 2**63 on, a seed overflowed the int64 table)."""
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as an int from 0 to :data:`SEED_MAX`, else :class:`ScenarioError`. Any
+    integer type is accepted (a numpy integer, through ``operator.index``), but not a bool,
+    a float or text: ``seed=1.5`` or ``'1'`` is a mistake, not a seed."""
+    try:
+        value = None if isinstance(seed, bool) else operator.index(seed)  # type: ignore[arg-type]
+    except TypeError:
+        value = None
+    if value is None or not 0 <= value <= SEED_MAX:
+        kind = "" if value is not None else f"{type(seed).__name__} "
+        raise ScenarioError(
+            f"seed must be a whole number from 0 to {SEED_MAX:,}, got {kind}{shown(seed)}"
+        )
+    return value

@@ -54,7 +54,7 @@ MEANINGS: dict[str, str] = {
         "chance that a user who sees a pin failure reports it to the owner (e.g. on a forum)"
     ),
     "rogue_logged": (
-        "whether the attacker logs its rogue certificate in CT; unset: it logs exactly when "
+        "whether the attacker logs its rogue certificate in CT; none: it logs exactly when "
         "the era's clients would otherwise warn or refuse"
     ),
     "rogue_used": (
@@ -86,15 +86,15 @@ MEANINGS: dict[str, str] = {
     "hsts": ("the site sends HSTS, so browsers that saw it make every certificate error fatal"),
     "hsts_preload": "the site is on the browsers' HSTS preload list: HSTS from the first visit",
     "owner_scts": (
-        "how many SCTs the owner's certificates embed (0-3); unset: 3 where the site deploys "
+        "how many SCTs the owner's certificates embed (0-3); none: 3 where the site deploys "
         "CT or the era's CAs logged everything, else 0"
     ),
     "rekey_scts": (
-        "how many SCTs the certificate obtained after a re-key embeds (0-3); unset: as "
+        "how many SCTs the certificate obtained after a re-key embeds (0-3); none: as "
         "owner_scts. Fewer than the policy asks is an Expect-CT misconfiguration"
     ),
     "log_distrusted_day": (
-        "the day clients stop trusting the Google CT log (its SCTs no longer count); unset: never"
+        "the day clients stop trusting the Google CT log (its SCTs no longer count); none: never"
     ),
     "old_key_kept": (
         "in key-loss, the old key was replaced, not destroyed: the owner returns to it once "

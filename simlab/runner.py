@@ -21,6 +21,7 @@ import pandas as pd
 
 from simlab import batch
 from simlab.errors import ScenarioError, shown
+from simlab.limits import check_seed
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
 from simlab.stories import STORIES
 from simlab.table import Rows
@@ -122,8 +123,8 @@ def settings_for(
     starts with ``where`` (default: the scenario and ``params``); a caller that adds
     parameters of its own, as a replay does, names what the user asked for instead."""
     spec = resolve_scenario(scenario)
-    if defence not in DEFENCES:
-        raise ScenarioError(f"unknown defence {defence!r}; valid: {', '.join(DEFENCES)}")
+    if not isinstance(defence, str) or defence not in DEFENCES:
+        raise ScenarioError(f"unknown defence {shown(defence)}; valid: {', '.join(DEFENCES)}")
     merged = {**spec.params, **check_params(params, where or f"scenario {spec.name!r}")}
     settings = dataclasses.replace(Settings(), **{**merged, **DEFENCES[defence]})
     if where is None:
@@ -144,6 +145,7 @@ def build(
 ) -> tuple[ScenarioSpec, dict[str, Any], World]:
     """A world with the scenario's story scheduled but not yet run (see :func:`run`).
     ``epoch`` (default: the first day of the era) is when simulated time 0 falls."""
+    seed = check_seed(seed)
     spec, merged, settings = settings_for(scenario, defence, params)
     world = World(settings, seed=seed, epoch=epoch)
     world.engine.process(STORIES[spec.story](world))
@@ -172,8 +174,9 @@ def run(
 
     ``engine`` is one of :data:`ENGINES` (typed ``object`` so that callers may pass
     parameters as ``**dict[str, object]``; anything else is a :class:`ScenarioError`)."""
-    if engine not in ENGINES:
-        raise ScenarioError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ScenarioError(f"unknown engine {shown(engine)}; valid: {', '.join(ENGINES)}")
+    seed = check_seed(seed)
     with _gc_paused():
         spec, merged, world = build(scenario, defence, seed, **params)
         if engine == "batched":

@@ -39,6 +39,7 @@ __all__ = [
     "MAX_DOTS_PER_LINE",
     "MAX_FILE_BYTES",
     "MAX_NESTING",
+    "UNSET",
     "ScenarioSpec",
     "builtin_scenarios",
     "load_scenario",
@@ -76,12 +77,44 @@ class ScenarioSpec:
         return "\n".join(lines) + "\n"
 
 
+_TOML_ESCAPES = {
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
 def _toml(value: Any) -> str:
+    """``value`` as TOML writes it (None, an unset optional setting, as :data:`UNSET`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return _toml_string(value)
+    if value is None:  # TOML has no null
+        return _toml_string(UNSET)
     return repr(value)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: TOML's short escapes, and ``\\uXXXX`` (``\\UXXXXXXXX``) for
+    every other character Python would not print, which covers the control characters and
+    DEL TOML forbids raw (TOML 1.0, "String") and keeps bidi overrides off the terminal."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    out = []
+    for char in text:
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        else:
+            code = ord(char)
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 def settable() -> dict[str, type]:
@@ -97,11 +130,21 @@ def _types(hint: Any) -> tuple[type, ...]:
     return typing.get_args(hint) or (hint,)
 
 
+UNSET = "none"
+"""How a user unsets an optional setting (one whose default is None), in any case: TOML has
+no null, and ``--param owner_scts=none`` must be able to undo a scenario file's value."""
+
+
 def type_name(hint: Any) -> str:
-    """A setting's type as a user reads it: ``int``, or ``int or unset`` for ``int | None``."""
+    """A setting's type as a user reads it: ``int``, or ``int, or none to unset`` for
+    ``int | None``."""
     names = [t.__name__ for t in _types(hint) if t is not type(None)]
-    unset = " (or unset)" if type(None) in _types(hint) else ""
+    unset = f", or {UNSET} to unset" if type(None) in _types(hint) else ""
     return " or ".join(names) + unset
+
+
+def _is_unset(value: object) -> bool:
+    return isinstance(value, str) and len(value) == len(UNSET) and value.lower() == UNSET
 
 
 def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
@@ -115,6 +158,8 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
                 f"{where}: unknown parameter {shown(key)}; valid: {', '.join(sorted(known))}"
             )
         expected = known[key]
+        if type(None) in _types(expected) and _is_unset(value):
+            value = None
         if float in _types(expected) and isinstance(value, int) and not isinstance(value, bool):
             try:
                 value = float(value)
@@ -124,9 +169,12 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
                 ) from None
         is_int = int in _types(expected) and bool not in _types(expected)
         if not isinstance(value, expected) or (is_int and isinstance(value, bool)):
+            numeric = {int, float} & set(_types(expected)) and bool not in _types(expected)
+            digits = numeric and isinstance(value, str) and not value.isascii()
             raise ScenarioError(
                 f"{where}: parameter {key!r} must be {type_name(expected)}, "
                 f"got {type(value).__name__} {shown(value)}"
+                + ("; numbers are written in ASCII digits 0-9" if digits else "")
             )
         out[key] = value
     return out
@@ -228,6 +276,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> ScenarioSpec:
             f"{source}: unknown table [{extra[0]}]; expected [scenario] and [params]"
         )
     head = data.get("scenario")
+    _check_not_array(data, "scenario", source)
     if not isinstance(head, dict):
         raise ScenarioError(f"{source}: missing [scenario] table")
     allowed = {"name", "story", "title", "description", "sources"}
@@ -256,6 +305,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> ScenarioSpec:
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         raise ScenarioError(f"{source}: [scenario] sources must be a list of strings")
     params = data.get("params", {})
+    _check_not_array(data, "params", source)
     if not isinstance(params, dict):
         raise ScenarioError(f"{source}: [params] must be a table")
     checked = check_params(params, f"{source}: [params]")
@@ -263,6 +313,14 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> ScenarioSpec:
     return ScenarioSpec(
         head["name"], head["story"], head["title"], description, tuple(sources), checked
     )
+
+
+def _check_not_array(data: dict[str, Any], table: str, source: str) -> None:
+    """``[[scenario]]`` reads as a list of tables: say so, rather than "missing"."""
+    if isinstance(data.get(table), list):
+        raise ScenarioError(
+            f"{source}: [[{table}]] is an array of tables; write [{table}] (one pair of brackets)"
+        )
 
 
 def load_scenario(path: str | Path) -> ScenarioSpec:

@@ -57,6 +57,7 @@ from simlab.pki import (
 from simlab.static_pins import AppPinConfig, AppRelease, PreloadEntry, PreloadList, UpdateAdoption
 
 __all__ = [
+    "MAX_DOMAIN",
     "RUN_SIZE",
     "SETTING_LIMITS",
     "TEN_YEARS",
@@ -233,13 +234,37 @@ def _is_era(value: Any) -> bool:
 _SHARE = (lambda v: 0 <= v <= 1), "between 0 and 1"
 _DAYS = _between(0, TEN_YEARS, "ten years")
 _HOURS = _between(0, TEN_YEARS * 24, "ten years")
-_DNS_NAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
-_SCTS = ((lambda v: v is None or 0 <= v <= 3), "between 0 and 3 (simlab runs 3 logs)")
+_DNS_NAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+MAX_DOMAIN = 64
+"""The domain is the common name of every certificate simlab issues for it, and RFC 5280
+(appendix A.1, ``ub-common-name``) bounds a common name at 64 characters; a wildcard
+``*.domain`` only ever appears among the subject alternative names, which have no such bound."""
+
+
+def _is_domain(value: Any) -> bool:
+    """A lower-case DNS name that fits a certificate's common name: labels of at most 63
+    characters (RFC 1035), and every ``xn--`` label valid punycode (RFC 3492, as IDNA
+    decodes it), so no accepted name fails once the run builds certificates."""
+    if len(value) > MAX_DOMAIN or not _DNS_NAME.fullmatch(value):
+        return False
+    try:
+        return "xn--" not in value or bool(value.encode("ascii").decode("idna"))
+    except UnicodeError:
+        return False
+
+
+_SCTS = (
+    (lambda v: v is None or 0 <= v <= 3),
+    "between 0 and 3 (simlab runs 3 logs), or none for the default",
+)
 
 SETTING_LIMITS: dict[str, Limit] = {
     "domain": (
-        (lambda v: len(v) <= 253 and bool(_DNS_NAME.match(v))),
-        "a lower-case DNS name like example.com (at most 253 characters, RFC 1035)",
+        _is_domain,
+        f"a lower-case DNS name like example.com of at most {MAX_DOMAIN} characters (a "
+        "certificate's common name, RFC 5280), labels of letters, digits and hyphens, "
+        "xn-- labels valid punycode",
     ),
     "era": (
         _is_era,
@@ -279,7 +304,7 @@ SETTING_LIMITS: dict[str, Limit] = {
     "revocation_push_days": _DAYS,
     "log_distrusted_day": (
         (lambda v: v is None or 0 <= v <= TEN_YEARS),
-        f">= 0 and <= {TEN_YEARS:,g} (or unset: never)",
+        f">= 0 and <= {TEN_YEARS:,g}, or none: never",
     ),
 }
 """What each setting may be, beyond its type: nonsense fails before a world is built, and
@@ -314,6 +339,13 @@ RUN_SIZE = (
         500_000,
         "CT monitor polls: hourly for 57 years, or every minute for 347 days",
         lambda s: s.days * 24 / s.monitor_interval_hours,
+    ),
+    RunSize(
+        "days * 24 / max(mmd_hours, monitor_interval_hours)",
+        10_000,
+        "tree heads each log signs and the monitor verifies: a new one per poll once the last "
+        "is an MMD old; hourly for 416 days, or every minute for a week",
+        lambda s: s.days * 24 / max(s.mmd_hours, s.monitor_interval_hours),
     ),
 )
 """What one run may cost. At the caps the batched engine stays in its tested scale (the

@@ -13,17 +13,19 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simlab
 from simlab.cli import _params, main
+from simlab.ct import CTLog
 from simlab.errors import ScenarioError, shown
-from simlab.runner import settings_for
+from simlab.runner import DEFENCES, build, settings_for
 from simlab.scenario_file import builtin_scenarios, load_scenario, settable
 from simlab.sweep import MAX_RUNS, compare, parameter_sweep
-from simlab.world import RUN_SIZE, SETTING_LIMITS, TEN_YEARS
+from simlab.world import MAX_DOMAIN, RUN_SIZE, SETTING_LIMITS, TEN_YEARS
 from tests.bounds import typed_outcome
 
 HEAD = "[scenario]\nname = 'x'\nstory = 'mitm'\ntitle = 't'\n"
@@ -94,6 +96,11 @@ GIANT = 10**300_000  # repr() refuses it past 4,300 digits; str() would take sec
             "days \\* 24 / monitor_interval_hours must be at most 500,000 .*got 1.44e\\+303",
         ),
         (
+            {"days": 365, "monitor_interval_hours": 0.017521, "n_clients": 1, "mmd_hours": 1e-300},
+            "days \\* 24 / max\\(mmd_hours, monitor_interval_hours\\) must be at most 10,000 "
+            ".*got 499,971",
+        ),
+        (
             {"n_clients": 300_000, "visit_prob": 0.0, "days": 200.0},
             "n_clients \\* days must be at most 50,000,000 .*got 60,000,000",
         ),
@@ -118,6 +125,34 @@ def test_the_caps_themselves_are_accepted() -> None:
     _check(n_clients=100_000, days=500.0, visit_prob=0.0)  # 50,000,000 client-days
     _check(days=TEN_YEARS, monitor_interval_hours=24 * TEN_YEARS / 500_000)
     _check(access_networks=1000, attacker_network="isp-999", max_age_days=TEN_YEARS)
+    _check(days=365.0, monitor_interval_hours=0.017521, mmd_hours=0.876)  # 10,000 tree heads
+
+
+@pytest.mark.parametrize(
+    ("mmd_hours", "monitor_interval_hours"), [(1e-300, 0.25), (0.5, 0.05), (24.0, 0.05)]
+)
+def test_the_tree_heads_a_log_signs_are_what_the_run_size_bounds(
+    mmd_hours: float, monitor_interval_hours: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log signs a new tree head when a poll finds its last one an MMD old (or its tree
+    grown), so ``days * 24 / max(mmd_hours, monitor_interval_hours)`` bounds the signatures
+    and verifications, each about a hundred times a plain poll's cost."""
+    signed: dict[str, set[bytes]] = {}
+    sth = CTLog.sth
+
+    def counting(log: CTLog, at: float, **kwargs: Any) -> Any:
+        head = sth(log, at, **kwargs)
+        signed.setdefault(log.name, set()).add(head.signature)
+        return head
+
+    monkeypatch.setattr(CTLog, "sth", counting)
+    params = {"days": 2.0, "attack_start_day": 1.0, "n_clients": 1, "mmd_hours": mmd_hours}
+    result = simlab.run("mitm", "ct", **params, monitor_interval_hours=monitor_interval_hours)
+    bound = next(s for s in RUN_SIZE if "mmd_hours" in s.formula).cost(result.world.s)
+    grown = 2  # the owner's certificate merged, and at most one more entry per log
+    for log, heads in signed.items():
+        assert len(heads) <= bound + grown, (log, len(heads), bound)
+    assert max(len(heads) for heads in signed.values()) >= bound / 2  # the bound is tight
 
 
 def test_shown_is_short_and_cheap_whatever_the_value() -> None:
@@ -127,6 +162,83 @@ def test_shown_is_short_and_cheap_whatever_the_value() -> None:
     assert shown([GIANT]) == "a list"
     assert shown(-5) == "-5" and shown("isp-4") == "'isp-4'" and shown(2.5) == "2.5"
     assert time.perf_counter() - start < 0.5
+
+
+# -- the domain: everything accepted builds its certificates ---------------------------------
+
+LONGEST_DOMAINS = [
+    "a" * 60 + ".com",
+    "a" * 61 + ".io",
+    "b." * 31 + "co",
+    "xn--bcher-kva." + "c" * 50,
+]
+
+
+def test_the_longest_accepted_domains_run_in_every_scenario_under_every_defence() -> None:
+    """The domain is each certificate's common name (at most 64 characters, RFC 5280): at
+    the bound, every story issues, self-signs and logs its certificates without an error."""
+    assert {len(d) for d in LONGEST_DOMAINS} == {MAX_DOMAIN}
+    runs = [
+        (name, defence, LONGEST_DOMAINS[0]) for name in builtin_scenarios() for defence in DEFENCES
+    ]
+    runs += [("ca-compromise", "hpkp+ct", domain) for domain in LONGEST_DOMAINS[1:]]
+    for name, defence, domain in runs:
+        result = simlab.run(name, defence, n_clients=1, domain=domain)
+        assert result.world.host == domain
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "a" * 61 + ".com",  # one character past the common name's bound
+        "a" * 249 + ".com",  # within the 253 characters of a DNS name, not of a common name
+        "xn--a.com",  # punycode that decodes to no valid label
+        "xn--zz.com",
+        "xn--.com",
+        "a-.com",
+        "ex_ample.com",
+    ],
+)
+def test_a_domain_no_certificate_could_name_is_refused_by_name(domain: str) -> None:
+    with pytest.raises(ScenarioError, match=f"'domain' must be .*at most {MAX_DOMAIN} char"):
+        simlab.run("mitm", "none", n_clients=1, domain=domain)
+
+
+# -- seeds and names given to simlab.run ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [-1, 2**32, 2**64, GIANT, None, "1", 1.5, 1.0, True, np.float64(3), [1]],
+    ids=lambda seed: f"{type(seed).__name__}-{shown(seed)}",
+)
+def test_a_seed_outside_what_the_cli_takes_is_refused_by_simlab_run(seed: object) -> None:
+    with pytest.raises(ScenarioError, match="seed must be a whole number from 0 to 4,294,967,295"):
+        simlab.run("mitm", "none", seed, n_clients=1)
+    with pytest.raises(ScenarioError, match="seed must be a whole number"):
+        build("mitm", "none", seed)  # simlab.live's way in
+
+
+@pytest.mark.parametrize("seed", [0, 2**32 - 1, np.int64(3), np.uint32(7)])
+def test_any_integer_seed_in_range_runs_and_is_kept_as_an_int(seed: object) -> None:
+    result = simlab.run("mitm", "none", seed, n_clients=1, days=11.0)
+    assert type(result.seed) is int and result.seed == seed
+    assert result.world.seed == seed
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: simlab.run("mitm", ["none"]), r"unknown defence \['none'\]; valid: none"),
+        (lambda: simlab.run("mitm", None), "unknown defence None; valid: none"),
+        (lambda: simlab.run("mitm", "none", engine=["batched"]), r"unknown engine \['batched'\]"),
+    ],
+)
+def test_a_defence_or_engine_of_the_wrong_type_is_named(
+    call: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        call()
 
 
 # -- every path in applies the same bounds -------------------------------------------------
@@ -214,6 +326,37 @@ def test_bounds_apply_in_the_cli(
     assert re.search(message, err), err
 
 
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        (
+            "era=\u0662\u0660\u0661\u0668-\u0661\u0660",
+            "'era' must be a month 'YYYY-MM'",
+        ),  # Arabic-Indic
+        ("n_clients=\uff11\uff10\uff10", "'n_clients' must be int, got str .*ASCII digits 0-9"),
+        ("days=\u0663", "'days' must be float, got str .*ASCII digits 0-9"),
+        ("max_age_days=\u0968\u0966", "'max_age_days' must be float"),  # Devanagari
+        ("domain=xn--a.com", "'domain' must be .*xn-- labels valid punycode, got 'xn--a.com'"),
+    ],
+)
+def test_numbers_and_months_take_only_ascii_digits(
+    pair: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python's int() and float() read any script's digits; simlab's documented forms do not."""
+    assert main(["run", "mitm", "none", "--param", pair]) == 1
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_a_month_from_a_file_or_python_is_ascii_and_whole(tmp_path: Path) -> None:
+    path = tmp_path / "era.toml"
+    path.write_text(HEAD + "[params]\nera = '\u0662\u0660\u0661\u0668-\u0661\u0660'\n")
+    with pytest.raises(ScenarioError, match=f"{path}: \\[params\\]: parameter 'era' must be"):
+        load_scenario(path)
+    for era in ["2018-10\n", "\uff12\uff10\uff11\uff18-10", "2018-1\u0660"]:
+        with pytest.raises(ScenarioError, match="'era' must be a month"):
+            _check(era=era)
+
+
 # -- fuzz: any parameters are a ScenarioError or valid settings, quickly ----------------------
 
 EDGES = [0, 1, -1, 3, 4, 1000, 1001, 500_000, 500_001, 3650, 87_600, 10**5000, -(10**5000)]
@@ -282,6 +425,7 @@ def test_readme_limits_state_the_bounds_the_code_enforces() -> None:
     numbers = {
         "n_clients": world.MAX_CLIENTS,
         "access_networks": world.MAX_ACCESS_NETWORKS,
+        "domain": world.MAX_DOMAIN,
         "ten years": int(world.TEN_YEARS),
         "runs": limits.MAX_RUNS,
         "seeds": limits.MAX_SEEDS,

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simlab
+from simlab.cli import main
 from simlab.errors import ScenarioError
 from simlab.runner import settings_for
 from simlab.scenario_file import (
@@ -45,6 +46,45 @@ def test_every_builtin_is_a_valid_toml_file_that_round_trips() -> None:
         )
 
 
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(title=st.text(min_size=1), description=st.text(), sources=st.lists(st.text(), max_size=3))
+def test_fuzz_any_text_round_trips_through_to_toml(
+    title: str, description: str, sources: list[str]
+) -> None:
+    spec = ScenarioSpec("x", "mitm", title, description, tuple(sources))
+    again = parse_scenario(spec.to_toml())
+    assert (again.title, again.description, again.sources) == (title, description, spec.sources)
+    # and nothing a terminal would act on, as ``show --toml`` prints it
+    assert all(c.isprintable() or c == "\n" for c in spec.to_toml())
+
+
+HOSTILE_TITLE = "A\rB\u0007C\u007f\u001b[2J\u202eD"
+
+
+def test_show_toml_writes_what_it_reads_back_and_show_escapes_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "first.toml"
+    first.write_text(
+        ScenarioSpec("x", "mitm", HOSTILE_TITLE, "one\ntwo\u001b]0;t\u0007", ("s\r",)).to_toml()
+    )
+    assert main(["show", str(first), "--toml"]) == 0
+    again = tmp_path / "again.toml"
+    again.write_text(capsys.readouterr().out)
+    spec = load_scenario(again)
+    assert (spec.title, spec.description, spec.sources) == (
+        HOSTILE_TITLE,
+        "one\ntwo\u001b]0;t\u0007",
+        ("s\r",),
+    )
+    assert main(["show", str(again)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("x: A\\rB\\x07C\\x7f\\x1b[2J\\u202eD\n")
+    assert "one\ntwo\\x1b]0;t\\x07" in out and "source: s\\r" in out
+    assert not set(out) & {"\r", "\x07", "\x1b", "\x7f", "\u202e"}
+
+
 def test_example_file_runs_with_its_parameters() -> None:
     result = simlab.run(EXAMPLES / "cafe-wifi.toml", "none", seed=0)
     assert result.scenario == "cafe-wifi"
@@ -59,6 +99,14 @@ def test_example_file_runs_with_its_parameters() -> None:
     [
         ("[scenario\nname='x'", r"bad\.toml: not valid TOML: .*line 1"),
         ("[params]\ndays = 3\n", "missing \\[scenario\\] table"),
+        (
+            "[[scenario]]\nname='x'\nstory='mitm'\ntitle='t'\n",
+            "bad.toml: \\[\\[scenario\\]\\] is an array of tables; write \\[scenario\\]",
+        ),
+        (
+            "[scenario]\nname='x'\nstory='mitm'\ntitle='t'\n[[params]]\ndays = 3\n",
+            "\\[\\[params\\]\\] is an array of tables; write \\[params\\]",
+        ),
         ("[scenario]\nname='x'\nstory='mitm'\n", "\\[scenario\\] title must be a non-empty string"),
         ("[scenario]\nname='x'\nstory='phishing'\ntitle='t'\n", "story 'phishing' is not one of"),
         ("[scenario]\nname='X Y'\nstory='mitm'\ntitle='t'\n", "name 'X Y' must be lower-case"),
@@ -110,8 +158,11 @@ def test_bad_files_name_the_file_the_key_and_the_expectation(
         ({"era": "2009-05"}, "parameter 'era' must be a month 'YYYY-MM' from 2011-01 to 2025-12"),
         ({"era": "2018-13"}, "parameter 'era' must be a month"),
         ({"owner_scts": 4}, "parameter 'owner_scts' must be between 0 and 3"),
-        ({"owner_scts": True}, "parameter 'owner_scts' must be int \\(or unset\\), got bool"),
-        ({"rogue_logged": "yes"}, "parameter 'rogue_logged' must be bool \\(or unset\\), got str"),
+        ({"owner_scts": True}, "parameter 'owner_scts' must be int, or none to unset, got bool"),
+        ({"owner_scts": ""}, "parameter 'owner_scts' must be int, or none to unset, got str ''"),
+        ({"rogue_logged": "yes"}, "parameter 'rogue_logged' must be bool, or none to unset, got"),
+        ({"owner_scts": 4}, "'owner_scts' must be between 0 and 3 .*, or none for the default"),
+        ({"log_distrusted_day": -1}, "'log_distrusted_day' must be >= 0 .*, or none: never"),
         ({"domain": "Example"}, "parameter 'domain' must be a lower-case DNS name"),
         ({"browser_share": 0.9}, "browser_share \\+ app_share must be at most 1"),
         (
@@ -126,6 +177,32 @@ def test_out_of_range_parameters_are_refused_before_a_world_is_built(
 ) -> None:
     with pytest.raises(ScenarioError, match=message):
         simlab.run("mitm", "none", **params)
+
+
+OPTIONAL = {"owner_scts": 1, "rekey_scts": 0, "rogue_logged": True, "log_distrusted_day": 5.0}
+
+
+@pytest.mark.parametrize("spelling", ["none", "None", "NONE"])
+def test_none_unsets_an_optional_setting_a_file_sets(
+    tmp_path: Path, spelling: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TOML has no null: a file leaves a setting out to unset it, and --param NAME=none
+    undoes a file's value, as ``simlab show`` says."""
+    path = tmp_path / "set.toml"
+    spec = ScenarioSpec("set", "mitm", "t", params=dict(OPTIONAL))
+    path.write_text(spec.to_toml())
+    assert load_scenario(path).params == OPTIONAL
+    for key in OPTIONAL:
+        _, merged, settings = settings_for(path, "none", {key: spelling})
+        assert merged[key] is None and getattr(settings, key) is None
+    argv = [arg for key in OPTIONAL for arg in ("--param", f"{key}={spelling}")]
+    assert main(["run", str(path), "none", *argv, "--param", "n_clients=20"]) == 0
+    unset = ScenarioSpec("unset", "mitm", "t", params=dict.fromkeys(OPTIONAL))
+    again = parse_scenario(unset.to_toml())  # None is written as "none", and read back
+    assert again.params == dict.fromkeys(OPTIONAL)
+    assert main(["show", "mitm"]) == 0
+    shown_rows = [line for line in capsys.readouterr().out.splitlines() if "owner_scts" in line]
+    assert "none" in shown_rows[0] and "None" not in shown_rows[0]
 
 
 def test_the_attacker_may_sit_at_the_exchange_on_every_route() -> None:
