@@ -3,10 +3,14 @@ or a blow-up is a failure even when the answer would be right)."""
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
+
+import pytest
 
 from simlab.errors import SimlabError
 
@@ -36,3 +40,25 @@ def typed_outcome(call: Callable[[], T], **bounds: float) -> T | SimlabError:
         return bounded(call, **bounds)
     except SimlabError as exc:
         return exc
+
+
+ODD_INPUTS = ["folder", "fifo", "/dev/zero"]
+"""Paths no reader may block on or read without end (see :func:`odd_input`)."""
+
+
+def odd_input(folder: Path, name: str, kind: str) -> Path:
+    """A path called ``name`` in ``folder`` that is not a regular file: a folder, a FIFO
+    (opening it for reading would block until a writer came) or a link to ``/dev/zero``
+    (read whole, it fills memory). Skips the test where the platform has no such thing."""
+    path = folder / name
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(path)
+    else:
+        if not Path(kind).exists():
+            pytest.skip(f"no {kind} here")
+        path.symlink_to(kind)
+    return path

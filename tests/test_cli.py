@@ -20,6 +20,7 @@ import simlab
 from simlab.cli import main
 from simlab.keys import derive_key
 from simlab.pki import spki_pin
+from tests.bounds import ODD_INPUTS, odd_input
 from tests.conftest import SmallPKI
 
 
@@ -188,21 +189,11 @@ def test_pin_checks_every_file_before_printing_a_pin(
         assert captured.out == "" and other in captured.err and captured.err.count("\n") == 1
 
 
-@pytest.mark.parametrize("kind", ["folder", "fifo", "/dev/zero"])
+@pytest.mark.parametrize("kind", ODD_INPUTS)
 def test_pin_reads_only_a_regular_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
-    path = tmp_path / "odd.pem"
-    if kind == "folder":
-        path.mkdir()
-    elif kind == "fifo":
-        if not hasattr(os, "mkfifo"):
-            pytest.skip("no FIFOs here")
-        os.mkfifo(path)  # opening it for reading would block until a writer came
-    else:
-        path = Path(kind)
-        if not path.exists():
-            pytest.skip("no /dev/zero here")  # which would be read without end
+    path = odd_input(tmp_path, "odd.pem", kind)
     assert main(["pin", str(path)]) == 1
     err = capsys.readouterr().err
     assert err == f"simlab: error: cannot read certificate file {path}: not a regular file\n"

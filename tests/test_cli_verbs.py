@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from simlab.errors import ScenarioError
 from simlab.scenario_file import parse_scenario
 from simlab.sweep import Job, sweep
 from simlab.units import duration
+from tests.bounds import ODD_INPUTS, odd_input
 from tests.conftest import openssl_text, openssl_verify
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -262,21 +262,11 @@ def test_run_a_python_scenario_script(capsys: pytest.CaptureFixture[str]) -> Non
     assert windows == sorted(windows)  # a slower response means a longer window
 
 
-@pytest.mark.parametrize("kind", ["folder", "fifo", "/dev/zero"])
+@pytest.mark.parametrize("kind", ODD_INPUTS)
 def test_run_reads_only_a_regular_script(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
-    path = tmp_path / "odd.py"
-    if kind == "folder":
-        path.mkdir()  # runpy looked for a __main__ module in it
-    elif kind == "fifo":
-        if not hasattr(os, "mkfifo"):
-            pytest.skip("no FIFOs here")
-        os.mkfifo(path)  # opening it for reading would block until a writer came
-    else:
-        if not Path(kind).exists():
-            pytest.skip("no /dev/zero here")
-        path.symlink_to(kind)  # read whole, it filled memory
+    path = odd_input(tmp_path, "odd.py", kind)
     assert main(["run", str(path)]) == 1
     err = capsys.readouterr().err
     assert err == f"simlab: error: cannot read scenario script {path}: not a regular file\n"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from simlab.scenario_file import (
     load_scenario,
     parse_scenario,
 )
-from tests.bounds import typed_outcome
+from tests.bounds import ODD_INPUTS, odd_input, typed_outcome
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 BUILTIN = Path(simlab.__file__).parent / "scenarios"
@@ -274,21 +273,11 @@ def test_the_size_cap_is_on_bytes_and_a_file_at_the_cap_loads(tmp_path: Path) ->
     assert max(len(f.read_bytes()) for f in BUILTIN.glob("*.toml")) * 64 < MAX_FILE_BYTES
 
 
-@pytest.mark.parametrize("kind", ["directory", "fifo", "/dev/zero"])
+@pytest.mark.parametrize("kind", ODD_INPUTS)
 def test_only_a_regular_file_is_read_so_nothing_hangs_or_fills_memory(
     tmp_path: Path, kind: str
 ) -> None:
-    path = tmp_path / "odd.toml"
-    if kind == "directory":
-        path.mkdir()
-    elif kind == "fifo":
-        if not hasattr(os, "mkfifo"):
-            pytest.skip("no FIFOs here")
-        os.mkfifo(path)  # opening it for reading would block until a writer came
-    else:
-        path = Path(kind)
-        if not path.exists():
-            pytest.skip("no /dev/zero here")
+    path = odd_input(tmp_path, "odd.toml", kind)
     with pytest.raises(ScenarioError, match=f"cannot read scenario file {path}: not a regular"):
         load_scenario(path)
 
