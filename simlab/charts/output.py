@@ -23,7 +23,7 @@ def save(fig: Figure, out: Path, name: str) -> list[Path]:
     engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)
-        fig.set_layout_engine("none")
+        fig.set_layout_engine(None)
     with plt.rc_context({"svg.hashsalt": name}):
         for path in paths:
             fig.savefig(path, dpi=130, metadata={"Date": None} if path.suffix == ".svg" else None)
