@@ -483,6 +483,56 @@ def test_the_same_figure_saves_to_the_same_bytes(tmp_path: Path) -> None:
     assert written[0] == written[1]
 
 
+def _small_run() -> tuple[simlab.Result, pd.DataFrame, pd.DataFrame]:
+    r = simlab.run("ca-compromise", "ct", seed=0, n_clients=24, days=15, attack_start_day=3)
+    daily = r.daily().reset_index().assign(scenario="ca-compromise", defence="ct", seed=0)
+    metrics = pd.DataFrame([{"scenario": "ca-compromise", "defence": "ct", "seed": 0, **r.metrics}])
+    return r, daily, metrics
+
+
+def _every_kind_of_chart() -> dict[str, Any]:
+    r, daily, metrics = _small_run()
+    sweep = pd.concat([metrics.assign(max_age_days=v) for v in (1, 30)], ignore_index=True)
+    return {
+        "heatmap": lambda: charts.heatmap(metrics, "detection_time"),
+        "timeline": lambda: charts.timeline(daily, "ca-compromise"),
+        "sweep": lambda: charts.parameter_chart(sweep, "max_age_days", "detection_time"),
+        "network": lambda: charts.network_graph(r.world, r.table),
+        "ct": lambda: charts.ct_timeline(r.events, "CT", start=r.world.attack_start),
+    }
+
+
+def test_fixing_the_ticks_before_saving_changes_no_pixel(tmp_path: Path) -> None:
+    """save computes each axis' ticks once, for both files: they must be the ticks matplotlib
+    would have drawn, on the same layout."""
+    for name, make in _every_kind_of_chart().items():
+        fig = make()
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            engine.execute(fig)
+            fig.set_layout_engine(None)
+        plain = tmp_path / f"plain-{name}.png"
+        fig.savefig(plain, dpi=130)
+        (png, _) = charts.save(make(), tmp_path, name)
+        assert png.read_bytes() == plain.read_bytes(), name
+
+
+def test_saving_draws_each_file_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No layout pass or pre-draw on top of the one draw each file needs."""
+    draws = []
+    real = Figure.draw
+
+    def counted(self: Figure, renderer: Any) -> None:
+        draws.append(self)
+        real(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    for name, make in _every_kind_of_chart().items():
+        draws.clear()
+        charts.save(make(), tmp_path, name)
+        assert len(draws) == 2, name
+
+
 _DRAW_ALL = """
 import sys
 from pathlib import Path

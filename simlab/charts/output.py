@@ -1,4 +1,4 @@
-"""Writing figures: the same figure, the same bytes."""
+"""Writing figures: the same figure, the same bytes, drawn as few times as possible."""
 
 from __future__ import annotations
 
@@ -6,26 +6,57 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedFormatter, FixedLocator
 
 from simlab.files import output_dir
 
 __all__ = ["save"]
 
 
+def _freeze(fig: Figure) -> None:
+    """Fix the layout and every axis' ticks, so each file draws the figure once and no more.
+
+    A layout engine would lay the figure out again on each save, measuring every tick label,
+    and ``savefig`` would draw it once more before the real draw; each draw also asks every
+    axis' locator and formatter for its ticks about three times (ticks, spine, axis label).
+    Once the layout is fixed the ticks cannot change: they are computed here, once, and only
+    those inside the view are kept (the others were never drawn). The drawing is unchanged.
+    """
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+        fig.set_layout_engine(None)  # not "none": that one still draws before each save
+    for ax in fig.axes:
+        if not ax.axison:
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            locs = list(axis.get_majorticklocs())
+            formatter = axis.get_major_formatter()
+            labels = formatter.format_ticks(locs)  # on every tick: precision depends on all
+            offset = formatter.get_offset()
+            low, high = sorted(axis.get_view_interval())
+            slack = 1e-10 * (high - low)  # as close as matplotlib's own test for "in view"
+            shown = [i for i, loc in enumerate(locs) if low - slack <= loc <= high + slack]
+            axis.set_major_locator(FixedLocator([locs[i] for i in shown]))
+            fixed = FixedFormatter([labels[i] for i in shown])
+            fixed.set_offset_string(offset)
+            axis.set_major_formatter(fixed)
+
+
+def _write(fig: Figure, path: Path) -> None:
+    """One file; an SVG without a date, so that the same figure gives the same bytes."""
+    fig.savefig(path, dpi=130, metadata={"Date": None} if path.suffix == ".svg" else None)
+
+
 def save(fig: Figure, out: Path, name: str) -> list[Path]:
     """Write ``name``.png and ``name``.svg; return the paths."""
     out = output_dir(out)
     paths = [out / f"{name}.png", out / f"{name}.svg"]
-    # A fixed salt for the SVG's element ids and no date: the same figure, the same bytes,
-    # so regenerated figures show up in git only when they really changed.
-    # The layout is computed once, then frozen for both files: constrained layout measures
-    # every tick label again on each save, which was most of a figure's cost.
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        engine.execute(fig)
-        fig.set_layout_engine(None)
+    _freeze(fig)
+    # A fixed salt for the SVG's element ids: regenerated figures show up in git only when
+    # they really changed.
     with plt.rc_context({"svg.hashsalt": name}):
         for path in paths:
-            fig.savefig(path, dpi=130, metadata={"Date": None} if path.suffix == ".svg" else None)
+            _write(fig, path)
     plt.close(fig)
     return paths
