@@ -215,12 +215,13 @@ HEATMAP_METRICS = (
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 
     import pandas as pd
 
+    from simlab import charts  # before the pool: its workers start with matplotlib imported
     from simlab.errors import ScenarioError
-    from simlab.runner import DEFENCES
+    from simlab.runner import DEFENCES, settings_for
     from simlab.scenario_file import builtin_scenarios
     from simlab.sweep import compare
     from simlab.units import for_csv
@@ -235,7 +236,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise ScenarioError(f"workers must be at least 1, got {args.workers}")
     params = _params(args.params)
     out = check_output_dir(args.out)
-    names = list(builtin_scenarios())
+    specs = builtin_scenarios()
+    for spec in specs.values():  # every argument is checked before the first run
+        for defence in DEFENCES:
+            settings_for(spec, defence, params)
+    names = list(specs)
     workers = args.workers or os.cpu_count() or 1
     total = len(names) * len(DEFENCES) * args.seeds
     say(
@@ -245,33 +250,41 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # On a terminal, one progress bar; in a log or a pipe, one line per scenario instead.
     bar = sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet
     groups = [names] if bar else [[name] for name in names]
-    parts = []
-    done = 0
+    # One pool draws and runs. Its workers draw figures into bytes and only this process
+    # writes files, after every run has succeeded. The example run, which needs none of the
+    # others, goes first (and starts the workers while this process has a single thread);
+    # every group's runs are queued at once, so no worker waits at a group's end; each
+    # timeline is queued when its scenario's runs are in, the heatmaps once all are.
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for group in groups:
-            parts.append(
-                compare(
-                    scenarios=group, seeds=args.seeds, params=params, executor=pool, progress=bar
+        figures: list[Future[dict[str, bytes]]] = [pool.submit(_draw_example)]
+        parts = []
+        done = 0
+        with ThreadPoolExecutor(max_workers=len(groups)) as feeders:
+            pending = [
+                feeders.submit(
+                    compare,
+                    scenarios=group,
+                    seeds=args.seeds,
+                    params=params,
+                    executor=pool,
+                    progress=bar,
                 )
-            )
-            done += len(group) * len(DEFENCES) * args.seeds
-            say(f"  runs: {', '.join(group)} done ({done}/{total}, {done / total:.0%})")
-    metrics = pd.concat([m for m, _ in parts], ignore_index=True)
-    daily = pd.concat([d for _, d in parts], ignore_index=True)
-    output_dir(out)
-    for_csv(metrics).to_csv(out / "compare-metrics.csv", index=False)
-    for_csv(daily).to_csv(out / "compare-daily.csv", index=False)
-    # The charts are drawn in the same pool: each task renders and saves its own figures,
-    # byte-identical whichever process draws them.
-    say("charts: heatmaps, timelines, network graph, trust graph, CT detection timeline")
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        tasks = [pool.submit(_draw_heatmap, metrics, metric, out) for metric in HEATMAP_METRICS]
-        tasks += [
-            pool.submit(_draw_timeline, daily, scenario, out)
-            for scenario in dict.fromkeys(metrics["scenario"])
-        ]
-        tasks.append(pool.submit(_draw_example, out))
-        written = [path for task in tasks for path in task.result()]
+                for group in groups
+            ]
+            for group, part in zip(groups, pending, strict=True):
+                parts.append(part.result())
+                figures += [pool.submit(_draw_timeline, parts[-1][1], name) for name in group]
+                done += len(group) * len(DEFENCES) * args.seeds
+                say(f"  runs: {', '.join(group)} done ({done}/{total}, {done / total:.0%})")
+        metrics = pd.concat([m for m, _ in parts], ignore_index=True)
+        daily = pd.concat([d for _, d in parts], ignore_index=True)
+        figures += [pool.submit(_draw_heatmap, metrics, metric) for metric in HEATMAP_METRICS]
+        say("charts: heatmaps, timelines, network graph, trust graph, CT detection timeline")
+        output_dir(out)
+        for_csv(metrics).to_csv(out / "compare-metrics.csv", index=False)
+        for_csv(daily).to_csv(out / "compare-daily.csv", index=False)
+        drawn = [task.result() for task in figures]
+    written = [path for files in drawn for path in charts.write(files, out)]
     say(f"wrote {len(written)} figures and 2 tables (compare-metrics.csv, compare-daily.csv)")
     say(f"  to {out.resolve()}/")
     if not args.quiet:
@@ -291,19 +304,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _draw_heatmap(metrics: Any, metric: str, out: Path) -> list[Path]:
+def _draw_heatmap(metrics: Any, metric: str) -> dict[str, bytes]:
     from simlab import charts
 
-    return charts.save(charts.heatmap(metrics, metric), out, f"heatmap-{metric}")
+    return charts.render(charts.heatmap(metrics, metric), f"heatmap-{metric}")
 
 
-def _draw_timeline(daily: Any, scenario: str, out: Path) -> list[Path]:
+def _draw_timeline(daily: Any, scenario: str) -> dict[str, bytes]:
     from simlab import charts
 
-    return charts.save(charts.timeline(daily, scenario), out, f"timeline-{scenario}")
+    return charts.render(charts.timeline(daily, scenario), f"timeline-{scenario}")
 
 
-def _draw_example(out: Path) -> list[Path]:
+def _draw_example() -> dict[str, bytes]:
     """The graphs and CT timeline of one example run: a CA compromise, logged rogue
     certificate, against a site that deploys CT."""
     from simlab import charts
@@ -311,10 +324,10 @@ def _draw_example(out: Path) -> list[Path]:
 
     example = run("ca-compromise", "ct", seed=0, rogue_logged=True)
     title = "CT: a logged rogue certificate, from issuance to the monitor's alert and revocation"
-    return [
-        *charts.save(charts.network_graph(example.world, example.table), out, "network-graph"),
-        *charts.save(charts.trust_graph(example.world), out, "trust-graph"),
-        *charts.save(
+    return {
+        **charts.render(charts.network_graph(example.world, example.table), "network-graph"),
+        **charts.render(charts.trust_graph(example.world), "trust-graph"),
+        **charts.render(
             charts.ct_timeline(
                 example.events,
                 title,
@@ -322,10 +335,9 @@ def _draw_example(out: Path) -> list[Path]:
                 params=example.params,
                 seed=0,
             ),
-            out,
             "ct-detection-timeline",
         ),
-    ]
+    }
 
 
 def _sweep_cell(metric: str, values: Any) -> str:

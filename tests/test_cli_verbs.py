@@ -190,6 +190,7 @@ def test_a_bad_defence_stops_the_run_before_anything_is_written(
     [
         (["compare", "--seeds", "0"], "seeds must be at least 1, got 0"),
         (["compare", "--workers", "0"], "workers must be at least 1, got 0"),
+        (["compare", "--param", "days=0"], "parameter 'days' must be > 0"),
         (["sweep", "mitm", "click_through", "0.2,1.5"], "'click_through' must be between 0 and 1"),
         (["run", "mitm", "none", "--param", "days=0"], "parameter 'days' must be > 0"),
     ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -10,7 +12,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator
 
 from simlab.files import output_dir
 
-__all__ = ["save"]
+__all__ = ["render", "save", "write"]
 
 
 def _freeze(fig: Figure) -> None:
@@ -43,20 +45,40 @@ def _freeze(fig: Figure) -> None:
             axis.set_major_formatter(fixed)
 
 
-def _write(fig: Figure, path: Path) -> None:
-    """One file; an SVG without a date, so that the same figure gives the same bytes."""
-    fig.savefig(path, dpi=130, metadata={"Date": None} if path.suffix == ".svg" else None)
+def render(fig: Figure, name: str) -> dict[str, bytes]:
+    """``{"name.png": ..., "name.svg": ...}``: the figure drawn once per file, then closed.
+
+    Drawing and writing are apart so that worker processes can draw while the one process
+    that writes the files waits until every run has succeeded."""
+    _freeze(fig)
+    files = {}
+    # A fixed salt for the SVG's element ids and no date: the same figure, the same bytes,
+    # so regenerated figures show up in git only when they really changed.
+    with plt.rc_context({"svg.hashsalt": name}):
+        for suffix in (".png", ".svg"):
+            data = io.BytesIO()
+            fig.savefig(
+                data,
+                format=suffix[1:],
+                dpi=130,
+                metadata={"Date": None} if suffix == ".svg" else None,
+            )
+            files[name + suffix] = data.getvalue()
+    plt.close(fig)
+    return files
+
+
+def write(files: Mapping[str, bytes], out: Path) -> list[Path]:
+    """Write each ``{file name: bytes}`` into the folder ``out``; return the paths."""
+    out = output_dir(out)
+    paths = []
+    for name, data in files.items():
+        path = out / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
 
 
 def save(fig: Figure, out: Path, name: str) -> list[Path]:
     """Write ``name``.png and ``name``.svg; return the paths."""
-    out = output_dir(out)
-    paths = [out / f"{name}.png", out / f"{name}.svg"]
-    _freeze(fig)
-    # A fixed salt for the SVG's element ids: regenerated figures show up in git only when
-    # they really changed.
-    with plt.rc_context({"svg.hashsalt": name}):
-        for path in paths:
-            _write(fig, path)
-    plt.close(fig)
-    return paths
+    return write(render(fig, name), out)
