@@ -345,6 +345,54 @@ def test_timeline_zooms_on_the_attack_and_explains_traffic_growth() -> None:
     assert charts.timelines.traffic_note(flat) == ""
 
 
+def _text_boxes(fig: Figure) -> list[Any]:
+    """Every drawn text's box (title lines, column titles, axis and tick labels) and the
+    legend's box, in display units."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.texts if t.get_text()]
+    boxes += [legend.get_window_extent(renderer) for legend in fig.legends]
+    for ax in fig.axes:
+        texts = [ax.title] if ax.get_title() else []
+        for axis in (ax.xaxis, ax.yaxis):
+            if not axis.get_visible():
+                continue
+            low, high = sorted(axis.get_view_interval())
+            texts += [axis.label] if axis.label.get_text() else []
+            for tick in axis.get_major_ticks():
+                if low <= tick.get_loc() <= high:
+                    texts += [t for t in (tick.label1, tick.label2) if t.get_visible()]
+        boxes += [t.get_window_extent(renderer) for t in texts]
+    return boxes
+
+
+@pytest.mark.parametrize(
+    ("attack", "scale", "eras"),
+    [(range(10, 14), 1, False), (range(0), 1, False), (range(3, 25), 250, True)],
+)
+def test_timeline_texts_stay_inside_the_figure_and_apart(
+    attack: range, scale: int, eras: bool
+) -> None:
+    """The panels' margins are computed, not searched: check the room they leave."""
+    rows = [
+        (d, day, (40 + day) * scale, 5 * scale * (day in attack), 0, 5 * scale * (day in attack))
+        for d in ("none", "static", "hpkp", "ct", "hpkp+ct")
+        for day in range(60)
+    ]
+    daily = _daily(rows)
+    if eras:
+        daily = pd.concat([daily.assign(era="2016-01"), daily.assign(era="2018-10")])
+    fig = charts.timeline(daily, "s")
+    columns = 10 if eras else 5  # a defence per era
+    assert len(fig.axes) == columns * (3 if len(attack) else 2)  # a zoom row if attacked
+    boxes = _text_boxes(fig)
+    inside = fig.bbox
+    for k, box in enumerate(boxes):
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, box
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, box
+        assert not any(box.overlaps(other) for other in boxes[k + 1 :]), box
+
+
 def test_timeline_accepts_a_single_runs_daily_table() -> None:
     r = simlab.run("mitm", "none", seed=0, n_clients=20, days=15, attack_start_day=3)
     daily = r.daily().reset_index().assign(scenario="mitm", defence="none")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedFormatter, FixedLocator
 
+from simlab.charts.layout import fix_ticks
 from simlab.files import output_dir
 
 __all__ = ["render", "save", "write"]
@@ -19,30 +19,13 @@ def _freeze(fig: Figure) -> None:
     """Fix the layout and every axis' ticks, so each file draws the figure once and no more.
 
     A layout engine would lay the figure out again on each save, measuring every tick label,
-    and ``savefig`` would draw it once more before the real draw; each draw also asks every
-    axis' locator and formatter for its ticks about three times (ticks, spine, axis label).
-    Once the layout is fixed the ticks cannot change: they are computed here, once, and only
-    those inside the view are kept (the others were never drawn). The drawing is unchanged.
+    and ``savefig`` would draw it once more before the real draw. The drawing is unchanged.
     """
     engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)
         fig.set_layout_engine(None)  # not "none": that one still draws before each save
-    for ax in fig.axes:
-        if not ax.axison:
-            continue
-        for axis in (ax.xaxis, ax.yaxis):
-            locs = list(axis.get_majorticklocs())
-            formatter = axis.get_major_formatter()
-            labels = formatter.format_ticks(locs)  # on every tick: precision depends on all
-            offset = formatter.get_offset()
-            low, high = sorted(axis.get_view_interval())
-            slack = 1e-10 * (high - low)  # as close as matplotlib's own test for "in view"
-            shown = [i for i, loc in enumerate(locs) if low - slack <= loc <= high + slack]
-            axis.set_major_locator(FixedLocator([locs[i] for i in shown]))
-            fixed = FixedFormatter([labels[i] for i in shown])
-            fixed.set_offset_string(offset)
-            axis.set_major_formatter(fixed)
+    fix_ticks(fig)
 
 
 def render(fig: Figure, name: str) -> dict[str, bytes]:
