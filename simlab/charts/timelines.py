@@ -171,7 +171,8 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
         ax = axes[0][k]
         _stack(ax, share)
         _mark_window(ax, attack_days(mine))
-        ax.set_title(defence, pad=TITLE_PAD)
+        # y given: no search, on every draw, for tick labels above the panel (there are none)
+        ax.set_title(defence, pad=TITLE_PAD, y=1.0)
         ax.set_xlim(first_day + 0.5, last_day + 0.5)  # day midpoints: no empty edges
         volume = ax.twinx()
         volume.plot(
