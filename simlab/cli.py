@@ -215,7 +215,7 @@ HEATMAP_METRICS = (
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     import pandas as pd
 
@@ -250,41 +250,42 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # On a terminal, one progress bar; in a log or a pipe, one line per scenario instead.
     bar = sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet
     groups = [names] if bar else [[name] for name in names]
-    # One pool draws and runs. Its workers draw figures into bytes and only this process
-    # writes files, after every run has succeeded. The example run, which needs none of the
-    # others, goes first (and starts the workers while this process has a single thread);
-    # every group's runs are queued at once, so no worker waits at a group's end; each
-    # timeline is queued when its scenario's runs are in, the heatmaps once all are.
+    # One pool runs and draws. Its workers draw figures into bytes; only this process writes
+    # files, once every run has succeeded. The example run, which needs none of the others,
+    # goes first; each scenario's timeline is queued as soon as its runs are in, to be drawn
+    # while the next scenario runs; the heatmaps once all runs are in.
     with ProcessPoolExecutor(max_workers=workers) as pool:
         figures: list[Future[dict[str, bytes]]] = [pool.submit(_draw_example)]
         parts = []
         done = 0
-        with ThreadPoolExecutor(max_workers=len(groups)) as feeders:
-            pending = [
-                feeders.submit(
-                    compare,
-                    scenarios=group,
-                    seeds=args.seeds,
-                    params=params,
-                    executor=pool,
-                    progress=bar,
+        try:
+            for group in groups:
+                parts.append(
+                    compare(
+                        scenarios=group,
+                        seeds=args.seeds,
+                        params=params,
+                        executor=pool,
+                        progress=bar,
+                    )
                 )
-                for group in groups
-            ]
-            for group, part in zip(groups, pending, strict=True):
-                parts.append(part.result())
                 figures += [pool.submit(_draw_timeline, parts[-1][1], name) for name in group]
                 done += len(group) * len(DEFENCES) * args.seeds
                 say(f"  runs: {', '.join(group)} done ({done}/{total}, {done / total:.0%})")
+        except BaseException:  # a run failed, or Ctrl-C: drop what is queued
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         metrics = pd.concat([m for m, _ in parts], ignore_index=True)
         daily = pd.concat([d for _, d in parts], ignore_index=True)
         figures += [pool.submit(_draw_heatmap, metrics, metric) for metric in HEATMAP_METRICS]
         say("charts: heatmaps, timelines, network graph, trust graph, CT detection timeline")
-        output_dir(out)
-        for_csv(metrics).to_csv(out / "compare-metrics.csv", index=False)
-        for_csv(daily).to_csv(out / "compare-daily.csv", index=False)
+        tables = {
+            "compare-metrics.csv": for_csv(metrics).to_csv(index=False).encode(),
+            "compare-daily.csv": for_csv(daily).to_csv(index=False).encode(),
+        }
         drawn = [task.result() for task in figures]
     written = [path for files in drawn for path in charts.write(files, out)]
+    charts.write(tables, out)
     say(f"wrote {len(written)} figures and 2 tables (compare-metrics.csv, compare-daily.csv)")
     say(f"  to {out.resolve()}/")
     if not args.quiet:
