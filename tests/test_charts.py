@@ -385,12 +385,39 @@ def test_timeline_texts_stay_inside_the_figure_and_apart(
     fig = charts.timeline(daily, "s")
     columns = 10 if eras else 5  # a defence per era
     assert len(fig.axes) == columns * (3 if len(attack) else 2)  # a zoom row if attacked
+    _assert_texts_inside_and_apart(fig)
+
+
+def _assert_texts_inside_and_apart(fig: Figure) -> None:
     boxes = _text_boxes(fig)
     inside = fig.bbox
     for k, box in enumerate(boxes):
         assert inside.x0 <= box.x0 and box.x1 <= inside.x1, box
         assert inside.y0 <= box.y0 and box.y1 <= inside.y1, box
         assert not any(box.overlaps(other) for other in boxes[k + 1 :]), box
+
+
+@pytest.mark.parametrize(
+    ("metric", "scale", "eras"),
+    [
+        ("detection_time", HOUR, False),
+        ("clients_affected", 12345, False),
+        ("interception_rate", 1, True),
+    ],
+)
+def test_heatmap_texts_stay_inside_the_figure_and_apart(
+    metric: str, scale: float, eras: bool
+) -> None:
+    scenarios = ["mitm", "mitm-local-root", "ca-compromise", "key-loss", "hpkp-ransom"]
+    values = {
+        (s, d): [scale * (i + j) / 10 if (i + j) % 3 else None] * 3
+        for i, s in enumerate(scenarios)
+        for j, d in enumerate(["none", "static", "hpkp", "ct", "hpkp+ct"])
+    }
+    metrics = _grid(values, metric).assign(attacker_connections=5)
+    if eras:
+        metrics = pd.concat([metrics.assign(era="2016-01"), metrics.assign(era="2018-10")])
+    _assert_texts_inside_and_apart(charts.heatmap(metrics, metric))
 
 
 def test_timeline_accepts_a_single_runs_daily_table() -> None:

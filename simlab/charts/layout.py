@@ -15,6 +15,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator
 
 __all__ = [
     "EDGE",
+    "HINTING",
     "LABEL_PAD",
     "LINE",
     "TICK",
@@ -39,12 +40,18 @@ def points(size: float | str) -> float:
     return float(FontProperties(size=size).get_size_in_points())
 
 
+HINTING = 1.03
+"""Text drawn into pixels is hinted, which makes it up to about 3% wider than its outline
+(DejaVu Sans at 10 points, 72 to 200 dpi): the room left for a text allows for that."""
+
+
 def text_width(text: str, size: float | str = "medium") -> float:
-    """The width in points of one line of ``text`` in the default font at ``size``."""
+    """The width in points of one line of ``text`` in the default font at ``size``, as wide
+    as it may be drawn at any resolution."""
     width, _, _ = text_to_path.get_text_width_height_descent(
         text, FontProperties(size=size), ismath=False
     )
-    return float(width)
+    return float(width) * HINTING
 
 
 def shown_ticks(axis: Axis) -> tuple[list[float], list[str]]:
