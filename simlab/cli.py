@@ -264,6 +264,7 @@ HEATMAP_METRICS = (
 HEATMAP_FIGURE = "heatmap-{}"  # of a metric
 TIMELINE_FIGURE = "timeline-{}"  # of a scenario
 EXAMPLE_FIGURES = ("network-graph", "trust-graph", "ct-detection-timeline")
+COMPARE_TABLES = ("compare-metrics.csv", "compare-daily.csv")
 
 
 def _compare_figures(scenarios: Sequence[str]) -> list[str]:
@@ -276,11 +277,11 @@ def _compare_figures(scenarios: Sequence[str]) -> list[str]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     import pandas as pd
 
-    from simlab.charts.output import figure_files
+    from simlab import charts  # before the pool: its workers start with matplotlib imported
     from simlab.runner import DEFENCES, settings_for
     from simlab.scenario_file import builtin_scenarios
     from simlab.sweep import compare
@@ -291,15 +292,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             print(text, flush=True)
 
     params = _params(args.params)
-    names = list(builtin_scenarios())
-    for name in names:  # every argument and every output file is checked before the first run
+    specs = builtin_scenarios()
+    names = list(specs)
+    for spec in specs.values():  # every argument and every output file is checked first
         for defence in DEFENCES:
-            settings_for(name, defence, params)
-    figures = _compare_figures(names)
-    tables = ["compare-metrics.csv", "compare-daily.csv"]
-    files = [*tables, *(file for figure in figures for file in figure_files(figure))]
+            settings_for(spec, defence, params)
+    planned = [name for figure in _compare_figures(names) for name in charts.figure_files(figure)]
     out = Path(args.out)
-    plan(out, files, force=args.force)
+    plan(out, [*COMPARE_TABLES, *planned], force=args.force)
     workers = args.workers or os.cpu_count() or 1
     total = len(names) * len(DEFENCES) * args.seeds
     say(
@@ -309,30 +309,43 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # On a terminal, one progress bar; in a log or a pipe, one line per scenario instead.
     bar = sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet
     groups = [names] if bar else [[name] for name in names]
-    parts = []
-    done = 0
+    # One pool runs and draws. Its workers draw figures into bytes; only this process writes
+    # files, once every run has succeeded. The example run, which needs none of the others,
+    # goes first; each scenario's timeline is queued as soon as its runs are in, to be drawn
+    # while the next scenario runs; the heatmaps once all runs are in.
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for group in groups:
-            parts.append(
-                compare(
-                    scenarios=group, seeds=args.seeds, params=params, executor=pool, progress=bar
+        figures: list[Future[dict[str, bytes]]] = [pool.submit(_draw_example)]
+        parts = []
+        done = 0
+        try:
+            for group in groups:
+                parts.append(
+                    compare(
+                        scenarios=group,
+                        seeds=args.seeds,
+                        params=params,
+                        executor=pool,
+                        progress=bar,
+                    )
                 )
-            )
-            done += len(group) * len(DEFENCES) * args.seeds
-            say(f"  runs: {', '.join(group)} done ({done}/{total}, {done / total:.0%})")
-    metrics = pd.concat([m for m, _ in parts], ignore_index=True)
-    daily = pd.concat([d for _, d in parts], ignore_index=True)
-    for table, name in zip((metrics, daily), tables, strict=True):
-        write(out / name, for_csv(table).to_csv(index=False))
-    # The charts are drawn in the same pool: each task renders and saves its own figures,
-    # byte-identical whichever process draws them.
-    say("charts: heatmaps, timelines, network graph, trust graph, CT detection timeline")
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        tasks = [pool.submit(_draw_heatmap, metrics, metric, out) for metric in HEATMAP_METRICS]
-        tasks += [pool.submit(_draw_timeline, daily, scenario, out) for scenario in names]
-        tasks.append(pool.submit(_draw_example, out))
-        written = [path for task in tasks for path in task.result()]
-    say(f"wrote {len(written)} figures and 2 tables ({', '.join(tables)})")
+                figures += [pool.submit(_draw_timeline, parts[-1][1], name) for name in group]
+                done += len(group) * len(DEFENCES) * args.seeds
+                say(f"  runs: {', '.join(group)} done ({done}/{total}, {done / total:.0%})")
+        except BaseException:  # a run failed, or Ctrl-C: drop what is queued
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        metrics = pd.concat([m for m, _ in parts], ignore_index=True)
+        daily = pd.concat([d for _, d in parts], ignore_index=True)
+        figures += [pool.submit(_draw_heatmap, metrics, metric) for metric in HEATMAP_METRICS]
+        say("charts: heatmaps, timelines, network graph, trust graph, CT detection timeline")
+        tables = {
+            name: for_csv(table).to_csv(index=False).encode()
+            for name, table in zip(COMPARE_TABLES, (metrics, daily), strict=True)
+        }
+        drawn = [task.result() for task in figures]
+    written = [path for files in drawn for path in charts.write(files, out)]
+    charts.write(tables, out)
+    say(f"wrote {len(written)} figures and 2 tables ({', '.join(COMPARE_TABLES)})")
     say(f"  to {out.resolve()}/")
     if not args.quiet:
         cells = metrics.groupby(["scenario", "defence"], sort=False)
@@ -351,19 +364,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _draw_heatmap(metrics: Any, metric: str, out: Path) -> list[Path]:
+def _draw_heatmap(metrics: Any, metric: str) -> dict[str, bytes]:
     from simlab import charts
 
-    return charts.save(charts.heatmap(metrics, metric), out, HEATMAP_FIGURE.format(metric))
+    return charts.render(charts.heatmap(metrics, metric), HEATMAP_FIGURE.format(metric))
 
 
-def _draw_timeline(daily: Any, scenario: str, out: Path) -> list[Path]:
+def _draw_timeline(daily: Any, scenario: str) -> dict[str, bytes]:
     from simlab import charts
 
-    return charts.save(charts.timeline(daily, scenario), out, TIMELINE_FIGURE.format(scenario))
+    return charts.render(charts.timeline(daily, scenario), TIMELINE_FIGURE.format(scenario))
 
 
-def _draw_example(out: Path) -> list[Path]:
+def _draw_example() -> dict[str, bytes]:
     """The graphs and CT timeline of one example run (:data:`EXAMPLE_FIGURES`): a CA
     compromise, logged rogue certificate, against a site that deploys CT."""
     from simlab import charts
@@ -372,10 +385,10 @@ def _draw_example(out: Path) -> list[Path]:
     example = run("ca-compromise", "ct", seed=0, rogue_logged=True)
     title = "CT: a logged rogue certificate, from issuance to the monitor's alert and revocation"
     network, trust, timeline = EXAMPLE_FIGURES
-    return [
-        *charts.save(charts.network_graph(example.world, example.table), out, network),
-        *charts.save(charts.trust_graph(example.world), out, trust),
-        *charts.save(
+    return {
+        **charts.render(charts.network_graph(example.world, example.table), network),
+        **charts.render(charts.trust_graph(example.world), trust),
+        **charts.render(
             charts.ct_timeline(
                 example.events,
                 title,
@@ -383,10 +396,9 @@ def _draw_example(out: Path) -> list[Path]:
                 params=example.params,
                 seed=0,
             ),
-            out,
             timeline,
         ),
-    ]
+    }
 
 
 def _sweep_cell(metric: str, values: Any) -> str:

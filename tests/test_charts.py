@@ -366,6 +366,81 @@ def test_timeline_zooms_on_the_attack_and_explains_traffic_growth() -> None:
     assert charts.timelines.traffic_note(flat) == ""
 
 
+def _text_boxes(fig: Figure) -> list[Any]:
+    """Every drawn text's box (title lines, column titles, axis and tick labels) and the
+    legend's box, in display units."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.texts if t.get_text()]
+    boxes += [legend.get_window_extent(renderer) for legend in fig.legends]
+    for ax in fig.axes:
+        texts = [ax.title] if ax.get_title() else []
+        for axis in (ax.xaxis, ax.yaxis):
+            if not axis.get_visible():
+                continue
+            low, high = sorted(axis.get_view_interval())
+            texts += [axis.label] if axis.label.get_text() else []
+            for tick in axis.get_major_ticks():
+                if low <= tick.get_loc() <= high:
+                    texts += [t for t in (tick.label1, tick.label2) if t.get_visible()]
+        boxes += [t.get_window_extent(renderer) for t in texts]
+    return boxes
+
+
+@pytest.mark.parametrize(
+    ("attack", "scale", "eras"),
+    [(range(10, 14), 1, False), (range(0), 1, False), (range(3, 25), 250, True)],
+)
+def test_timeline_texts_stay_inside_the_figure_and_apart(
+    attack: range, scale: int, eras: bool
+) -> None:
+    """The panels' margins are computed, not searched: check the room they leave."""
+    rows = [
+        (d, day, (40 + day) * scale, 5 * scale * (day in attack), 0, 5 * scale * (day in attack))
+        for d in ("none", "static", "hpkp", "ct", "hpkp+ct")
+        for day in range(60)
+    ]
+    daily = _daily(rows)
+    if eras:
+        daily = pd.concat([daily.assign(era="2016-01"), daily.assign(era="2018-10")])
+    fig = charts.timeline(daily, "s")
+    columns = 10 if eras else 5  # a defence per era
+    assert len(fig.axes) == columns * (3 if len(attack) else 2)  # a zoom row if attacked
+    _assert_texts_inside_and_apart(fig)
+
+
+def _assert_texts_inside_and_apart(fig: Figure) -> None:
+    boxes = _text_boxes(fig)
+    inside = fig.bbox
+    for k, box in enumerate(boxes):
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, box
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, box
+        assert not any(box.overlaps(other) for other in boxes[k + 1 :]), box
+
+
+@pytest.mark.parametrize(
+    ("metric", "scale", "eras"),
+    [
+        ("detection_time", HOUR, False),
+        ("clients_affected", 12345, False),
+        ("interception_rate", 1, True),
+    ],
+)
+def test_heatmap_texts_stay_inside_the_figure_and_apart(
+    metric: str, scale: float, eras: bool
+) -> None:
+    scenarios = ["mitm", "mitm-local-root", "ca-compromise", "key-loss", "hpkp-ransom"]
+    values = {
+        (s, d): [scale * (i + j) / 10 if (i + j) % 3 else None] * 3
+        for i, s in enumerate(scenarios)
+        for j, d in enumerate(["none", "static", "hpkp", "ct", "hpkp+ct"])
+    }
+    metrics = _grid(values, metric).assign(attacker_connections=5)
+    if eras:
+        metrics = pd.concat([metrics.assign(era="2016-01"), metrics.assign(era="2018-10")])
+    _assert_texts_inside_and_apart(charts.heatmap(metrics, metric))
+
+
 def test_timeline_accepts_a_single_runs_daily_table() -> None:
     r = simlab.run("mitm", "none", seed=0, n_clients=20, days=15, attack_start_day=3)
     daily = r.daily().reset_index().assign(scenario="mitm", defence="none")
@@ -502,6 +577,56 @@ def test_the_same_figure_saves_to_the_same_bytes(tmp_path: Path) -> None:
         paths = charts.save(charts.heatmap(metrics, "detection_time"), tmp_path / run, "h")
         written.append([p.read_bytes() for p in paths])
     assert written[0] == written[1]
+
+
+def _small_run() -> tuple[simlab.Result, pd.DataFrame, pd.DataFrame]:
+    r = simlab.run("ca-compromise", "ct", seed=0, n_clients=24, days=15, attack_start_day=3)
+    daily = r.daily().reset_index().assign(scenario="ca-compromise", defence="ct", seed=0)
+    metrics = pd.DataFrame([{"scenario": "ca-compromise", "defence": "ct", "seed": 0, **r.metrics}])
+    return r, daily, metrics
+
+
+def _every_kind_of_chart() -> dict[str, Any]:
+    r, daily, metrics = _small_run()
+    sweep = pd.concat([metrics.assign(max_age_days=v) for v in (1, 30)], ignore_index=True)
+    return {
+        "heatmap": lambda: charts.heatmap(metrics, "detection_time"),
+        "timeline": lambda: charts.timeline(daily, "ca-compromise"),
+        "sweep": lambda: charts.parameter_chart(sweep, "max_age_days", "detection_time"),
+        "network": lambda: charts.network_graph(r.world, r.table),
+        "ct": lambda: charts.ct_timeline(r.events, "CT", start=r.world.attack_start),
+    }
+
+
+def test_fixing_the_ticks_before_saving_changes_no_pixel(tmp_path: Path) -> None:
+    """save computes each axis' ticks once, for both files: they must be the ticks matplotlib
+    would have drawn, on the same layout."""
+    for name, make in _every_kind_of_chart().items():
+        fig = make()
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            engine.execute(fig)
+            fig.set_layout_engine(None)
+        plain = tmp_path / f"plain-{name}.png"
+        fig.savefig(plain, dpi=130)
+        (png, _) = charts.save(make(), tmp_path, name)
+        assert png.read_bytes() == plain.read_bytes(), name
+
+
+def test_saving_draws_each_file_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No layout pass or pre-draw on top of the one draw each file needs."""
+    draws = []
+    real = Figure.draw
+
+    def counted(self: Figure, renderer: Any) -> None:
+        draws.append(self)
+        real(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    for name, make in _every_kind_of_chart().items():
+        draws.clear()
+        charts.save(make(), tmp_path, name)
+        assert len(draws) == 2, name
 
 
 _DRAW_ALL = """

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import simlab
+import simlab.sweep
 from simlab.cli import main
 from simlab.errors import ScenarioError
 from simlab.scenario_file import parse_scenario
@@ -422,6 +423,28 @@ def test_compare_writes_tables_and_figures_and_says_each_stage(
     assert main(["compare", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert f"and {len(written) - 1} more of the files this command writes already exist" in err
+
+
+_REAL_EXECUTE = simlab.sweep._execute
+
+
+def _failing_execute(job: Job) -> object:
+    """A run that breaks: at module level, so the worker processes can find it."""
+    if job.scenario == "key-theft":
+        raise RuntimeError(f"run {job} broke")
+    return _REAL_EXECUTE(job)
+
+
+def test_a_failing_run_stops_compare_with_nothing_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Workers draw while runs go on, but only into memory: no figure, no table on disk."""
+    monkeypatch.setattr(simlab.sweep, "_execute", _failing_execute)
+    out = tmp_path / "out"
+    argv = ["compare", "--seeds", "1", "--workers", "2", "--param", "n_clients=20"]
+    with pytest.raises(RuntimeError, match="key-theft"):
+        main([*argv, "--quiet", "--out", str(out)])
+    assert not out.exists()
 
 
 def test_sweeps_are_identical_under_any_executor() -> None:

@@ -7,6 +7,7 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
@@ -19,10 +20,20 @@ from simlab.charts.claims import (
     split_eras,
     tie_note,
 )
+from simlab.charts.layout import EDGE, LABEL_PAD, LINE, TICK, points, shown_ticks, text_width
 from simlab.charts.style import METRIC_STYLES, MISSING_COLOUR, format_value, text_colour
 from simlab.errors import SimlabError
 
 __all__ = ["heatmap"]
+
+TITLE = 10.5
+"""Font sizes (points) of the title lines, the notes below and the colour bar's label."""
+NOTE = 8.0
+BAR_LABEL = 9.0
+BAR_ASPECT = 20.0
+"""The colour bar is 1/20 as wide as it is tall (matplotlib's default)."""
+BAR_PAD = 21.0
+"""Points between the grid and its colour bar (matplotlib's 5% of the grid's width)."""
 
 
 def check_metric(metric: str) -> None:
@@ -57,7 +68,7 @@ def heatmap(metrics: pd.DataFrame, metric: str) -> Figure:
     cmap = plt.get_cmap("cividis" if style.lower_is_better else "cividis_r").with_extremes(
         bad=MISSING_COLOUR
     )
-    fig, ax = plt.subplots(figsize=(8.5, 5.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8.5, 5.6))
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
     ax.set_xticks(range(len(defences)), defences)
     ax.set_yticks(range(len(scenarios)), scenarios)
@@ -87,12 +98,13 @@ def heatmap(metrics: pd.DataFrame, metric: str) -> Figure:
                 color=text_colour(background),
                 fontweight="bold" if d in best and len(best) < len(row) else "normal",
             )
-    bar = fig.colorbar(image, ax=ax)
-    bar.set_label(f"{style.label}\n(darker is better)", fontsize=9)
+    bar = fig.colorbar(image, cax=fig.add_axes((0.0, 0.0, 1.0, 1.0)))  # placed by _place
+    bar.set_label(f"{style.label}\n(darker is better)", fontsize=BAR_LABEL)
     if style.unit == "%":
         bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     claim = f"{metric.replace('_', ' ')}: {heatmap_claim(metrics, metric)}"
-    fig.suptitle("\n".join(textwrap.wrap(claim, 100)) + "\n" + run_settings(metrics), fontsize=10.5)
+    title = [*textwrap.wrap(claim, 100), run_settings(metrics)]
+    fig.suptitle("\n".join(title), fontsize=TITLE, y=1 - EDGE / (72.0 * fig.get_figheight()))
     notes = [f"bold: best or tied for best in its row (no bold: all tied); {tie_note(metric)}"]
     if not all(ok.values()):
         notes.append("n/a: no attacker in that scenario")
@@ -102,5 +114,33 @@ def heatmap(metrics: pd.DataFrame, metric: str) -> Figure:
             "came; more runs detected beats a faster mean"
         )
     ax.set_xlabel("defence")
-    fig.supxlabel("\n".join(textwrap.fill(n, 150) for n in notes), fontsize=8)
+    note = "\n".join(textwrap.fill(n, 150) for n in notes)
+    fig.supxlabel(note, fontsize=NOTE, y=EDGE / (72.0 * fig.get_figheight()))
+    _place(fig, ax, bar.ax, len(title), note.count("\n") + 1)
     return fig
+
+
+def _place(fig: Figure, ax: Axes, bar: Axes, title_lines: int, note_lines: int) -> None:
+    """The grid and its colour bar placed in the room the texts around them leave: the title
+    lines above, the notes, axis label and tick labels below, the scenario names on the
+    left, the bar's tick labels and label on the right. That is the room
+    constrained layout leaves, computed once instead of measuring every artist on each save."""
+    width, height = fig.get_size_inches() * 72.0
+    label = LINE * points("medium")  # one line of tick labels, or an axis label
+    # The bar's top tick label may stand half its height above the grid.
+    top = EDGE + title_lines * LINE * TITLE + EDGE + label / 2
+    bottom = EDGE + note_lines * LINE * NOTE + EDGE + label + LABEL_PAD + label + TICK
+    tall = height - top - bottom
+    thick = tall / BAR_ASPECT
+    bar.set_position((0.0, bottom / height, thick / width, tall / height))  # its ticks follow
+
+    def widest(axes: Axes) -> float:
+        return max((text_width(t) for t in shown_ticks(axes.yaxis)[1]), default=0.0)
+
+    left = EDGE + widest(ax) + TICK
+    bar_label = LINE * BAR_LABEL * (bar.yaxis.label.get_text().count("\n") + 1)
+    right = EDGE + bar_label + LABEL_PAD + widest(bar) + TICK + thick + BAR_PAD
+    wide = width - left - right
+    base, span = bottom / height, tall / height
+    ax.set_position((left / width, base, wide / width, span))
+    bar.set_position(((left + wide + BAR_PAD) / width, base, thick / width, span))

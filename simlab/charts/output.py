@@ -1,40 +1,77 @@
-"""Writing figures: the same figure, the same bytes."""
+"""Writing figures: the same figure, the same bytes, drawn as few times as possible."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from simlab.files import output_dir, write
+from simlab.charts.layout import fix_ticks
+from simlab.files import output_dir
+from simlab.files import write as write_file
 
-__all__ = ["figure_files", "save"]
+__all__ = ["figure_files", "render", "save", "write"]
+
+_SUFFIXES = (".png", ".svg")
 
 
 def figure_files(name: str) -> list[str]:
-    """The files :func:`save` writes for figure ``name`` (a command plans them up front)."""
-    return [f"{name}.png", f"{name}.svg"]
+    """The files :func:`render` makes for figure ``name`` (a command plans them up front)."""
+    return [name + suffix for suffix in _SUFFIXES]
 
 
-def save(fig: Figure, out: Path, name: str) -> list[Path]:
-    """Write ``name``.png and ``name``.svg, each whole or not at all; return the paths."""
-    out = output_dir(out)
-    paths = [out / file for file in figure_files(name)]
-    # A fixed salt for the SVG's element ids and no date: the same figure, the same bytes,
-    # so regenerated figures show up in git only when they really changed.
-    # The layout is computed once, then frozen for both files: constrained layout measures
-    # every tick label again on each save, which was most of a figure's cost.
+def _freeze(fig: Figure) -> None:
+    """Fix the layout and every axis' ticks, so each file draws the figure once and no more.
+
+    A layout engine would lay the figure out again on each save, measuring every tick label,
+    and ``savefig`` would draw it once more before the real draw. The drawing is unchanged.
+    """
     engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)
-        fig.set_layout_engine("none")
+        fig.set_layout_engine(None)  # not "none": that one still draws before each save
+    fix_ticks(fig)
+
+
+def render(fig: Figure, name: str) -> dict[str, bytes]:
+    """``{"name.png": ..., "name.svg": ...}``: the figure drawn once per file, then closed.
+
+    Drawing and writing are apart so that worker processes can draw while the one process
+    that writes the files waits until every run has succeeded."""
+    _freeze(fig)
+    files = {}
+    # A fixed salt for the SVG's element ids and no date: the same figure, the same bytes,
+    # so regenerated figures show up in git only when they really changed.
     with plt.rc_context({"svg.hashsalt": name}):
-        for path in paths:
-            image = io.BytesIO()
-            metadata = {"Date": None} if path.suffix == ".svg" else None
-            fig.savefig(image, format=path.suffix[1:], dpi=130, metadata=metadata)
-            write(path, image.getvalue())
+        for file in figure_files(name):
+            data = io.BytesIO()
+            svg = file.endswith(".svg")
+            fig.savefig(
+                data,
+                format="svg" if svg else "png",
+                dpi=130,
+                metadata={"Date": None} if svg else None,
+            )
+            files[file] = data.getvalue()
     plt.close(fig)
+    return files
+
+
+def write(files: Mapping[str, bytes], out: Path) -> list[Path]:
+    """Write each ``{file name: bytes}`` into the folder ``out``, each whole or not at all
+    (:func:`simlab.files.write`); return the paths."""
+    out = output_dir(out)
+    paths = []
+    for name, data in files.items():
+        path = out / name
+        write_file(path, data)
+        paths.append(path)
     return paths
+
+
+def save(fig: Figure, out: Path, name: str) -> list[Path]:
+    """Write ``name``.png and ``name``.svg; return the paths."""
+    return write(render(fig, name), out)

@@ -14,11 +14,21 @@ from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from simlab.charts.claims import REACH, run_settings, split_eras, timeline_claim
+from simlab.charts.layout import EDGE, LABEL_PAD, LINE, TICK, points, shown_ticks, text_width
 from simlab.charts.style import OKABE_ITO
 
 __all__ = ["attack_days", "ct_timeline", "timeline", "traffic_note"]
 
 OUTCOMES = list(OKABE_ITO)
+
+SUPTITLE = 10.5
+"""Font size of a timeline's title lines (points)."""
+TITLE_PAD = 10.0
+"""Points between a column's panel and its title (room for the black bar)."""
+COLUMN_GAP = 16.0
+"""Points between two panels of a row: the ticks on both sides, unlabelled."""
+BAR = 0.03
+"""How far above its panel the black bar sits, as a share of the panel's height."""
 
 
 def attack_days(daily: pd.DataFrame) -> tuple[int, int] | None:
@@ -83,7 +93,7 @@ def _mark_window(ax: Axes, window: tuple[int, int] | None) -> None:
     where = blended_transform_factory(ax.transData, ax.transAxes)
     ax.plot(
         [window[0], window[1] + 1],
-        [1.03, 1.03],
+        [1 + BAR, 1 + BAR],
         color="black",
         linewidth=3,
         transform=where,
@@ -101,6 +111,36 @@ def _stack(ax: Axes, share: pd.DataFrame) -> None:
     )
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+
+
+def _legend_height(size: float) -> float:
+    """A one-row figure legend at font size ``size``, with its pad to the figure's edge."""
+    return size * (2 * 0.4 + LINE + 0.5)  # legend.borderpad twice, a line, .borderaxespad
+
+
+def _place(fig: Figure, axes: Any, volume: Axes, title_lines: int) -> None:
+    """Margins and gaps for the panels, from the room each text around them takes: its font
+    size, and for tick labels their width. That is the room constrained layout leaves,
+    computed once instead of measuring every artist again on each save."""
+    width, height = fig.get_size_inches() * 72.0
+    label = LINE * points("medium")  # one line of tick labels, or an axis label
+    under = TICK + label  # a panel's tick labels, below it
+    top = EDGE + title_lines * LINE * SUPTITLE + EDGE + LINE * points("large") + TITLE_PAD
+    bottom = _legend_height(8.0) + EDGE + under + LABEL_PAD + label
+    rows = len(axes)
+    between = under + 1.5 + EDGE  # and the bar (3 points wide) of the panel below
+    panel = (height - top - bottom - (rows - 1) * between) / (rows + (rows - 1) * BAR)
+    hspace = (between + BAR * panel) / panel
+    fig.subplots_adjust(top=1 - top / height, bottom=bottom / height, hspace=hspace)
+
+    def widest(ax: Axes) -> float:  # once the panels' heights are set, so are their ticks
+        return max((text_width(t) for t in shown_ticks(ax.yaxis)[1]), default=0.0)
+
+    left = EDGE + label + LABEL_PAD + widest(axes[0][0]) + TICK
+    right = EDGE + label + LABEL_PAD + widest(volume) + TICK
+    columns = len(axes[0])
+    column = (width - left - right - (columns - 1) * COLUMN_GAP) / columns
+    fig.subplots_adjust(left=left / width, right=1 - right / width, wspace=COLUMN_GAP / column)
 
 
 def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
@@ -124,7 +164,6 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
         len(defences),
         figsize=(3.2 * len(defences), 3.9 if window is None else 6.4),
         sharey=True,
-        layout="constrained",
         squeeze=False,
     )
     top = float(rows.groupby(["defence", "day"])[OUTCOMES].mean().sum(axis=1).max() or 1.0)
@@ -137,7 +176,8 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
         ax = axes[0][k]
         _stack(ax, share)
         _mark_window(ax, attack_days(mine))
-        ax.set_title(defence, pad=10)
+        # y given: no search, on every draw, for tick labels above the panel (there are none)
+        ax.set_title(defence, pad=TITLE_PAD, y=1.0)
         ax.set_xlim(first_day + 0.5, last_day + 0.5)  # day midpoints: no empty edges
         volume = ax.twinx()
         volume.plot(
@@ -166,7 +206,7 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
     handles, labels = axes[0][0].get_legend_handles_labels()
     assert volume is not None
     line = volume.get_legend_handles_labels()
-    fig.legend(handles + line[0], labels + line[1], loc="outside lower center", ncols=5, fontsize=8)
+    fig.legend(handles + line[0], labels + line[1], loc="lower center", ncols=5, fontsize=8)
     claim = f"{scenario}: {timeline_claim(daily, scenario)}"
     about = [_scenario_title(scenario, rows), run_settings(rows)]
     if window is not None:
@@ -175,7 +215,8 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
     note = traffic_note(rows)
     if note:
         lines.append(note)
-    fig.suptitle("\n".join(lines), fontsize=10.5)
+    fig.suptitle("\n".join(lines), fontsize=SUPTITLE, y=1 - EDGE / (72.0 * fig.get_figheight()))
+    _place(fig, axes, volume, len(lines))
     return fig
 
 
