@@ -454,8 +454,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=None if not args.quiet else False,
     )
-    write(out / f"{name}.csv", for_csv(metrics).to_csv(index=False))
-    charts.save(charts.parameter_chart(metrics, args.swept, args.metric), out, name)
+    # The chart is drawn before anything is written: if drawing fails, nothing is on disk.
+    files = charts.render(charts.parameter_chart(metrics, args.swept, args.metric), name)
+    charts.write({f"{name}.csv": for_csv(metrics).to_csv(index=False).encode(), **files}, out)
     cells = metrics.groupby([args.swept, "defence"], sort=False)[args.metric].apply(
         lambda s: _sweep_cell(args.metric, s)
     )

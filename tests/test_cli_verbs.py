@@ -526,6 +526,23 @@ def test_sweep_verb_writes_a_table_and_a_chart(
     assert "not a numeric metric" in capsys.readouterr().err
 
 
+def test_a_sweep_whose_chart_fails_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart is drawn before the table is written: a failure leaves no lone CSV."""
+    from simlab import charts
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("chart broke")
+
+    monkeypatch.setattr(charts, "parameter_chart", broken)
+    out = tmp_path / "out"
+    argv = ["sweep", "mitm", "days", "20,30", "--defence", "none", "--seeds", "1"]
+    with pytest.raises(RuntimeError, match="chart broke"):
+        main([*argv, "--param", "n_clients=20", "--workers", "1", "--quiet", "--out", str(out)])
+    assert not out.exists() or list(out.iterdir()) == []
+
+
 def test_sweep_checks_its_size_and_its_files_before_each_value(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
