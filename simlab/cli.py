@@ -419,7 +419,6 @@ def _sweep_cell(metric: str, values: Any) -> str:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from simlab import charts
-    from simlab.charts.output import figure_files
     from simlab.runner import DEFENCES, METRICS, resolve_scenario, settings_for
     from simlab.sweep import check_runs, parameter_sweep
     from simlab.units import for_csv
@@ -440,7 +439,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     spec = resolve_scenario(args.scenario)  # a file is read once, not once per value
     name = f"sweep-{Path(args.scenario).stem}-{args.swept}-{args.metric}"
     out = Path(args.out)
-    plan(out, [f"{name}.csv", *figure_files(name)], force=args.force)
+    plan(out, [f"{name}.csv", *charts.figure_files(name)], force=args.force)
     for value in values:
         for defence in defences:
             settings_for(spec, defence, {**params, args.swept: value})
