@@ -36,10 +36,12 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
     as ``argument --seeds: must be ...`` before anything runs."""
 
     def parse(text: str) -> int:
-        try:
-            value: int | None = int(text)  # a number too long to convert is a ValueError too
-        except ValueError:
-            value = None
+        value: int | None = None
+        if text.isascii() and text.isdigit():  # int() also reads '١٢', '1_0' and ' 12 '
+            try:
+                value = int(text)
+            except ValueError:  # too many digits to convert
+                value = None
         if value is None or not low <= value <= high:
             raise argparse.ArgumentTypeError(
                 f"must be a whole number from {low:,} to {high:,}, got {text!r}"
@@ -284,7 +286,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simlab import charts  # before the pool: its workers start with matplotlib imported
     from simlab.runner import DEFENCES, settings_for
     from simlab.scenario_file import builtin_scenarios
-    from simlab.sweep import compare
+    from simlab.sweep import check_runs, compare
     from simlab.units import for_csv
 
     def say(text: str) -> None:
@@ -299,6 +301,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             settings_for(spec, defence, params)
     planned = [name for figure in _compare_figures(names) for name in charts.figure_files(figure)]
     out = Path(args.out)
+    check_runs(len(names) * len(DEFENCES) * args.seeds)  # the groups below each see less
     plan(out, [*COMPARE_TABLES, *planned], force=args.force)
     workers = args.workers or os.cpu_count() or 1
     total = len(names) * len(DEFENCES) * args.seeds
@@ -412,7 +415,10 @@ def _sweep_cell(metric: str, values: Any) -> str:
         return format_metric(metric, None)
     cell = format_metric(metric, sum(found) / len(found))
     if len(found) < len(values):
-        counted = "detected" if metric == "detection_time" else "with connections"
+        counted = {
+            "detection_time": "detected",
+            "interception_rate": "with attacker connections",
+        }.get(metric, "with connections")
         cell += f" ({len(found)}/{len(values)} {counted})"
     return cell
 

@@ -8,6 +8,7 @@ table is identical whichever executor computed it (rows are sorted before return
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -126,8 +127,13 @@ def check_count(name: str, value: object) -> None:
     most = {"seeds": MAX_SEEDS, "workers": MAX_WORKERS}[name]
     if value is None:
         return
-    if not isinstance(value, int) or isinstance(value, bool):
+    try:  # any integer type (numpy's too, through operator.index), never a bool
+        whole = None if isinstance(value, bool) else operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        whole = None
+    if whole is None:
         raise ScenarioError(f"{name} must be a whole number, got {shown(value)}")
+    value = whole
     if value < 1:
         raise ScenarioError(f"{name} must be at least 1, got {shown(value)}")
     if value > most:

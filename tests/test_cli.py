@@ -153,6 +153,9 @@ def _exit_code(argv: list[str]) -> int:
         (["run", "mitm", "--seed", "-1"], "argument --seed: must be a whole number from 0 to 4,2"),
         (["run", "mitm", "--seed", str(2**63)], "argument --seed: must be a whole number from 0"),
         (["replay", "diginotar-2011", "--seed", "1.5"], "argument --seed: must be a whole number"),
+        (["run", "mitm", "--seed", "١٢"], "argument --seed: must be a whole number"),  # not ASCII
+        (["run", "mitm", "--seed", "1_0"], "argument --seed: must be a whole number"),
+        (["run", "mitm", "--seed", " 12"], "argument --seed: must be a whole number"),
         (["compare", "--seeds", "0"], "argument --seeds: must be a whole number from 1 to 1,000"),
         (["sweep", "mitm", "days", "5", "--seeds", "1001"], "argument --seeds: must be a whole"),
         (["compare", "--workers", "33"], "argument --workers: must be a whole number from 1 to 32"),

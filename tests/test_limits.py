@@ -314,6 +314,8 @@ def test_a_sweep_is_bounded_before_its_list_of_runs_is_made(
         (["run", "mitm", "none", "--param", "n_clients=" + "1" * 5000], "'n_clients' must be"),
         (["run", "mitm", "none", "--param", "max_age_days=1e308"], "'max_age_days' must be"),
         (["sweep", "mitm", "days", "30,1e400", "--seeds", "1"], "'days' must be a finite"),
+        # checked for the whole comparison, not per scenario group (as --quiet runs them)
+        (["compare", "--seeds", "1000", "--quiet"], "at most 10,000 runs, got 35,000"),
     ],
 )
 def test_bounds_apply_in_the_cli(
@@ -445,3 +447,15 @@ def test_readme_limits_state_the_bounds_the_code_enforces() -> None:
     assert f"script of at most {scripts.MAX_SCRIPT_BYTES >> 20} MiB" in section
     for size in world.RUN_SIZE:
         assert f"`{size.formula}` at most {int(size.cap):,}" in section
+
+
+def test_counts_take_any_integer_type_but_a_bool() -> None:
+    import numpy as np
+
+    from simlab.sweep import check_count
+
+    check_count("seeds", np.int64(3))
+    with pytest.raises(ScenarioError, match="seeds must be a whole number, got True"):
+        check_count("seeds", True)
+    with pytest.raises(ScenarioError, match="workers must be a whole number"):
+        check_count("workers", 2.0)
