@@ -40,7 +40,9 @@ FILES = (
     "README.txt",
 )
 """Every file :func:`export` may write (the attacker's and the pins only when there are
-some). All of them are checked before the run, so an export never mixes with old files."""
+some). All of them are checked before the run, so an export never mixes with old files
+unless ``force`` is given; then the files this export writes are replaced and any others
+of the list (say, an earlier scenario's attacker chain) are left as they were."""
 
 PLACEHOLDER_URL = "https://ct.simlab.invalid/{name}/"
 """Where an exported log "lives" when no live server serves it (``simlab live`` does)."""

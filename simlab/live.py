@@ -400,7 +400,10 @@ def scene(
     """
     moment = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     _, _, settings = settings_for(scenario, defence, params)
-    at = settings.attack_start_day * DAY + HOUR if at_day is None else at_day * DAY
+    # The default moment, an hour into the attack, is kept within the run (an attack may
+    # start in its last hour); a moment the user asks for outside it is refused.
+    at = min(settings.attack_start_day * DAY + HOUR, settings.days * DAY)
+    at = at if at_day is None else at_day * DAY
     if not 0 <= at <= settings.days * DAY:
         raise ScenarioError(
             f"at_day must be between 0 and {settings.days:g} (the scenario's length in days), "

@@ -236,6 +236,13 @@ def test_a_moment_outside_the_scenario_is_refused_before_serving(at_day: float) 
     assert _live_threads() == []
 
 
+def test_the_default_moment_stays_within_a_run_whose_attack_starts_in_its_last_hour() -> None:
+    params = {"days": 2, "attack_start_day": 1.99, "n_clients": 10}
+    with scene("mitm", "none", **params) as live:  # an hour in would be past the end
+        assert "attacker" in live.servers
+    assert _live_threads() == []
+
+
 # -- a sturdy server ------------------------------------------------------------------------
 
 
