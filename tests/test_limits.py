@@ -424,22 +424,22 @@ def test_readme_limits_state_the_bounds_the_code_enforces() -> None:
     from simlab import hpkp, limits, scenario_file, world
 
     section = _readme_limits()
-    numbers = {
-        "n_clients": world.MAX_CLIENTS,
-        "access_networks": world.MAX_ACCESS_NETWORKS,
-        "domain": world.MAX_DOMAIN,
-        "ten years": int(world.TEN_YEARS),
-        "runs": limits.MAX_RUNS,
-        "seeds": limits.MAX_SEEDS,
-        "nesting": scenario_file.MAX_NESTING,
-        "dots": scenario_file.MAX_DOTS_PER_LINE,
-        "cached header": hpkp._CACHED_HEADER_CHARS,
-        **{size.formula: int(size.cap) for size in world.RUN_SIZE},
-    }
-    for what, number in numbers.items():
-        assert f"{number:,}" in section, f"README Limits does not state {what} = {number:,}"
-    assert f"1 to {limits.MAX_WORKERS} worker processes" in section
-    assert f"`--workers` 1 to {limits.MAX_WORKERS};" in section
+    phrases = [  # each bound in the words that state it, so a changed constant is noticed
+        f"| `n_clients` | 1 to {world.MAX_CLIENTS:,} |",
+        f"| `access_networks`, `attacker_network` | 1 to {world.MAX_ACCESS_NETWORKS:,};",
+        f"a lower-case DNS name of at most {world.MAX_DOMAIN} characters",
+        f"| `max_age_days` | 0 to {world.TEN_YEARS:,.0f} |",
+        f"or from 0, at most {world.TEN_YEARS:,.0f} |",
+        f"at most {world.TEN_YEARS * 24:,.0f}; the monitor interval",
+        f"at most {limits.MAX_RUNS:,} runs, with 1 to {limits.MAX_SEEDS:,} seeds and 1 to "
+        f"{limits.MAX_WORKERS} worker processes",
+        f"`--seeds` 1 to {limits.MAX_SEEDS:,}; `--workers` 1 to {limits.MAX_WORKERS};",
+        f"At most {scenario_file.MAX_NESTING} brackets open at once and "
+        f"{scenario_file.MAX_DOTS_PER_LINE} dots outside strings",
+        f"headers of at most {hpkp._CACHED_HEADER_CHARS:,} characters",
+    ]
+    for phrase in phrases:
+        assert phrase in section, f"README Limits does not say: {phrase}"
     assert f"at most {scenario_file.MAX_FILE_BYTES // 1024} KiB" in section
     from simlab import cli, scripts
 
