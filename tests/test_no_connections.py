@@ -105,7 +105,8 @@ def test_the_sweep_verb_says_n_a_where_no_run_had_connections(
 def test_sweep_cells_count_the_runs_a_mean_is_over() -> None:
     nan = math.nan
     assert _sweep_cell("interception_rate", [nan, nan]) == "n/a"
-    assert _sweep_cell("interception_rate", [0.5, nan]) == "50.0% (1/2 with connections)"
+    assert _sweep_cell("interception_rate", [0.5, nan]) == "50.0% (1/2 with attacker connections)"
+    assert _sweep_cell("legit_failure_rate", [0.5, nan]) == "50.0% (1/2 with connections)"
     assert _sweep_cell("detection_time", [nan, nan]) == "never"
     assert _sweep_cell("detection_time", [3600.0, nan]) == "1.0 h (1/2 detected)"
     assert format_metric("legit_failure_rate", None) == "n/a"
