@@ -544,7 +544,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 check_class(number)
             checked = (version, len(decisions))
         # A window: up to the next event that may change the world, at most a day long.
-        stop = int(times.searchsorted(min(engine.next_loud_due(), times_list[k] + DAY)))
+        loud = engine.next_loud_due()
+        stop = int(times.searchsorted(min(loud, times_list[k] + DAY)))
         stop = max(min(stop, k + span), k + 1)
         span *= 2
         who = ids[k:stop]
@@ -563,7 +564,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 early.setdefault(ids_list[k + p], []).append(k + p)
             slow = np.flatnonzero(~bulk)
         upto = stop
-        loud = engine.next_loud_due()
         scheduled = engine.scheduled
         visited = k  # the visits before this one are processed
         for p in slow.tolist():
@@ -592,8 +592,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             visited = kk + 1
             if engine.scheduled != scheduled:  # the visit (a detection) may have scheduled one
                 scheduled = engine.scheduled
-                if engine.next_loud_due() < loud:
-                    loud = engine.next_loud_due()
+                due = engine.next_loud_due()
+                if due < loud:
+                    loud = due
                     upto = min(upto, max(kk + 1, int(times.searchsorted(loud))))
         if engine.run_quiet_until(times_list[upto - 1]):
             # An event that is not quiet is due within the window (a poll's detection, or
