@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from simlab import __version__
 from simlab.errors import SimlabError, printable, shown
 from simlab.files import plan, read_input, write
-from simlab.limits import MAX_SEEDS, MAX_WORKERS, SEED_MAX
+from simlab.limits import MAX_SEEDS, MAX_WORKERS, SEED_MAX, check_runs
 
 if TYPE_CHECKING:
     from simlab.live import Scene
@@ -286,7 +286,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simlab import charts  # before the pool: its workers start with matplotlib imported
     from simlab.runner import DEFENCES, settings_for
     from simlab.scenario_file import builtin_scenarios
-    from simlab.sweep import check_runs, compare
+    from simlab.sweep import compare
     from simlab.units import for_csv
 
     def say(text: str) -> None:
@@ -426,7 +426,7 @@ def _sweep_cell(metric: str, values: Any) -> str:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from simlab import charts
     from simlab.runner import DEFENCES, METRICS, resolve_scenario, settings_for
-    from simlab.sweep import check_runs, parameter_sweep
+    from simlab.sweep import parameter_sweep
     from simlab.units import for_csv
 
     if args.metric not in METRICS or args.metric == "detected_by":

@@ -8,7 +8,6 @@ table is identical whichever executor computed it (rows are sorted before return
 from __future__ import annotations
 
 import itertools
-import operator
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -19,8 +18,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from simlab.errors import ScenarioError, shown
-from simlab.limits import MAX_RUNS, MAX_SEEDS, MAX_WORKERS
+from simlab.limits import MAX_RUNS, MAX_SEEDS, MAX_WORKERS, check_count, check_runs
 from simlab.runner import DEFENCES, METRICS, resolve_scenario, run, settings_for
 from simlab.scenario_file import builtin_scenarios
 
@@ -112,32 +110,6 @@ def _numeric(metrics: pd.DataFrame) -> pd.DataFrame:
         if column != "detected_by" and column in metrics and metrics[column].dtype == object:
             metrics[column] = metrics[column].astype(float)
     return metrics
-
-
-def check_runs(runs: int) -> None:
-    """At most :data:`MAX_RUNS` runs: checked on the count alone, before any job is made
-    or any value checked, so an oversized sweep is refused at once."""
-    if runs > MAX_RUNS:
-        raise ScenarioError(f"a sweep may hold at most {MAX_RUNS:,} runs, got {runs:,}")
-
-
-def check_count(name: str, value: object) -> None:
-    """``seeds`` or ``workers`` (None: the default) from 1 to :data:`MAX_SEEDS` or
-    :data:`MAX_WORKERS`."""
-    most = {"seeds": MAX_SEEDS, "workers": MAX_WORKERS}[name]
-    if value is None:
-        return
-    try:  # any integer type (numpy's too, through operator.index), never a bool
-        whole = None if isinstance(value, bool) else operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        whole = None
-    if whole is None:
-        raise ScenarioError(f"{name} must be a whole number, got {shown(value)}")
-    value = whole
-    if value < 1:
-        raise ScenarioError(f"{name} must be at least 1, got {shown(value)}")
-    if value > most:
-        raise ScenarioError(f"{name} must be at most {most:,}, got {shown(value)}")
 
 
 def compare(
