@@ -42,8 +42,10 @@ A class is everything ``decide`` reads:
 - the client's state for the host at that moment: its live HPKP entry (pins, scope,
   report-uri), whether it knows the host as HSTS, whether its Expect-CT entry is live;
 - the time-dependent inputs, as the comparisons ``decide`` makes: revocation (each
-  revocation time, against the visit and against the visit less the push delay), build
-  timeliness for CT and for static pins, the app release the user runs and whether its pins
+  revocation of a certificate the endpoint serves, against the visit and against the visit
+  less the push delay; no other revocation changes an answer on its chain), build
+  timeliness for CT and for static pins (an auto-updating build younger than the list's
+  span stays timely across new builds), the app release the user runs and whether its pins
   expired.
 
 The OCSP queries a decision made are counted again at each reuse (the responder's query
@@ -155,6 +157,29 @@ def run(world: World, until: SimTime | None = None) -> Rows:
 
     version, revocations = version_now()
     routes: dict[tuple[int, str], tuple[Endpoint | None, bool]] = {}
+
+    def route_of(client: Client) -> tuple[Endpoint | None, bool]:
+        """Who answers the client at this version, and whether it is on-path."""
+        route = routes.get((version, client.access))
+        if route is None:
+            endpoint = world.answerer(client)
+            on_path = endpoint is world.attacker and world.attacker_position is not None
+            route = routes[(version, client.access)] = (endpoint, on_path)
+        return route
+
+    # The revocations that can change a decision on an endpoint's chain: its own
+    # certificates' (the validated chain's are among them), per version.
+    chain_revocations: dict[tuple[int, int], tuple[SimTime, ...]] = {}
+
+    def revocations_of(endpoint: Endpoint) -> tuple[SimTime, ...]:
+        key = (version, id(endpoint))
+        found = chain_revocations.get(key)
+        if found is None:
+            found = chain_revocations[key] = (
+                world.responder.revocation_times(endpoint.chain.certificates) if revocations else ()
+            )
+        return found
+
     decisions: dict[tuple[Any, ...], tuple[Decision, dict[int, int]]] = {}
     queries = world.responder.queries
     results: dict[tuple[str, bool, str, str], int] = {}
@@ -172,18 +197,19 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             code = results[key] = len(results)
         return code
 
-    def timed(client: Client, at: SimTime) -> tuple[Any, ...]:
-        """The class inputs that depend on time but not on the client's header state."""
+    def timed(client: Client, at: SimTime, revoked: tuple[SimTime, ...]) -> tuple[Any, ...]:
+        """The class inputs that depend on time but not on the client's header state;
+        ``revoked``: the revocation times of the endpoint's chain (:func:`revocations_of`)."""
         revocation, ct_timely, preload, app = reads[client.id]
         if not (revocation or app) and ct_timely is None and preload is None:
             return _NOTHING_TIMED
         rev: tuple[int, ...] = ()
-        if revocation and revocations:
-            # How many revocations the pushed lists and the OCSP responder know of: the
-            # same comparisons (at - delay >= r, at >= r) the pipeline makes, counted.
+        if revocation and revoked:
+            # How many of them the pushed lists and the OCSP responder know of: the same
+            # comparisons (at - delay >= r, at >= r) the pipeline makes, counted.
             rev = (
-                bisect.bisect_right(revocations, at - delay),
-                bisect.bisect_right(revocations, at),
+                bisect.bisect_right(revoked, at - delay),
+                bisect.bisect_right(revoked, at),
             )
         timely: tuple[bool, ...] = ()
         if ct_timely is not None or preload is not None:
@@ -249,7 +275,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             same.tokens,
             client.access,
             same.logs if same.expect_ct_noted else None,
-            revocations if reads[cid][0] else None,
+            revocations_of(same.endpoint) if reads[cid][0] else None,
         )
         number = classes.get(key)
         if number is None:
@@ -269,16 +295,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         the same endpoint answers, by the same route; the logs and revocations its record
         relies on are unchanged; and its decision at this version is known and accepted."""
         endpoint, client, key = class_info[number]
-        route = routes.get((version, client.access))
-        if route is None:
-            answer = world.answerer(client)
-            on_path = answer is world.attacker and world.attacker_position is not None
-            route = routes[(version, client.access)] = (answer, on_path)
+        route = route_of(client)
         if route[0] is not endpoint or route[1] != key[1]:
             return
         if key[6] is not None and key[6] != id(world.known_logs):
             return
-        if key[7] is not None and key[7] != revocations:
+        if key[7] is not None and key[7] != revocations_of(endpoint):
             return
         memo = decisions.get((version, *key[:5]))
         if memo is not None and memo[0].verdict == "accept":
@@ -337,7 +359,10 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         ``first_records`` path of :func:`visit` answers it, its record mirrored (as
         :func:`sync` does); False, having changed nothing, if it is not known to be one."""
         client = clients[cid]
-        now = timed(client, at)
+        endpoint = routes.get((version, client.access), (None, False))[0]
+        if endpoint is None:
+            return False
+        now = timed(client, at, revocations_of(endpoint))
         profile = (version, id(client.release), client.access, id(client.store), now)
         known = first_by_profile.get(profile)
         if known is None or not at < known[2]:
@@ -372,24 +397,21 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         client = clients[cid]
         first = not visited_before[cid]
         visited_before[cid] = True
-        now = timed(client, at) if first else None
         same = steady[cid]
         if same is not None and same.version != version:
             # An event changed the world. If this client is still answered by the same
             # endpoint, with the same validation, and its class now has a known decision
             # that is accepted (or not) as before, the record carries over.
-            route = routes.get((version, client.access))
-            if route is None:
-                endpoint = world.answerer(client)
-                on_path = endpoint is world.attacker and world.attacker_position is not None
-                route = routes[(version, client.access)] = (endpoint, on_path)
+            route = route_of(client)
             now_tokens = None
             chain = same.endpoint.chain
             carried = not same.expect_ct_noted or same.logs == id(world.known_logs)
             if carried and route[0] is same.endpoint and route[1] == same.on_path:
                 validation = validator.validate(chain, client.store, host, at)
                 if validation is same.validation:
-                    now_tokens = same.tokens_at(client, at, timed(client, at))
+                    now_tokens = same.tokens_at(
+                        client, at, timed(client, at, revocations_of(same.endpoint))
+                    )
             memo = None
             if now_tokens is not None:
                 dkey = (
@@ -410,11 +432,18 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 same.version = version
                 same.tokens = now_tokens
                 same.decision, same.asked = memo
-                same.bound(world, client, at, reads[cid], revocations)
+                same.bound(world, client, at, reads[cid], revocations_of(same.endpoint))
         if same is not None:
             if same.version == version and (
                 (at < same.horizon and at < same.last + same.window)
-                or same.rebound(world, client, at, timed(client, at), reads[cid], revocations)
+                or same.rebound(
+                    world,
+                    client,
+                    at,
+                    timed(client, at, revocations_of(same.endpoint)),
+                    reads[cid],
+                    revocations_of(same.endpoint),
+                )
             ):
                 for serial, n in same.asked.items():
                     queries[serial] = queries.get(serial, 0) + n
@@ -430,18 +459,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 return
             same.materialise(client)
             steady[cid] = None
-        route = routes.get((version, client.access))
-        if route is None:
-            endpoint = world.answerer(client)
-            on_path = endpoint is world.attacker and world.attacker_position is not None
-            route = routes[(version, client.access)] = (endpoint, on_path)
-        endpoint, on_path = route
+        endpoint, on_path = route_of(client)
         if endpoint is None:
             codes[k] = code_of(("none", False, "blocked", "unreachable"))
             return
         validation = validator.validate(endpoint.chain, client.store, host, at)
-        if now is None:
-            now = timed(client, at)
+        revoked = revocations_of(endpoint)
+        now = timed(client, at, revoked)
         tokens = (*_host_state(client, host, at), *now)
         dkey = (version, id(endpoint), on_path, id(client.release), id(validation), tokens)
         memo = decisions.get(dkey)
@@ -458,14 +482,14 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     # The release, access and store fix the route, the start state and,
                     # within the validation's bucket, the validation: the whole class.
                     until = validator.bucket_end(endpoint.chain, client.store, at)
-                    shared = record.shared_horizon(world, client, at, reads[cid], revocations)
+                    shared = record.shared_horizon(world, client, at, reads[cid], revoked)
                     # (The entry holds the store, so its id names no other store.)
                     entry = [record, memo[1], until, shared, None, 0, client.store]
                     first_by_profile[profile] = entry
                 record = record.again(at)
                 assert record.accepted is not None
                 codes[k] = record.accepted
-                record.bound(world, client, at, reads[cid], revocations)
+                record.bound(world, client, at, reads[cid], revoked)
                 steady[cid] = record
                 return
         if memo is None:
@@ -517,7 +541,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 accepted,
             )
             if record is not None:
-                record.bound(world, client, at, reads[cid], revocations)
+                record.bound(world, client, at, reads[cid], revoked)
                 if first and noted and record.accepted is not None:
                     first_records.setdefault(first_key, record.again(at))
             steady[cid] = record
@@ -638,18 +662,27 @@ def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, f
 def _build_horizon(
     world: World, client: Client, at: SimTime, reads: tuple[bool, float | None, float | None, bool]
 ) -> SimTime:
-    """Before this, the build the client runs and whether it is timely stay as at ``at``
-    (a second short of each boundary)."""
+    """Before this, whether the client's build is timely stays as at ``at`` (a second
+    short of each boundary): all ``decide`` reads of the build.
+
+    An auto-updating browser's build is never older than the release period, so a span at
+    least a second longer keeps it timely forever, and a new build only matters if it makes
+    a stale build timely again."""
     _, ct_timely, preload, _ = reads
+    spans = [span for span in (ct_timely, preload) if span is not None and span > 0]
+    build = world.build_of(client, at) if spans else None
+    if build is None:
+        return math.inf
+    age = at - build  # the build stays timely for ``span`` seconds
     horizon = math.inf
-    if ct_timely is not None or preload is not None:
-        build = world.build_of(client, at)
-        if build is not None:
-            if client.auto_update:
-                horizon = build + world.s.browser_release_days * DAY - 1.0
-            for span in (ct_timely, preload):  # seconds a build stays timely
-                if span is not None and span > 0 and at - build < span:
-                    horizon = min(horizon, build + span - 1.0)
+    if client.auto_update:
+        period = world.s.browser_release_days * DAY
+        if any(age >= span for span in spans):
+            horizon = build + period - 1.0
+        spans = [span for span in spans if span - 1.0 < period]
+    for span in spans:
+        if age < span:
+            horizon = min(horizon, build + span - 1.0)
     return horizon
 
 

@@ -138,7 +138,7 @@ def _params(draw: st.DrawFn) -> dict[str, Any]:
         "old_key_kept": draw(st.booleans()),
         "backup_key_survives": draw(st.booleans()),
         "stale_browser_share": draw(st.sampled_from([0.0, 0.5])),
-        "browser_release_days": draw(st.sampled_from([3.0, 42.0])),
+        "browser_release_days": draw(st.sampled_from([3.0, 42.0, 100.0])),
         "revocation_push_days": draw(st.sampled_from([0.0, 0.5, 2.0])),
         "ocsp_blockable": draw(st.booleans()),
         "user_report_prob": draw(st.sampled_from([0.0, 0.2])),
@@ -182,6 +182,27 @@ def test_a_response_due_at_the_detecting_visits_own_time() -> None:
     fast, reference = _pair("domain-hijack", "static", 0, **params)
     assert reference.world.detections[0][1] == "app_pin_report"
     _assert_same(fast, reference)
+
+
+@pytest.mark.parametrize("release_days", [3.0, 100.0])
+@pytest.mark.parametrize("stale", [0.0, 0.5])
+def test_builds_that_outlive_their_timeliness(release_days: float, stale: float) -> None:
+    """A build's CT and static-pin lists count for 70 days (``ct_timely_days``): a browser
+    that updates every 3 days never outlives them, one that updates every 100 days does,
+    and a stale one may. The batched engine skips build boundaries only in the first case."""
+    params = {"n_clients": 300, "days": 90.0, "attack_start_day": 60.0, "attack_days": 20.0}
+    params |= {"browser_release_days": release_days, "stale_browser_share": stale}
+    for defence in ("static", "ct"):
+        _assert_same(*_pair("ca-compromise", defence, 1, **params))
+
+
+def test_a_revocation_of_another_certificate() -> None:
+    """Revoking the attacker's certificate changes no decision on the owner's chain: the
+    batched engine carries the owner's classes across it, and must still see the rogue
+    one revoked for clients on the attacker's network (pushed lists and OCSP alike)."""
+    params = {"n_clients": 400, "revocation_push_days": 1.5, "ocsp_blockable": False}
+    for defence in ("none", "ct"):
+        _assert_same(*_pair("ca-compromise", defence, 2, **params))
 
 
 def test_unknown_engine_names_the_valid_ones() -> None:

@@ -171,6 +171,20 @@ def test_revocation_modes(small_pki: SmallPKI) -> None:
     assert responder.queries[small_pki.chain.leaf.serial_number] == 2
 
 
+def test_revocation_times_of_a_chain_are_its_own_certificates_only(small_pki: SmallPKI) -> None:
+    """The batched engine reuses a decision on a chain across another certificate's
+    revocation: only the chain's own revocation times can change its answers."""
+    responder = RevocationResponder([small_pki.root, small_pki.inter])
+    key = derive_key(1, "other").public_key()
+    other = small_pki.inter.issue("owner", ["example.com"], key, at=0.0)
+    small_pki.inter.revoke(other.leaf.serial_number, at=2 * DAY)
+    assert responder.revocation_times() == (2 * DAY,)
+    assert responder.revocation_times(small_pki.chain.certificates) == ()
+    small_pki.root.revoke(small_pki.inter.certificate.serial_number, at=3 * DAY)
+    assert responder.revocation_times(small_pki.chain.certificates) == (3 * DAY,)
+    assert responder.revocation_times(other.certificates) == (2 * DAY, 3 * DAY)
+
+
 def test_unreadable_pem_names_its_source() -> None:
     with pytest.raises(PKIError, match="cert.pem: not a readable PEM"):
         load_pem_chain(
