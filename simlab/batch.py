@@ -49,9 +49,9 @@ A class is everything ``decide`` reads:
   expired.
 
 The OCSP queries a decision made are counted again at each reuse (the responder's query
-log is how Fox-IT sized DigiNotar's attack). One decision is never reused: an HPKP pin
-mismatch, because checking it changes the client's pin state (RFC 7469 section 2.6
-failure), so it is recomputed each time.
+log is how Fox-IT sized DigiNotar's attack). An HPKP pin mismatch is reused like any
+other decision: a pin failure leaves the client's pins as they were (RFC 7469 section 2.6;
+``hpkp.TRANSITIONS``), and what follows it, the report, is made at every visit.
 Reading the client's HPKP entry for the key applies an expiry that is due (as every read of
 the store does); the reference may apply it at a later read, with the same outcomes.
 ``tests/test_engines.py`` runs both engines on every scenario and defence, and on drawn
@@ -72,7 +72,6 @@ import numpy.typing as npt
 
 from simlab import hpkp
 from simlab.clock import DAY, SimTime
-from simlab.pins import PinSource, PinVerdict
 from simlab.pki import Validation, Validator
 from simlab.table import Rows
 from simlab.world import (
@@ -326,9 +325,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
 
     def ahead(
         client: Client, endpoint: Endpoint, on_path: bool, at: SimTime, dkey: tuple[Any, ...]
-    ) -> tuple[Decision, dict[int, int]] | None:
+    ) -> tuple[Decision, dict[int, int]]:
         """The decision of the class the client's notes just put it in, made at ``at`` (the
-        class fixes it, whenever the next visit comes), and memoised if reusable. The OCSP
+        class fixes it, whenever the next visit comes), and memoised. The OCSP
         queries it made are taken back: each visit of the class counts them when it comes.
         ``decide`` changes nothing else a run keeps (its memos aside): reading the pins
         just noted applies no expiry, and a pin mismatch leaves them noted."""
@@ -340,8 +339,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         asked = {serial: n for serial, n in asked.items() if n}
         queries.clear()
         queries.update(saved)
-        if not _reusable(decision):
-            return None
         memo = decisions[dkey] = (decision, asked)
         return memo
 
@@ -499,8 +496,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             )
             asked = {serial: n - before.get(serial, 0) for serial, n in queries.items()}
             asked = {serial: n for serial, n in asked.items() if n}
-            if _reusable(decision):
-                decisions[dkey] = (decision, asked)
+            decisions[dkey] = (decision, asked)
         else:
             decision, asked = memo
             for serial, n in asked.items():  # the OCSP queries the decision made
@@ -516,35 +512,30 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             if after != tokens:
                 tokens = after
                 dkey = (version, id(endpoint), on_path, id(client.release), id(validation), after)
-                memo = decisions.get(dkey) or ahead(client, endpoint, on_path, at, dkey)
-                if memo is None:
-                    steady[cid] = None
-                    return
-                decision, asked = memo
-        if _reusable(decision):
-            accepted = None
-            if decision.verdict == "accept":
-                outcome = Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED
-                accepted = code_of((endpoint.operator, endpoint.legit, outcome.value, ""))
-            record = _Steady.after(
-                world,
-                client,
-                at,
-                version,
-                endpoint,
-                on_path,
-                validation,
-                tokens,
-                decision,
-                asked,
-                noted,
-                accepted,
-            )
-            if record is not None:
-                record.bound(world, client, at, reads[cid], revoked)
-                if first and noted and record.accepted is not None:
-                    first_records.setdefault(first_key, record.again(at))
-            steady[cid] = record
+                decision, asked = decisions.get(dkey) or ahead(client, endpoint, on_path, at, dkey)
+        accepted = None
+        if decision.verdict == "accept":
+            outcome = Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED
+            accepted = code_of((endpoint.operator, endpoint.legit, outcome.value, ""))
+        record = _Steady.after(
+            world,
+            client,
+            at,
+            version,
+            endpoint,
+            on_path,
+            validation,
+            tokens,
+            decision,
+            asked,
+            noted,
+            accepted,
+        )
+        if record is not None:
+            record.bound(world, client, at, reads[cid], revoked)
+            if first and noted and record.accepted is not None:
+                first_records.setdefault(first_key, record.again(at))
+        steady[cid] = record
 
     times_list, ids_list = times.tolist(), ids.tolist()
     first_slow = np.full(n_clients, n_visits, dtype=np.int64)
@@ -691,16 +682,6 @@ def _max_age(header: str, profile: str) -> int | None:
     """A ``Public-Key-Pins`` header's max-age, as ``profile`` parses it (a run serves a
     handful of headers, noted thousands of times)."""
     return hpkp.parse(header, profile=profile).max_age
-
-
-def _reusable(decision: Decision) -> bool:
-    """False for an HPKP pin mismatch: checking it moved the client's pin state."""
-    check = decision.pin_check
-    return not (
-        check is not None
-        and check.verdict is PinVerdict.MISMATCH
-        and check.source is PinSource.DYNAMIC
-    )
 
 
 @dataclass(slots=True)

@@ -723,6 +723,17 @@ def test_max_age_zero_chromium_needs_valid_pins_firefox_takes_it_bare() -> None:
     assert firefox.lookup("example.com", 5) is None
 
 
+def test_a_pin_failure_leaves_the_store_as_it_was() -> None:
+    """RFC 7469 section 2.6: a failure is reported and the pins stay. The batched engine
+    relies on it to reuse a mismatch decision for every client in the same state."""
+    kph = KnownPinnedHosts()
+    _note(kph, GOOD + "; includeSubDomains")
+    before = (kph.entry("example.com", 5), kph.state("example.com", 5))
+    for host in ("example.com", "www.example.com"):
+        assert kph.check(host, {C}, at=5, anchor_origin=PUBLIC).verdict is PinVerdict.MISMATCH
+    assert (kph.entry("example.com", 5), kph.state("example.com", 5)) == before
+
+
 def test_include_subdomains_covers_subdomains_only_when_set() -> None:
     kph = KnownPinnedHosts()
     _note(kph, GOOD)
