@@ -29,7 +29,11 @@ same HPKP, HSTS and Expect-CT state, and noting them once as of the last accepte
 leaves what noting them at each visit leaves (:meth:`_Steady.materialise`). Such a class is
 then found without routing, validating or reading the start state: the client's release,
 access network and trust store, and the time-dependent inputs, fix it while the validation's
-bucket lasts, and so does the record's horizon but for the client's own build.
+bucket lasts, and so does the record's horizon but for the client's own build. A client's
+only visit in a window whose profile is known this way is answered in bulk too: the
+time-dependent inputs are computed with numpy (:func:`_timely_codes`,
+:func:`_build_horizons`, the same rules as :func:`_build_horizon`), and the client borrows
+the profile's record until it needs one of its own.
 
 A class is everything ``decide`` reads:
 
@@ -342,7 +346,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         memo = decisions[dkey] = (decision, asked)
         return memo
 
-    visited_before = [False] * n_clients
+    fresh = np.ones(n_clients, dtype=bool)  # the client has not visited yet
     # A client's first visit, from the state every client starts with, in a class whose
     # first visit was accepted: the record that visit left, to start again from ``at``.
     first_records: dict[tuple[Any, ...], _Steady] = {}
@@ -365,7 +369,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if known is None or not at < known[2]:
             return False
         template, asked, _, shared, number, asked_no, _ = known
-        visited_before[cid] = True
+        fresh[cid] = False
         for serial, n in asked.items():
             queries[serial] = queries.get(serial, 0) + n
         record = template.again(at)
@@ -389,11 +393,146 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         accepted[cid] = record.accepted
         return True
 
+    # First visits answered in bulk leave their profile's template in ``steady``, shared
+    # (``borrowed``); the client's own times are in the arrays until it needs its own record.
+    borrowed = np.zeros(n_clients, dtype=bool)
+    build0 = np.array([math.nan if c.build_date is None else c.build_date for c in clients])
+    auto = np.array([c.auto_update for c in clients], dtype=bool)
+    checks_revocation = np.array([r[0] for r in reads], dtype=bool)
+    ct_span = np.array([math.nan if r[1] is None else r[1] for r in reads])
+    list_span = np.array([math.nan if r[2] is None else r[2] for r in reads])
+    no_app = np.array([not r[3] for r in reads], dtype=bool)
+    period = s.browser_release_days * DAY
+    networks: dict[str, int] = {}
+    network_of = np.array([networks.setdefault(c.access, len(networks)) for c in clients])
+    network_client = np.zeros(len(networks), dtype=np.int64)  # any client on each network
+    network_client[network_of] = np.arange(n_clients)
+    group_keys: list[tuple[int, str, int]] = []  # (release, access network, trust store)
+    group_of = np.zeros(n_clients, dtype=np.int64)
+
+    def regroup() -> None:
+        numbers: dict[tuple[int, str, int], int] = {}
+        for cid, c in enumerate(clients):
+            group_of[cid] = numbers.setdefault((id(c.release), c.access, id(c.store)), len(numbers))
+        group_keys[:] = list(numbers)
+
+    regroup()
+
+    def own(cid: int) -> _Steady | None:
+        """The client's record, made its own if it was borrowed (a copy of the template as
+        :func:`first_visit` makes it, with the client's times from the arrays)."""
+        same = steady[cid]
+        if same is not None and borrowed[cid]:
+            borrowed[cid] = False
+            same = steady[cid] = same.again(float(last[cid]))
+            same.window = float(window[cid])
+            same.horizon = float(horizon[cid])
+        return same
+
+    def fresh_in_bulk(
+        k: int, stop: int, who: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], list[list[Any]], npt.NDArray[np.int64]] | None:
+        """The first visits among ``k:stop`` that :func:`first_visit` would answer: the
+        window positions, their known profiles, and each visit's profile there. Only a
+        client's one visit in the window, of a client whose release runs no app pins (their
+        adoption curve is read one visit at a time), in a profile whose class is numbered."""
+        if not first_by_profile:
+            return None
+        positions = np.flatnonzero(fresh[who] & no_app[who])
+        if not len(positions):
+            return None
+        positions = positions[np.bincount(who, minlength=n_clients)[who[positions]] == 1]
+        if not len(positions):
+            return None
+        cids, ats = who[positions], times[k + positions]
+        # The class inputs ``timed`` gives, as numbers: revocations known (-1: not read;
+        # -2: nobody answers, so no profile), and whether the build's CT and static pin
+        # lists are timely (-1: neither is read).
+        rev = np.full((len(cids), 2), -1, dtype=np.int64)
+        nets = network_of[cids]
+        for net in np.unique(nets).tolist():
+            endpoint = route_of(clients[network_client[net]])[0]
+            if endpoint is None:
+                rev[nets == net] = -2
+                continue
+            revoked = np.array(revocations_of(endpoint))
+            if len(revoked):
+                reading = (nets == net) & checks_revocation[cids]
+                rev[reading, 0] = np.searchsorted(revoked, ats[reading] - delay, side="right")
+                rev[reading, 1] = np.searchsorted(revoked, ats[reading], side="right")
+        timely = _timely_codes(
+            ats, build0[cids], auto[cids], period, ct_span[cids], list_span[cids]
+        )
+        groups = group_of[cids]
+        base = int(rev.max()) + 3
+        key = ((groups * base + rev[:, 0] + 2) * base + rev[:, 1] + 2) * 9
+        key += (timely[:, 0] + 1) * 3 + timely[:, 1] + 1
+        _, firsts, which = np.unique(key, return_index=True, return_inverse=True)
+        rows = np.column_stack([groups, rev, timely])[firsts]
+        entries: list[list[Any]] = []
+        until = np.full(len(rows), -math.inf)
+        for u, (group, r0, r1, t0, t1) in enumerate(rows.tolist()):
+            release, access, store = group_keys[group]
+            now = (
+                () if r0 == -1 else (r0, r1),
+                () if t0 == -1 else (bool(t0), bool(t1)),
+                None,
+            )
+            entry = first_by_profile.get((version, release, access, store, now))
+            if r0 == -2 or entry is None or entry[4] is None:
+                entry = [None, {}, -math.inf, None, None, 0, None]
+            entries.append(entry)
+            until[u] = entry[2]
+        which = which.reshape(-1)
+        keep = ats < until[which]
+        if not keep.any():
+            return None
+        return positions[keep], entries, which[keep]
+
+    def answer_fresh(
+        k: int,
+        upto: int,
+        positions: npt.NDArray[np.int64],
+        entries: list[list[Any]],
+        which: npt.NDArray[np.int64],
+    ) -> None:
+        """Answer the first visits :func:`fresh_in_bulk` found, those before ``upto``, as
+        :func:`first_visit` answers them one at a time."""
+        before = k + positions < upto
+        positions, which = positions[before], which[before]
+        if not len(positions):
+            return
+        done = k + positions
+        cids, ats = ids[done], times[done]
+        templates = [entry[0] for entry in entries]
+        code = np.array([-1 if t is None else t.accepted for t in templates], dtype=np.int64)
+        number = np.array([-1 if e[4] is None else e[4] for e in entries], dtype=np.int64)
+        shared = np.array([math.nan if e[3] is None else e[3] for e in entries])
+        codes[done] = accepted[cids] = code[which]
+        fresh[cids] = False
+        borrowed[cids] = True
+        for cid, u in zip(cids.tolist(), which.tolist(), strict=True):
+            steady[cid] = templates[u]
+        record_class[cids] = number[which]
+        window[cids] = np.array([math.inf if t is None else t.window for t in templates])[which]
+        last[cids] = ats
+        pending[cids] = False
+        until = np.minimum(
+            shared[which],
+            _build_horizons(ats, build0[cids], auto[cids], period, ct_span[cids], list_span[cids]),
+        )
+        horizon[cids] = np.where(np.isnan(shared[which]), ats, until)
+        for u, n in enumerate(np.bincount(which, minlength=len(entries)).tolist()):
+            if n:
+                class_asked[entries[u][4]] = entries[u][5]
+                for serial, times_asked in entries[u][1].items():
+                    queries[serial] = queries.get(serial, 0) + times_asked * n
+
     def visit(k: int, at: SimTime, cid: int) -> None:
         """One visit the bulk test did not answer: the checks and the pipeline."""
         client = clients[cid]
-        first = not visited_before[cid]
-        visited_before[cid] = True
+        first = bool(fresh[cid])
+        fresh[cid] = False
         same = steady[cid]
         if same is not None and same.version != version:
             # An event changed the world. If this client is still answered by the same
@@ -553,6 +692,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     if now_stores[cid] != stores[cid]:
                         horizon[cid] = -math.inf
                 stores = now_stores
+                regroup()
             span = 256
         if checked != (version, len(decisions)):
             for number in np.flatnonzero(class_asked[: len(class_info)] < 0).tolist():
@@ -567,6 +707,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         bulk = class_asked[record_class[who]] >= 0
         bulk &= times[k:stop] < horizon[who]
         bulk &= times[k:stop] < last[who] + window[who]
+        answered = fresh_in_bulk(k, stop, who)
+        if answered is not None:
+            bulk[answered[0]] = True  # not slow; answered apart (:func:`answer_fresh`)
         slow = np.flatnonzero(~bulk)
         early: dict[int, list[int]] = {}  # bulk visits of clients with a slow visit after
         if len(slow):
@@ -590,7 +733,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 break  # an event that may change the world is due first: the window ends
             engine.advance(at)  # nothing is due: this sets the clock for what it schedules
             cid = ids_list[kk]
-            same = steady[cid]
+            same = own(cid)
             if same is not None:
                 pull(cid, same)
                 before = early.pop(cid, None)
@@ -601,7 +744,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     same.pending = True
                     count_asked(np.full(len(before), cid))
                     bulk[np.array(before) - k] = False
-            if visited_before[cid] or not first_visit(kk, at, cid):
+            if not fresh[cid] or not first_visit(kk, at, cid):
                 visit(kk, at, cid)
                 sync(cid)
             visited = kk + 1
@@ -616,6 +759,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             # a visit's, answered at once): later visits wait for the next window, but not
             # those processed already (a visit may have scheduled it for its own time).
             upto = max(visited, int(times.searchsorted(engine.next_loud_due())))
+        if answered is not None:
+            bulk[answered[0]] = False
+            answer_fresh(k, upto, *answered)
         done = k + np.flatnonzero(bulk[: upto - k])
         if len(done):
             who = ids[done]
@@ -625,7 +771,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             count_asked(who)
         k = upto
     for cid, same in enumerate(steady):
-        if same is not None:
+        if same is not None and borrowed[cid]:
+            same.note(clients[cid], float(last[cid]))
+        elif same is not None:
             pull(cid, same)
             same.materialise(clients[cid])
     engine.run_events_until(end)
@@ -675,6 +823,66 @@ def _build_horizon(
         if age < span:
             horizon = min(horizon, build + span - 1.0)
     return horizon
+
+
+def _builds(
+    at: npt.NDArray[np.float64],
+    build0: npt.NDArray[np.float64],
+    auto: npt.NDArray[np.bool_],
+    period: float,
+) -> npt.NDArray[np.float64]:
+    """:meth:`World.build_of` for many visits (NaN: no build), with the same arithmetic:
+    numpy's floor division of doubles is CPython's (``npy_divmod`` follows
+    ``float_divmod``)."""
+    moved = build0 + np.floor_divide(at - build0, period) * period
+    return np.where(auto, moved, build0)
+
+
+def _timely_codes(
+    at: npt.NDArray[np.float64],
+    build0: npt.NDArray[np.float64],
+    auto: npt.NDArray[np.bool_],
+    period: float,
+    ct_span: npt.NDArray[np.float64],
+    list_span: npt.NDArray[np.float64],
+) -> npt.NDArray[np.int64]:
+    """The ``timely`` part of ``timed`` for many visits, as two columns: whether the build's
+    CT log list and its static pin list are timely (1 or 0), or -1 where neither is read.
+    ``ct_span`` and ``list_span`` are :func:`_reads`' windows (NaN: not read)."""
+    build = _builds(at, build0, auto, period)
+    age = at - build
+    no_build = np.isnan(build)
+    with np.errstate(invalid="ignore"):
+        ct_ok = np.isnan(ct_span) | (ct_span <= 0) | no_build | (age < ct_span)
+        list_ok = np.isnan(list_span) | no_build | (age < list_span)
+    codes = np.column_stack([ct_ok, list_ok]).astype(np.int64)
+    codes[np.isnan(ct_span) & np.isnan(list_span)] = -1
+    return codes
+
+
+def _build_horizons(
+    at: npt.NDArray[np.float64],
+    build0: npt.NDArray[np.float64],
+    auto: npt.NDArray[np.bool_],
+    period: float,
+    ct_span: npt.NDArray[np.float64],
+    list_span: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """:func:`_build_horizon` for many visits, by the same rules."""
+    build = _builds(at, build0, auto, period)
+    age = at - build
+    horizon = np.full(len(at), math.inf)
+    with np.errstate(invalid="ignore"):
+        spans = [np.where(span > 0, span, math.nan) for span in (ct_span, list_span)]
+        outlived = np.zeros(len(at), dtype=bool)
+        for span in spans:
+            outlived |= age >= span
+        horizon = np.where(auto & outlived, build + period - 1.0, horizon)
+        for span in spans:
+            counts = ~auto | (span - 1.0 < period)
+            bound = counts & (age < span)
+            horizon = np.where(bound, np.minimum(horizon, build + span - 1.0), horizon)
+    return np.where(np.isnan(build), math.inf, horizon)
 
 
 @functools.lru_cache(maxsize=256)
@@ -929,11 +1137,21 @@ class _Steady:
 
     def materialise(self, client: Client) -> None:
         """Apply the deferred notes: the headers as the last accepted visit noted them."""
-        if not self.pending:
-            return
-        self.pending = False
-        host, at, validation = self.host, self.last, self.validation
-        if self.header is not None and client.kph is not None:
+        if self.pending:
+            self.pending = False
+            self.note(client, self.last)
+
+    def note(self, client: Client, at: SimTime) -> None:
+        """Note the headers of this record's class as an accepted visit at ``at`` does."""
+        host, validation = self.host, self.validation
+        if self.pin_entry is not None and self.pin_max_age is not None and client.kph is not None:
+            # The entry the header noted at the record's full visit, noted again at ``at``.
+            _, pins, include_subdomains, report_uri = self.pin_entry
+            entry = hpkp.PinEntry(
+                host, pins, at, at + self.pin_max_age, include_subdomains, report_uri
+            )
+            client.kph.renote(entry)
+        elif self.header is not None and client.kph is not None:
             client.kph.process_header(
                 host,
                 self.header,

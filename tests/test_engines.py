@@ -10,9 +10,11 @@ default sizes, more seeds and many more drawn parameter sets.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -21,12 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simlab
-from simlab import draws
+from simlab import batch, draws
+from simlab.clock import DAY
 from simlab.draws import draw_visits
 from simlab.engine import Engine
 from simlab.errors import SimlabError
 from simlab.runner import DEFENCES, Result, run
 from simlab.scenario_file import builtin_scenarios
+from simlab.world import World
 
 SCENARIOS = list(builtin_scenarios())
 CELLS = [(s, d) for s in SCENARIOS for d in DEFENCES]
@@ -203,6 +207,58 @@ def test_a_revocation_of_another_certificate() -> None:
     params = {"n_clients": 400, "revocation_push_days": 1.5, "ocsp_blockable": False}
     for defence in ("none", "ct"):
         _assert_same(*_pair("ca-compromise", defence, 2, **params))
+
+
+_SPANS = st.sampled_from([None, 0.0, 10 * DAY, 70 * DAY, math.inf])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    at=st.floats(0, 4000 * DAY),
+    build=st.one_of(st.none(), st.floats(-400 * DAY, 0)),
+    auto=st.booleans(),
+    period_days=st.sampled_from([1.0, 3.0, 42.0, 100.0, 365.25]),
+    ct=_SPANS,
+    lists=_SPANS,
+)
+def test_first_visits_in_bulk_read_builds_as_one_at_a_time(
+    at: float,
+    build: float | None,
+    auto: bool,
+    period_days: float,
+    ct: float | None,
+    lists: float | None,
+) -> None:
+    """The batched engine answers first visits in bulk from arrays: the build, its
+    timeliness and the horizon of the record must be what the per-visit code computes,
+    to the bit (numpy's floor division of doubles is CPython's)."""
+    world = SimpleNamespace(s=SimpleNamespace(browser_release_days=period_days))
+    world.build_of = lambda c, t: World.build_of(world, c, t)  # type: ignore[arg-type]
+    client = SimpleNamespace(build_date=build, auto_update=auto)
+    period = period_days * DAY
+    build_at = world.build_of(client, at)
+    reads = (False, ct, lists, False)
+    one = (
+        np.array([at]),
+        np.array([math.nan if build is None else build]),
+        np.array([auto]),
+        period,
+        np.array([math.nan if ct is None else ct]),
+        np.array([math.nan if lists is None else lists]),
+    )
+    built = batch._builds(*one[:4])[0]
+    assert (math.isnan(built) and build_at is None) or built == build_at
+    timely = batch._timely_codes(*one)[0].tolist()
+    if ct is None and lists is None:
+        assert timely == [-1, -1]
+    else:
+        age = None if build_at is None else at - build_at
+        assert timely == [
+            ct is None or ct <= 0 or age is None or age < ct,
+            lists is None or age is None or age < lists,
+        ]
+    horizon = batch._build_horizon(world, client, at, reads)  # type: ignore[arg-type]
+    assert batch._build_horizons(*one)[0] == horizon
 
 
 def test_unknown_engine_names_the_valid_ones() -> None:

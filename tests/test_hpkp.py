@@ -688,6 +688,25 @@ def test_a_rejected_header_leaves_the_old_entry_untouched_and_an_accepted_one_re
     assert entry is not None and entry.pins == {A, C} and entry.expires_at == 70
 
 
+def test_renoting_an_entry_is_processing_its_header_again() -> None:
+    """What the batched engine does for a header a client keeps receiving: the store ends
+    as processing the header again would leave it, expired or not, noted or removed."""
+    for first_at, again_at in ((0.0, 10.0), (0.0, 5000.0)):
+        processed, renoted = KnownPinnedHosts(), KnownPinnedHosts()
+        for kph in (processed, renoted):
+            _note(kph, GOOD, at=first_at)
+        noted = renoted.entry("example.com", first_at)
+        assert noted is not None
+        _note(processed, GOOD, at=again_at)
+        outcome = renoted.renote(
+            dataclasses.replace(noted, noted_at=again_at, expires_at=again_at + 1000)
+        )
+        assert outcome.state is PinState.NOTED
+        for at in (again_at, again_at + 999, again_at + 1000):
+            assert renoted.entry("example.com", at) == processed.entry("example.com", at)
+            assert renoted.state("example.com", at) == processed.state("example.com", at)
+
+
 def test_entries_expire_exactly_at_max_age() -> None:
     kph = KnownPinnedHosts()
     _note(kph, GOOD, at=100)
