@@ -78,7 +78,7 @@ metrics_table({"hpkp, clients of 2016-10": later})
 #
 # About 300,000 IPs asked DigiNotar's OCSP responder about the rogue certificate. The replay
 # uses 1,000 clients so that it runs in a second; `simlab replay diginotar-2011 --param
-# n_clients=300000` runs the real size (a quarter of a minute). Here, 30 times the replay's
+# n_clients=300000` runs the real size (under a quarter of a minute). Here, 30 times the replay's
 # clients, first with the same chance per blocked visit that someone reports Chrome's
 # warning, then with that chance divided by 30:
 
