@@ -23,13 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simlab
-from simlab import batch, draws
+from simlab import batch, draws, stories
 from simlab.clock import DAY
 from simlab.draws import draw_visits
-from simlab.engine import Engine
+from simlab.engine import Engine, Story
 from simlab.errors import SimlabError
+from simlab.pki import TrustStore
 from simlab.runner import DEFENCES, Result, run
-from simlab.scenario_file import builtin_scenarios
+from simlab.scenario_file import ScenarioSpec, builtin_scenarios
 from simlab.world import World
 
 SCENARIOS = list(builtin_scenarios())
@@ -259,6 +260,30 @@ def test_first_visits_in_bulk_read_builds_as_one_at_a_time(
         ]
     horizon = batch._build_horizon(world, client, at, reads)  # type: ignore[arg-type]
     assert batch._build_horizons(*one)[0] == horizon
+
+
+def test_a_story_that_replaces_trust_stores_after_the_first_visits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A story may give clients new trust stores once visits have begun (browsers distrusting
+    a root, as they did Symantec's in 2018); a store is the client's, not part of the world's
+    version. A teacher's script registers such a story in ``stories.STORIES``. Found by review:
+    the batched engine checked stores only when the version changed, and kept accepting the
+    owner's chain from records validated against the old store."""
+
+    def distrust(world: World) -> Story:
+        yield 2 * DAY
+        store = TrustStore([world.other_root.certificate])
+        for client in world.clients:
+            client.store = store
+        world.events.append((world.engine.now, "clients distrust the Public Root CA"))
+
+    monkeypatch.setitem(stories.STORIES, "distrust-root", distrust)
+    spec = ScenarioSpec("distrust-root", "distrust-root", "Clients distrust the site's root")
+    params = {"days": 4.0, "attack_start_day": 0.0, "visit_prob": 1.0, "new_visitor_share": 0.0}
+    fast, reference = _pair(spec, "none", 0, n_clients=1, **params)
+    assert "unknown_issuer" in set(reference.table["reason"].astype(str))
+    _assert_same(fast, reference)
 
 
 def test_unknown_engine_names_the_valid_ones() -> None:
