@@ -245,7 +245,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     pending = np.zeros(n_clients, dtype=bool)  # ``last`` is newer than the record's
     accepted = np.zeros(n_clients, dtype=np.int64)
     record_class = np.zeros(n_clients, dtype=np.int64)
-    stores = [id(c.store) for c in clients]
+    stores = [c.store for c in clients]  # by identity (:func:`regroup` names them by id)
     classes: dict[tuple[Any, ...], int] = {}
     class_info: list[tuple[Endpoint, Client, tuple[Any, ...]]] = []
     class_asked = np.full(64, -1, dtype=np.int64)  # per class: asked, if it holds now
@@ -682,17 +682,24 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     span = 256  # visits in a window: short after an event, so classes carry over early
     k = 0
     while k < n_visits:
-        if engine.advance(times_list[k]):
+        loud_ran = engine.advance(times_list[k])
+        if loud_ran:
             version, revocations = version_now()
-        if checked[0] != version:
-            class_asked[:] = -1
-            now_stores = [id(c.store) for c in clients]
-            if now_stores != stores:  # a story gave clients new roots: check them one by one
-                for cid in range(n_clients):
-                    if now_stores[cid] != stores[cid]:
-                        horizon[cid] = -math.inf
+        if loud_ran or checked[0] != version:
+            # A story may give clients new roots at any event (a store is the client's, not
+            # part of the version): their records are checked again, one visit at a time.
+            now_stores = [c.store for c in clients]
+            changed = [cid for cid in range(n_clients) if now_stores[cid] is not stores[cid]]
+            for cid in changed:
+                horizon[cid] = -math.inf
+                same = steady[cid]
+                if same is not None and not borrowed[cid]:  # a borrowed one is copied then
+                    same.horizon = -math.inf
+            if changed:
                 stores = now_stores
                 regroup()
+        if checked[0] != version:
+            class_asked[:] = -1
             span = 256
         if checked != (version, len(decisions)):
             for number in np.flatnonzero(class_asked[: len(class_info)] < 0).tolist():
