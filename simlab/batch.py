@@ -76,7 +76,7 @@ import numpy.typing as npt
 
 from simlab import hpkp
 from simlab.clock import DAY, SimTime
-from simlab.pki import Validation, Validator
+from simlab.pki import TrustStore, Validation, Validator
 from simlab.table import Rows
 from simlab.world import (
     EXPECT_CT_MAX_AGE,
@@ -353,7 +353,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     # The same, found without routing, validating or reading the start state: by what
     # fixes them (the version, the client's release, access network and trust store) and
     # the time-dependent inputs, while the validation's bucket lasts (:func:`first_visit`).
-    first_by_profile: dict[tuple[Any, ...], list[Any]] = {}
+    first_by_profile: dict[tuple[Any, ...], _Profile] = {}
 
     def first_visit(k: int, at: SimTime, cid: int) -> bool:
         """A client's first visit in a class whose first visit was accepted, as the
@@ -366,27 +366,26 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         now = timed(client, at, revocations_of(endpoint))
         profile = (version, id(client.release), client.access, id(client.store), now)
         known = first_by_profile.get(profile)
-        if known is None or not at < known[2]:
+        if known is None or not at < known.until:
             return False
-        template, asked, _, shared, number, asked_no, _ = known
         fresh[cid] = False
-        for serial, n in asked.items():
+        for serial, n in known.asked.items():
             queries[serial] = queries.get(serial, 0) + n
-        record = template.again(at)
+        record = known.record.again(at)
         assert record.accepted is not None
         codes[k] = record.accepted
-        record.window = template.window
+        shared = known.shared
         record.horizon = (
             at if shared is None else min(shared, _build_horizon(world, client, at, reads[cid]))
         )
         steady[cid] = record
-        if number is None:
+        if known.number is None:
             sync(cid)
-            known[4] = int(record_class[cid])
-            known[5] = int(class_asked[known[4]])
+            known.number = int(record_class[cid])
+            known.asked_number = int(class_asked[known.number])
             return True
-        record_class[cid] = number
-        class_asked[number] = asked_no
+        record_class[cid] = known.number
+        class_asked[known.number] = known.asked_number
         horizon[cid] = record.horizon
         window[cid] = record.window
         last[cid] = at
@@ -431,7 +430,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
 
     def fresh_in_bulk(
         k: int, stop: int, who: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.int64], list[list[Any]], npt.NDArray[np.int64]] | None:
+    ) -> tuple[npt.NDArray[np.int64], list[_Profile | None], npt.NDArray[np.int64]] | None:
         """The first visits among ``k:stop`` that :func:`first_visit` would answer: the
         window positions, their known profiles, and each visit's profile there. Only a
         client's one visit in the window, of a client whose release runs no app pins (their
@@ -441,7 +440,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         positions = np.flatnonzero(fresh[who] & no_app[who])
         if not len(positions):
             return None
-        positions = positions[np.bincount(who, minlength=n_clients)[who[positions]] == 1]
+        _, inverse, counts = np.unique(who, return_inverse=True, return_counts=True)
+        positions = positions[counts[inverse.reshape(-1)[positions]] == 1]
         if not len(positions):
             return None
         cids, ats = who[positions], times[k + positions]
@@ -469,7 +469,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         key += (timely[:, 0] + 1) * 3 + timely[:, 1] + 1
         _, firsts, which = np.unique(key, return_index=True, return_inverse=True)
         rows = np.column_stack([groups, rev, timely])[firsts]
-        entries: list[list[Any]] = []
+        profiles: list[_Profile | None] = []  # None: no profile to copy
         until = np.full(len(rows), -math.inf)
         for u, (group, r0, r1, t0, t1) in enumerate(rows.tolist()):
             release, access, store = group_keys[group]
@@ -478,22 +478,23 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 () if t0 == -1 else (bool(t0), bool(t1)),
                 None,
             )
-            entry = first_by_profile.get((version, release, access, store, now))
-            if r0 == -2 or entry is None or entry[4] is None:
-                entry = [None, {}, -math.inf, None, None, 0, None]
-            entries.append(entry)
-            until[u] = entry[2]
+            known = first_by_profile.get((version, release, access, store, now))
+            if r0 == -2 or known is None or known.number is None:
+                known = None  # unreachable, or not known (yet: a first visit will number it)
+            else:
+                until[u] = known.until
+            profiles.append(known)
         which = which.reshape(-1)
         keep = ats < until[which]
         if not keep.any():
             return None
-        return positions[keep], entries, which[keep]
+        return positions[keep], profiles, which[keep]
 
     def answer_fresh(
         k: int,
         upto: int,
         positions: npt.NDArray[np.int64],
-        entries: list[list[Any]],
+        profiles: list[_Profile | None],
         which: npt.NDArray[np.int64],
     ) -> None:
         """Answer the first visits :func:`fresh_in_bulk` found, those before ``upto``, as
@@ -504,17 +505,32 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             return
         done = k + positions
         cids, ats = ids[done], times[done]
-        templates = [entry[0] for entry in entries]
-        code = np.array([-1 if t is None else t.accepted for t in templates], dtype=np.int64)
-        number = np.array([-1 if e[4] is None else e[4] for e in entries], dtype=np.int64)
-        shared = np.array([math.nan if e[3] is None else e[3] for e in entries])
+        visits = np.bincount(which, minlength=len(profiles)).tolist()
+        code = np.zeros(len(profiles), dtype=np.int64)
+        number = np.zeros(len(profiles), dtype=np.int64)
+        noted = np.zeros(len(profiles))
+        shared = np.full(len(profiles), math.nan)  # NaN: the horizon is the visit itself
+        records: list[_Steady | None] = [None] * len(profiles)
+        for u, n in enumerate(visits):
+            known = profiles[u]
+            if not n or known is None:
+                continue
+            assert known.record.accepted is not None and known.number is not None
+            records[u] = known.record
+            code[u], number[u] = known.record.accepted, known.number
+            noted[u] = known.record.window
+            if known.shared is not None:
+                shared[u] = known.shared
+            class_asked[known.number] = known.asked_number
+            for serial, times_asked in known.asked.items():
+                queries[serial] = queries.get(serial, 0) + times_asked * n
         codes[done] = accepted[cids] = code[which]
         fresh[cids] = False
         borrowed[cids] = True
         for cid, u in zip(cids.tolist(), which.tolist(), strict=True):
-            steady[cid] = templates[u]
+            steady[cid] = records[u]
         record_class[cids] = number[which]
-        window[cids] = np.array([math.inf if t is None else t.window for t in templates])[which]
+        window[cids] = noted[which]
         last[cids] = ats
         pending[cids] = False
         until = np.minimum(
@@ -522,11 +538,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             _build_horizons(ats, build0[cids], auto[cids], period, ct_span[cids], list_span[cids]),
         )
         horizon[cids] = np.where(np.isnan(shared[which]), ats, until)
-        for u, n in enumerate(np.bincount(which, minlength=len(entries)).tolist()):
-            if n:
-                class_asked[entries[u][4]] = entries[u][5]
-                for serial, times_asked in entries[u][1].items():
-                    queries[serial] = queries.get(serial, 0) + times_asked * n
 
     def visit(k: int, at: SimTime, cid: int) -> None:
         """One visit the bulk test did not answer: the checks and the pipeline."""
@@ -617,11 +628,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 if profile not in first_by_profile:
                     # The release, access and store fix the route, the start state and,
                     # within the validation's bucket, the validation: the whole class.
-                    until = validator.bucket_end(endpoint.chain, client.store, at)
-                    shared = record.shared_horizon(world, client, at, reads[cid], revoked)
-                    # (The entry holds the store, so its id names no other store.)
-                    entry = [record, memo[1], until, shared, None, 0, client.store]
-                    first_by_profile[profile] = entry
+                    first_by_profile[profile] = _Profile(
+                        record,
+                        memo[1],
+                        validator.bucket_end(endpoint.chain, client.store, at),
+                        record.shared_horizon(world, client, at, reads[cid], revoked),
+                        client.store,
+                    )
                 record = record.again(at)
                 assert record.accepted is not None
                 codes[k] = record.accepted
@@ -900,6 +913,20 @@ def _max_age(header: str, profile: str) -> int | None:
 
 
 @dataclass(slots=True)
+class _Profile:
+    """A first visit's class, found from what fixes it (``first_by_profile`` in :func:`run`):
+    the record an accepted first visit left, for other clients' first visits to copy."""
+
+    record: _Steady  # notes deferred, the noted entries' window kept
+    asked: dict[int, int]  # the OCSP queries its decision made
+    until: SimTime  # when the validation's bucket ends
+    shared: SimTime | None  # the horizon but for the client's build (None: the visit itself)
+    store: TrustStore  # held, so that its id in the profile names no other store
+    number: int | None = None  # the record's class, once a client's record has been synced
+    asked_number: int = 0  # and the number of its OCSP queries
+
+
+@dataclass(slots=True)
 class _Steady:
     """A client's last full visit, and what lets its next visits skip the pipeline.
 
@@ -995,7 +1022,8 @@ class _Steady:
 
     def again(self, at: SimTime) -> _Steady:
         """This record as another client in the same start state and class would hold it
-        after an accepted visit at ``at``, its notes deferred (see :meth:`materialise`)."""
+        after an accepted visit at ``at``, its notes deferred (see :meth:`materialise`);
+        the noted entries live as long (``window``), the horizon is the caller's."""
         return _Steady(
             self.host,
             self.version,
@@ -1014,6 +1042,7 @@ class _Steady:
             at,
             self.logs,
             pending=True,
+            window=self.window,
         )
 
     def rebound(
@@ -1151,7 +1180,8 @@ class _Steady:
     def note(self, client: Client, at: SimTime) -> None:
         """Note the headers of this record's class as an accepted visit at ``at`` does."""
         host, validation = self.host, self.validation
-        if self.pin_entry is not None and self.pin_max_age is not None and client.kph is not None:
+        if self.pin_entry is not None and client.kph is not None:
+            assert self.pin_max_age is not None  # set with pin_entry (:meth:`after`)
             # The entry the header noted at the record's full visit, noted again at ``at``.
             _, pins, include_subdomains, report_uri = self.pin_entry
             entry = hpkp.PinEntry(

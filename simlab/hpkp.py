@@ -709,9 +709,9 @@ class KnownPinnedHosts:
         return self._outcome(host, PinEvent.VALID_HEADER, "noted", entry)
 
     def renote(self, entry: PinEntry) -> HeaderOutcome:
-        """Note ``entry`` as the valid header that noted it notes it again at each connection
-        (section 2.5: the new entry replaces the old, whatever the state), for a caller that
-        processed that header once and knows the entry it gives."""
+        """Note ``entry`` again: what processing once more the valid header that gave it
+        does (section 2.5: the new entry replaces the old, whatever the state). For a caller
+        that has processed that header before and knows the entry it gives."""
         return self._outcome(entry.host, PinEvent.VALID_HEADER, "noted", entry)
 
     def check(
