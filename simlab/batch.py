@@ -76,6 +76,7 @@ import numpy.typing as npt
 
 from simlab import hpkp
 from simlab.clock import DAY, SimTime
+from simlab.errors import ScenarioError
 from simlab.pki import TrustStore, Validation, Validator
 from simlab.table import Rows
 from simlab.world import (
@@ -246,6 +247,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     accepted = np.zeros(n_clients, dtype=np.int64)
     record_class = np.zeros(n_clients, dtype=np.int64)
     stores = [c.store for c in clients]  # by identity (:func:`regroup` names them by id)
+    software = [(c.release, c.access) for c in clients]  # read once; checked at the end
     classes: dict[tuple[Any, ...], int] = {}
     class_info: list[tuple[Endpoint, Client, tuple[Any, ...]]] = []
     class_asked = np.full(64, -1, dtype=np.int64)  # per class: asked, if it holds now
@@ -797,6 +799,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             pull(cid, same)
             same.materialise(clients[cid])
     engine.run_events_until(end)
+    for c, (release, access) in zip(clients, software, strict=True):
+        if c.release is not release or c.access != access:
+            raise ScenarioError(
+                f"the story moved client {c.id} to another release or network during the run;"
+                " the batched engine reads each client's once: run it with engine='reference'"
+            )
     fields = {c.id: (c.release.kind, c.release.name, c.access) for c in clients}
     return Rows(times, ids, codes, list(results), fields)
 

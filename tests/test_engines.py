@@ -27,7 +27,7 @@ from simlab import batch, draws, stories
 from simlab.clock import DAY
 from simlab.draws import draw_visits
 from simlab.engine import Engine, Story
-from simlab.errors import SimlabError
+from simlab.errors import ScenarioError, SimlabError
 from simlab.pki import TrustStore
 from simlab.runner import DEFENCES, Result, run
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios
@@ -284,6 +284,27 @@ def test_a_story_that_replaces_trust_stores_after_the_first_visits(
     fast, reference = _pair(spec, "none", 0, n_clients=1, **params)
     assert "unknown_issuer" in set(reference.table["reason"].astype(str))
     _assert_same(fast, reference)
+
+
+def test_a_story_that_moves_clients_to_another_release_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client is one user's software on one network; the batched engine reads both once.
+    A story that moves clients mid-run gets a typed error naming the engine that steps
+    through every visit, never a table that silently differs from it."""
+
+    def upgrade(world: World) -> Story:
+        yield DAY
+        newest = world.clients[-1].release
+        for client in world.clients:
+            client.release = newest
+
+    monkeypatch.setitem(stories.STORIES, "upgrade", upgrade)
+    spec = ScenarioSpec("upgrade", "upgrade", "Every client upgrades on day 1")
+    params = {"n_clients": 20, "days": 3.0, "attack_start_day": 0.0}
+    with pytest.raises(ScenarioError, match=r"client \d+ to another release.*engine='reference'"):
+        run(spec, "none", 0, **params)
+    assert len(run(spec, "none", 0, engine="reference", **params).table)
 
 
 def test_unknown_engine_names_the_valid_ones() -> None:
