@@ -31,9 +31,9 @@ then found without routing, validating or reading the start state: the client's 
 access network and trust store, and the time-dependent inputs, fix it while the validation's
 bucket lasts, and so does the record's horizon but for the client's own build. A client's
 only visit in a window whose profile is known this way is answered in bulk too: the
-time-dependent inputs are computed with numpy (:func:`_timely_codes`,
-:func:`_build_horizons`, the same rules as :func:`_build_horizon`), and the client borrows
-the profile's record until it needs one of its own.
+time-dependent inputs are computed with numpy (:class:`_Builds`, by the rules of
+:func:`_build_horizon` and ``timed``), and the client borrows the profile's record until it
+needs one of its own.
 
 A class is everything ``decide`` reads:
 
@@ -397,13 +397,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     # First visits answered in bulk leave their profile's template in ``steady``, shared
     # (``borrowed``); the client's own times are in the arrays until it needs its own record.
     borrowed = np.zeros(n_clients, dtype=bool)
-    build0 = np.array([math.nan if c.build_date is None else c.build_date for c in clients])
-    auto = np.array([c.auto_update for c in clients], dtype=bool)
+    builds = _Builds.of(world, reads)
     checks_revocation = np.array([r[0] for r in reads], dtype=bool)
-    ct_span = np.array([math.nan if r[1] is None else r[1] for r in reads])
-    list_span = np.array([math.nan if r[2] is None else r[2] for r in reads])
     no_app = np.array([not r[3] for r in reads], dtype=bool)
-    period = s.browser_release_days * DAY
     networks: dict[str, int] = {}
     network_of = np.array([networks.setdefault(c.access, len(networks)) for c in clients])
     network_client = np.zeros(len(networks), dtype=np.int64)  # any client on each network
@@ -462,9 +458,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 reading = (nets == net) & checks_revocation[cids]
                 rev[reading, 0] = np.searchsorted(revoked, ats[reading] - delay, side="right")
                 rev[reading, 1] = np.searchsorted(revoked, ats[reading], side="right")
-        timely = _timely_codes(
-            ats, build0[cids], auto[cids], period, ct_span[cids], list_span[cids]
-        )
+        timely = builds.timely(cids, ats)
         groups = group_of[cids]
         base = int(rev.max()) + 3
         key = ((groups * base + rev[:, 0] + 2) * base + rev[:, 1] + 2) * 9
@@ -535,10 +529,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         window[cids] = noted[which]
         last[cids] = ats
         pending[cids] = False
-        until = np.minimum(
-            shared[which],
-            _build_horizons(ats, build0[cids], auto[cids], period, ct_span[cids], list_span[cids]),
-        )
+        until = np.minimum(shared[which], builds.horizons(cids, ats))
         horizon[cids] = np.where(np.isnan(shared[which]), ats, until)
 
     def visit(k: int, at: SimTime, cid: int) -> None:
@@ -853,64 +844,78 @@ def _build_horizon(
     return horizon
 
 
-def _builds(
-    at: npt.NDArray[np.float64],
-    build0: npt.NDArray[np.float64],
-    auto: npt.NDArray[np.bool_],
-    period: float,
-) -> npt.NDArray[np.float64]:
-    """:meth:`World.build_of` for many visits (NaN: no build), with the same arithmetic:
-    numpy's floor division of doubles is CPython's (``npy_divmod`` follows
-    ``float_divmod``)."""
-    moved = build0 + np.floor_divide(at - build0, period) * period
-    return np.where(auto, moved, build0)
+@dataclass(frozen=True)
+class _Builds:
+    """Each client's browser build and the build-time lists ``decide`` reads, as arrays: the
+    rules of :meth:`World.build_of`, ``timed`` and :func:`_build_horizon`, for many visits
+    at once (first visits answered in bulk). NaN: no build, or a list that is not read."""
 
+    first: npt.NDArray[np.float64]  # the build installed at time 0 (``Client.build_date``)
+    auto: npt.NDArray[np.bool_]
+    period: float  # seconds between releases
+    ct_span: npt.NDArray[np.float64]  # :func:`_reads`' windows, per client
+    list_span: npt.NDArray[np.float64]
 
-def _timely_codes(
-    at: npt.NDArray[np.float64],
-    build0: npt.NDArray[np.float64],
-    auto: npt.NDArray[np.bool_],
-    period: float,
-    ct_span: npt.NDArray[np.float64],
-    list_span: npt.NDArray[np.float64],
-) -> npt.NDArray[np.int64]:
-    """The ``timely`` part of ``timed`` for many visits, as two columns: whether the build's
-    CT log list and its static pin list are timely (1 or 0), or -1 where neither is read.
-    ``ct_span`` and ``list_span`` are :func:`_reads`' windows (NaN: not read)."""
-    build = _builds(at, build0, auto, period)
-    age = at - build
-    no_build = np.isnan(build)
-    with np.errstate(invalid="ignore"):
-        ct_ok = np.isnan(ct_span) | (ct_span <= 0) | no_build | (age < ct_span)
-        list_ok = np.isnan(list_span) | no_build | (age < list_span)
-    codes = np.column_stack([ct_ok, list_ok]).astype(np.int64)
-    codes[np.isnan(ct_span) & np.isnan(list_span)] = -1
-    return codes
+    @classmethod
+    def of(
+        cls, world: World, reads: list[tuple[bool, float | None, float | None, bool]]
+    ) -> _Builds:
+        clients = world.clients
+        return cls(
+            np.array([math.nan if c.build_date is None else c.build_date for c in clients]),
+            np.array([c.auto_update for c in clients], dtype=bool),
+            world.s.browser_release_days * DAY,
+            np.array([math.nan if r[1] is None else r[1] for r in reads]),
+            np.array([math.nan if r[2] is None else r[2] for r in reads]),
+        )
 
+    def at(
+        self, cids: npt.NDArray[np.int64], at: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """:meth:`World.build_of`, with the same arithmetic: numpy's floor division of
+        doubles is CPython's (``npy_divmod`` follows ``float_divmod``)."""
+        first = self.first[cids]
+        moved = first + np.floor_divide(at - first, self.period) * self.period
+        return np.where(self.auto[cids], moved, first)
 
-def _build_horizons(
-    at: npt.NDArray[np.float64],
-    build0: npt.NDArray[np.float64],
-    auto: npt.NDArray[np.bool_],
-    period: float,
-    ct_span: npt.NDArray[np.float64],
-    list_span: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float64]:
-    """:func:`_build_horizon` for many visits, by the same rules."""
-    build = _builds(at, build0, auto, period)
-    age = at - build
-    horizon = np.full(len(at), math.inf)
-    with np.errstate(invalid="ignore"):
-        spans = [np.where(span > 0, span, math.nan) for span in (ct_span, list_span)]
-        outlived = np.zeros(len(at), dtype=bool)
-        for span in spans:
-            outlived |= age >= span
-        horizon = np.where(auto & outlived, build + period - 1.0, horizon)
-        for span in spans:
-            counts = ~auto | (span - 1.0 < period)
-            bound = counts & (age < span)
-            horizon = np.where(bound, np.minimum(horizon, build + span - 1.0), horizon)
-    return np.where(np.isnan(build), math.inf, horizon)
+    def timely(
+        self, cids: npt.NDArray[np.int64], at: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.int64]:
+        """The ``timely`` part of ``timed``, as two columns: whether the build's CT log list
+        and its static pin list are timely (1 or 0), or -1 in both where neither is read."""
+        build = self.at(cids, at)
+        age = at - build
+        no_build = np.isnan(build)
+        ct_span, list_span = self.ct_span[cids], self.list_span[cids]
+        with np.errstate(invalid="ignore"):
+            ct_ok = np.isnan(ct_span) | (ct_span <= 0) | no_build | (age < ct_span)
+            list_ok = np.isnan(list_span) | no_build | (age < list_span)
+        codes = np.column_stack([ct_ok, list_ok]).astype(np.int64)
+        codes[np.isnan(ct_span) & np.isnan(list_span)] = -1
+        return codes
+
+    def horizons(
+        self, cids: npt.NDArray[np.int64], at: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """:func:`_build_horizon`, by the same rules."""
+        build = self.at(cids, at)
+        age = at - build
+        auto = self.auto[cids]
+        horizon = np.full(len(at), math.inf)
+        with np.errstate(invalid="ignore"):
+            spans = [
+                np.where(span > 0, span, math.nan)
+                for span in (self.ct_span[cids], self.list_span[cids])
+            ]
+            outlived = np.zeros(len(at), dtype=bool)
+            for span in spans:
+                outlived |= age >= span
+            horizon = np.where(auto & outlived, build + self.period - 1.0, horizon)
+            for span in spans:
+                counts = ~auto | (span - 1.0 < self.period)
+                bound = counts & (age < span)
+                horizon = np.where(bound, np.minimum(horizon, build + span - 1.0), horizon)
+        return np.where(np.isnan(build), math.inf, horizon)
 
 
 @functools.lru_cache(maxsize=256)
