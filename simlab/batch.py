@@ -408,6 +408,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     group_of = np.zeros(n_clients, dtype=np.int64)
 
     def regroup() -> None:
+        """Number each client's release, access network and trust store: with the version
+        and the time-dependent inputs, a first visit's profile (again when stores change)."""
         numbers: dict[tuple[int, str, int], int] = {}
         for cid, c in enumerate(clients):
             group_of[cid] = numbers.setdefault((id(c.release), c.access, id(c.store)), len(numbers))
