@@ -57,15 +57,18 @@ def _on_chain(visits: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
 
     ``on[0]`` is true; ``on[j]`` is false exactly when ``on[j - 1]`` and ``visits[j - 1]``.
     So after any draw saying no, the next is on the chain, and from there on the chain
-    alternates along a run of yeses.
+    alternates along a run of yeses: ``on[j]`` holds when ``j`` is as odd as the start of
+    its run.
     """
     n = len(visits)
-    index = np.arange(n, dtype=np.int64)
     restart = np.empty(n, dtype=bool)
     restart[0] = True
     np.logical_not(visits[:-1], out=restart[1:])
-    since: npt.NDArray[np.int64] = index - np.maximum.accumulate(np.where(restart, index, 0))
-    on: npt.NDArray[np.bool_] = (since & 1) == 0
+    odd_start = (np.flatnonzero(restart) & 1).astype(bool)  # per run: does it start odd?
+    run = np.cumsum(restart, dtype=np.int64) - 1  # the run each draw is in
+    odd = np.zeros(n, dtype=bool)
+    odd[1::2] = True
+    on: npt.NDArray[np.bool_] = odd == odd_start[run]
     return on
 
 
