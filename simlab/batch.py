@@ -440,8 +440,10 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         positions = np.flatnonzero(fresh[who] & no_app[who])
         if not len(positions):
             return None
-        _, inverse, counts = np.unique(who, return_inverse=True, return_counts=True)
-        positions = positions[counts[inverse.reshape(-1)[positions]] == 1]
+        # A client's visits are all first visits until one is answered, so its other visits
+        # in the window, if any, are among these.
+        _, inverse, counts = np.unique(who[positions], return_inverse=True, return_counts=True)
+        positions = positions[counts[inverse.reshape(-1)] == 1]
         if not len(positions):
             return None
         cids, ats = who[positions], times[k + positions]
