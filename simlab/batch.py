@@ -698,15 +698,14 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if loud_ran or checked[0] != version:
             # A story may give clients new roots at any event (a store is the client's, not
             # part of the version): their records are checked again, one visit at a time.
-            now_stores = [c.store for c in clients]
-            changed = [cid for cid in range(n_clients) if now_stores[cid] is not stores[cid]]
+            changed = [c.id for c, old in zip(clients, stores, strict=True) if c.store is not old]
             for cid in changed:
                 horizon[cid] = -math.inf
                 same = steady[cid]
                 if same is not None and not borrowed[cid]:  # a borrowed one is copied then
                     same.horizon = -math.inf
             if changed:
-                stores = now_stores
+                stores = [c.store for c in clients]
                 regroup()
         if checked[0] != version:
             class_asked[:] = -1
