@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from hypothesis import HealthCheck, settings
 
 from simlab.clock import SimTime
@@ -62,6 +63,15 @@ def small_pki() -> SmallPKI:
     key = derive_key(0, "server:example.com")
     chain = inter.issue("owner", ["example.com", "*.example.com"], key.public_key(), at=0.0)
     return SmallPKI(owners, root, inter, TrustStore([root.certificate]), chain)
+
+
+def with_sct_list(pki: SmallPKI, sct_list: bytes, label: str = "embedded") -> x509.Certificate:
+    """A leaf for example.com whose precertificate step embeds ``sct_list`` as it is, valid
+    or not (the issuing CA signs whatever SCT list it is given)."""
+    key = derive_key(0, label).public_key()
+    return pki.inter.issue(
+        "owner", ["example.com"], key, at=0, precert_hook=lambda precert, issuer: sct_list
+    ).leaf
 
 
 def require_tool(name: str) -> str:

@@ -27,7 +27,7 @@ from simlab.ct.policy import CTFailure, CTPolicy
 from simlab.ct.sct import log_id_of, precert_tbs
 from simlab.keys import derive_key
 from simlab.pki import CT_POISON_OID, AnchorOrigin, spki_pin
-from tests.conftest import SmallPKI, openssl_text
+from tests.conftest import SmallPKI, openssl_text, with_sct_list
 
 DATA = Path(__file__).parent / "data"
 
@@ -99,13 +99,7 @@ def test_a_precertificate_whose_tbs_differs_does_not_verify(
     # for another key: the signature covers the TBS, so the SCTs do not transfer.
     _issue(small_pki, logs[:1], label="logged")
     sct_list = encode_sct_list([logs[0].submissions[0].sct])
-    final = small_pki.inter.issue(
-        "owner",
-        ["example.com"],
-        derive_key(0, "swapped").public_key(),
-        at=0,
-        precert_hook=lambda precert, issuer: sct_list,
-    ).leaf
+    final = with_sct_list(small_pki, sct_list, label="swapped")
     (sct,) = embedded_scts(final)
     assert sct.log_id == logs[0].log_id
     assert not verify_sct(sct, final, small_pki.inter.certificate, logs[0].public_key)

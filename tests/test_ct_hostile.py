@@ -44,7 +44,7 @@ from simlab.errors import CTError, SimlabError, shown
 from simlab.keys import derive_key
 from simlab.pki import CertificateAuthority, spki_pin
 from tests.bounds import bounded
-from tests.conftest import Owners, SmallPKI
+from tests.conftest import Owners, SmallPKI, with_sct_list
 
 X509, PRECERT = LogEntryType.X509_CERTIFICATE, LogEntryType.PRE_CERTIFICATE
 
@@ -263,16 +263,6 @@ def test_verify_sct_is_false_for_any_field_out_of_range(
     assert verify_sct(bad, small_pki.chain.leaf, None, log.public_key) is False
 
 
-def _embedding(small_pki: SmallPKI, sct_list: bytes) -> x509.Certificate:
-    return small_pki.inter.issue(
-        "owner",
-        ["example.com"],
-        derive_key(0, "embedded").public_key(),
-        at=0,
-        precert_hook=lambda precert, issuer: sct_list,
-    ).leaf
-
-
 def test_an_embedded_sct_past_year_9999_is_false_not_an_error(
     small_pki: SmallPKI, log: CTLog
 ) -> None:
@@ -280,7 +270,7 @@ def test_an_embedded_sct_past_year_9999_is_false_not_an_error(
     far = dataclasses.replace(
         log.add_chain(small_pki.chain, at=0), entry_type=PRECERT, timestamp_ms=2**63
     )
-    leaf = _embedding(small_pki, encode_sct_list([far]))
+    leaf = with_sct_list(small_pki, encode_sct_list([far]))
     (sct,) = embedded_scts(leaf)
     with pytest.raises(ValueError):
         _ = sct.timestamp
@@ -290,7 +280,7 @@ def test_an_embedded_sct_past_year_9999_is_false_not_an_error(
 @pytest.mark.parametrize("junk", [b"", b"\x00\x05abcde", b"\x00\x03\x00\x01\x00"])
 def test_an_unparsable_embedded_list_holds_no_scts(small_pki: SmallPKI, junk: bytes) -> None:
     # MultiLogCTVerifier::Verify skips embedded SCTs whose list does not decode.
-    assert embedded_scts(_embedding(small_pki, junk)) == []
+    assert embedded_scts(with_sct_list(small_pki, junk)) == []
 
 
 # -- tree heads ------------------------------------------------------------------------------
