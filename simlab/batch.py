@@ -322,13 +322,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 for serial, n in asked_list[number].items():
                     queries[serial] = queries.get(serial, 0) + n * times_asked
 
-    def pull(cid: int, same: _Steady) -> None:
-        """Bring the record up to date with the bulk visits of earlier windows."""
-        if pending[cid]:
-            same.last = float(last[cid])
-            same.pending = True
-            pending[cid] = False
-
     def ahead(
         client: Client, endpoint: Endpoint, on_path: bool, at: SimTime, dkey: tuple[Any, ...]
     ) -> tuple[Decision, dict[int, int]]:
@@ -362,7 +355,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         ``first_records`` path of :func:`visit` answers it, its record mirrored (as
         :func:`sync` does); False, having changed nothing, if it is not known to be one."""
         client = clients[cid]
-        endpoint = routes.get((version, client.access), (None, False))[0]
+        endpoint = route_of(client)[0]
         if endpoint is None:
             return False
         now = timed(client, at, revocations_of(endpoint))
@@ -418,14 +411,21 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     regroup()
 
     def own(cid: int) -> _Steady | None:
-        """The client's record, made its own if it was borrowed (a copy of the template as
-        :func:`first_visit` makes it, with the client's times from the arrays)."""
+        """The client's record, up to date with its bulk visits of earlier windows; made its
+        own if it was borrowed (a copy of the template as :func:`first_visit` makes it, with
+        the client's times from the arrays)."""
         same = steady[cid]
-        if same is not None and borrowed[cid]:
+        if same is None:
+            return None
+        if borrowed[cid]:
             borrowed[cid] = False
             same = steady[cid] = same.again(float(last[cid]))
             same.window = float(window[cid])
             same.horizon = float(horizon[cid])
+        elif pending[cid]:
+            same.last = float(last[cid])
+            same.pending = True
+        pending[cid] = False
         return same
 
     def fresh_in_bulk(
@@ -751,7 +751,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             cid = ids_list[kk]
             same = own(cid)
             if same is not None:
-                pull(cid, same)
                 before = early.pop(cid, None)
                 if before is not None:
                     assert same.accepted is not None
@@ -790,7 +789,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if same is not None and borrowed[cid]:
             same.note(clients[cid], float(last[cid]))
         elif same is not None:
-            pull(cid, same)
+            own(cid)
             same.materialise(clients[cid])
     engine.run_events_until(end)
     for c, (release, access) in zip(clients, software, strict=True):
