@@ -301,10 +301,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             settings_for(spec, defence, params)
     planned = [name for figure in _compare_figures(names) for name in charts.figure_files(figure)]
     out = Path(args.out)
-    check_runs(len(names) * len(DEFENCES) * args.seeds)  # the groups below each see less
+    total = len(names) * len(DEFENCES) * args.seeds
+    check_runs(total)  # the groups below each see less
     plan(out, [*COMPARE_TABLES, *planned], force=args.force)
     workers = args.workers or os.cpu_count() or 1
-    total = len(names) * len(DEFENCES) * args.seeds
     say(
         f"compare: {len(names)} scenarios x {len(DEFENCES)} defences x {args.seeds} seed(s) "
         f"= {total} runs on {workers} process(es)"

@@ -215,9 +215,9 @@ MAX_ACCESS_NETWORKS = 1000
 _PIN_CAP_DAYS = max(p.max_age_cap for p in hpkp.PROFILES.values()) / DAY
 
 
-def _between(low: float, high: float, why: str = "", *, above: bool = False) -> Limit:
+def _between(low: float, high: float, why: str, *, above: bool = False) -> Limit:
     """``low <= v <= high`` (``low < v`` with ``above``), stated as ``simlab show`` prints it."""
-    text = f"{'>' if above else '>='} {low:g} and <= {high:,g}" + (f" ({why})" if why else "")
+    text = f"{'>' if above else '>='} {low:g} and <= {high:,g} ({why})"
     if above:
         return (lambda v: low < v <= high), text
     return (lambda v: low <= v <= high), text
