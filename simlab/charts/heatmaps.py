@@ -20,7 +20,15 @@ from simlab.charts.claims import (
     split_eras,
     tie_note,
 )
-from simlab.charts.layout import EDGE, LABEL_PAD, LINE, TICK, points, shown_ticks, text_width
+from simlab.charts.layout import (
+    EDGE,
+    LABEL_PAD,
+    LINE,
+    TICK,
+    points,
+    top_edge,
+    widest_tick_label,
+)
 from simlab.charts.style import METRIC_STYLES, MISSING_COLOUR, format_value, text_colour
 from simlab.errors import SimlabError
 
@@ -104,7 +112,7 @@ def heatmap(metrics: pd.DataFrame, metric: str) -> Figure:
         bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     claim = f"{metric.replace('_', ' ')}: {heatmap_claim(metrics, metric)}"
     title = [*textwrap.wrap(claim, 100), run_settings(metrics)]
-    fig.suptitle("\n".join(title), fontsize=TITLE, y=1 - EDGE / (72.0 * fig.get_figheight()))
+    fig.suptitle("\n".join(title), fontsize=TITLE, y=top_edge(fig))
     notes = [f"bold: best or tied for best in its row (no bold: all tied); {tie_note(metric)}"]
     if not all(ok.values()):
         notes.append("n/a: no attacker in that scenario")
@@ -134,12 +142,9 @@ def _place(fig: Figure, ax: Axes, bar: Axes, title_lines: int, note_lines: int) 
     thick = tall / BAR_ASPECT
     bar.set_position((0.0, bottom / height, thick / width, tall / height))  # its ticks follow
 
-    def widest(axes: Axes) -> float:
-        return max((text_width(t) for t in shown_ticks(axes.yaxis)[1]), default=0.0)
-
-    left = EDGE + widest(ax) + TICK
+    left = EDGE + widest_tick_label(ax.yaxis) + TICK
     bar_label = LINE * BAR_LABEL * (bar.yaxis.label.get_text().count("\n") + 1)
-    right = EDGE + bar_label + LABEL_PAD + widest(bar) + TICK + thick + BAR_PAD
+    right = EDGE + bar_label + LABEL_PAD + widest_tick_label(bar.yaxis) + TICK + thick + BAR_PAD
     wide = width - left - right
     base, span = bottom / height, tall / height
     ax.set_position((left / width, base, wide / width, span))

@@ -23,6 +23,8 @@ __all__ = [
     "points",
     "shown_ticks",
     "text_width",
+    "top_edge",
+    "widest_tick_label",
 ]
 
 EDGE = 3.0
@@ -65,6 +67,16 @@ def shown_ticks(axis: Axis) -> tuple[list[float], list[str]]:
     slack = 1e-10 * (high - low)  # as close as matplotlib's own test for "in view"
     shown = [i for i, loc in enumerate(locs) if low - slack <= loc <= high + slack]
     return [locs[i] for i in shown], [labels[i] for i in shown]
+
+
+def widest_tick_label(axis: Axis) -> float:
+    """The width in points of the widest tick label ``axis`` shows (0 if none)."""
+    return max((text_width(t) for t in shown_ticks(axis)[1]), default=0.0)
+
+
+def top_edge(fig: Figure) -> float:
+    """Where a title's top goes, in figure coordinates: :data:`EDGE` below the top."""
+    return 1 - EDGE / (72.0 * fig.get_figheight())
 
 
 def fix_ticks(fig: Figure) -> None:

@@ -14,7 +14,15 @@ from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from simlab.charts.claims import REACH, run_settings, split_eras, timeline_claim
-from simlab.charts.layout import EDGE, LABEL_PAD, LINE, TICK, points, shown_ticks, text_width
+from simlab.charts.layout import (
+    EDGE,
+    LABEL_PAD,
+    LINE,
+    TICK,
+    points,
+    top_edge,
+    widest_tick_label,
+)
 from simlab.charts.style import OKABE_ITO
 
 __all__ = ["attack_days", "ct_timeline", "timeline", "traffic_note"]
@@ -133,11 +141,9 @@ def _place(fig: Figure, axes: Any, volume: Axes, title_lines: int) -> None:
     hspace = (between + BAR * panel) / panel
     fig.subplots_adjust(top=1 - top / height, bottom=bottom / height, hspace=hspace)
 
-    def widest(ax: Axes) -> float:  # once the panels' heights are set, so are their ticks
-        return max((text_width(t) for t in shown_ticks(ax.yaxis)[1]), default=0.0)
-
-    left = EDGE + label + LABEL_PAD + widest(axes[0][0]) + TICK
-    right = EDGE + label + LABEL_PAD + widest(volume) + TICK
+    # Once the panels' heights are set, so are their ticks.
+    left = EDGE + label + LABEL_PAD + widest_tick_label(axes[0][0].yaxis) + TICK
+    right = EDGE + label + LABEL_PAD + widest_tick_label(volume.yaxis) + TICK
     columns = len(axes[0])
     column = (width - left - right - (columns - 1) * COLUMN_GAP) / columns
     fig.subplots_adjust(left=left / width, right=1 - right / width, wspace=COLUMN_GAP / column)
@@ -215,7 +221,7 @@ def timeline(daily: pd.DataFrame, scenario: str) -> Figure:
     note = traffic_note(rows)
     if note:
         lines.append(note)
-    fig.suptitle("\n".join(lines), fontsize=SUPTITLE, y=1 - EDGE / (72.0 * fig.get_figheight()))
+    fig.suptitle("\n".join(lines), fontsize=SUPTITLE, y=top_edge(fig))
     _place(fig, axes, volume, len(lines))
     return fig
 
