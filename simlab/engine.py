@@ -21,9 +21,10 @@ Story: TypeAlias = Generator[float, None, None]
 class Engine:
     def __init__(self) -> None:
         self._now: SimTime = 0.0
-        self._queue: list[tuple[SimTime, int, int, Callable[[], None]]] = []
+        # (when, priority, sequence number, quiet, action): the sequence number is unique, so
+        # the heap never compares further.
+        self._queue: list[tuple[SimTime, int, int, bool, Callable[[], None]]] = []
         self._seq = 0
-        self._quiet: set[int] = set()  # sequence numbers of quiet actions still queued
 
     @property
     def now(self) -> SimTime:
@@ -36,9 +37,7 @@ class Engine:
         action changes nothing a connection's route or decision reads (a monitor poll), so
         an engine that reuses decisions need not look at the world again after it."""
         self._seq += 1
-        if quiet:
-            self._quiet.add(self._seq)
-        heapq.heappush(self._queue, (max(when, self._now), priority, self._seq, action))
+        heapq.heappush(self._queue, (max(when, self._now), priority, self._seq, quiet, action))
 
     def process(self, story: Story, *, start: SimTime | None = None) -> None:
         """Run a generator that yields delays in seconds."""
@@ -55,14 +54,10 @@ class Engine:
     def run_events_until(self, until: SimTime) -> bool:
         """Run every event due at or before ``until``, in order. True if one was not quiet."""
         queue = self._queue
-        quiet = self._quiet
         loud = False
         while queue and queue[0][0] <= until:
-            when, _, seq, action = heapq.heappop(queue)
-            if seq in quiet:
-                quiet.discard(seq)
-            else:
-                loud = True
+            when, _, _, quiet, action = heapq.heappop(queue)
+            loud = loud or not quiet
             self._now = when
             action()
         self._now = max(self._now, until)
@@ -73,11 +68,10 @@ class Engine:
         it stopped before one that is not (it stays queued, see :meth:`next_loud_due`)."""
         queue = self._queue
         while queue and queue[0][0] <= until:
-            when, _, seq, action = queue[0]
-            if seq not in self._quiet:
+            when, _, _, quiet, action = queue[0]
+            if not quiet:
                 return True
             heapq.heappop(queue)
-            self._quiet.discard(seq)
             self._now = when
             action()
         return False
@@ -101,8 +95,7 @@ class Engine:
 
     def next_loud_due(self) -> SimTime:
         """When the next event that is not quiet is due (infinity if none)."""
-        quiet = self._quiet
-        return min((e[0] for e in self._queue if e[2] not in quiet), default=float("inf"))
+        return min((e[0] for e in self._queue if not e[3]), default=float("inf"))
 
     def advance(self, when: SimTime) -> bool:
         """Run every event due at or before ``when`` (a visit's time: events due then come
