@@ -371,7 +371,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         codes[k] = record.accepted
         shared = known.shared
         record.horizon = (
-            at if shared is None else min(shared, _build_horizon(world, client, at, reads[cid]))
+            at if shared is None else min(shared, _own_horizon(world, client, at, reads[cid]))
         )
         steady[cid] = record
         if known.number is None:
@@ -846,6 +846,22 @@ def _build_horizon(
     return horizon
 
 
+def _own_horizon(
+    world: World, client: Client, at: SimTime, reads: tuple[bool, float | None, float | None, bool]
+) -> SimTime:
+    """Before this, the time-dependent inputs that are the client's own compare as at
+    ``at``: its build's (:func:`_build_horizon`), and the app release it runs and whether
+    that release's pins have expired (``timed``'s app key)."""
+    horizon = _build_horizon(world, client, at, reads)
+    if reads[3]:
+        adoption, releases, threshold = world.adoption, world.releases, client.app_threshold
+        horizon = min(horizon, adoption.release_holds_until(threshold, releases, at))
+        pins = adoption.release_for(threshold, releases, at).pins
+        if pins is not None and pins.expiration is not None and at < pins.expiration:
+            horizon = min(horizon, pins.expiration)
+    return horizon
+
+
 @dataclass(frozen=True)
 class _Builds:
     """Each client's browser build and the build-time lists ``decide`` reads, as arrays: the
@@ -1090,7 +1106,7 @@ class _Steady:
         self.window = self.noted_window(client)
         shared = self.shared_horizon(world, client, at, reads, revocations)
         if shared is not None:
-            shared = min(shared, _build_horizon(world, client, at, reads))
+            shared = min(shared, _own_horizon(world, client, at, reads))
         self.horizon = at if shared is None else shared
 
     def noted_window(self, client: Client) -> SimTime:
@@ -1113,13 +1129,11 @@ class _Steady:
         reads: tuple[bool, float | None, float | None, bool],
         revocations: tuple[SimTime, ...],
     ) -> SimTime | None:
-        """The horizon but for the client's build (:func:`_build_horizon`); None if it is
-        ``at``. Clients in the same start state and class share it while the validation's
-        bucket and the revocation counts are the same."""
+        """The horizon but for the client's own build and app release
+        (:func:`_own_horizon`); None if it is ``at``. Clients in the same start state and
+        class share it while the validation's bucket and the revocation counts are the same."""
         host = self.host
-        revocation, _, _, app = reads
-        if app:
-            return None  # the adoption curve's crossing times are not worked out here
+        revocation = reads[0]
         hsts = client.hsts
         if hsts is not None and not self.hsts_noted:  # noqa: SIM102
             if host not in hsts.preloaded and hsts.known(host, at):

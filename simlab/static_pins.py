@@ -203,8 +203,30 @@ class UpdateAdoption:
         self, threshold: float, releases: Sequence[AppRelease], at: SimTime
     ) -> AppRelease:
         """The release a user with ``threshold`` runs at ``at`` (the first: installed base)."""
-        current = releases[0]
-        for release in releases[1:]:
+        return releases[self._index_for(threshold, releases, at)]
+
+    def _index_for(self, threshold: float, releases: Sequence[AppRelease], at: SimTime) -> int:
+        current = 0
+        for index, release in enumerate(releases[1:], start=1):
             if release.released_at <= at and self.fraction(at - release.released_at) > threshold:
-                current = release
+                current = index
         return current
+
+    def release_holds_until(
+        self, threshold: float, releases: Sequence[AppRelease], at: SimTime
+    ) -> SimTime:
+        """A time before which :meth:`release_for` gives the release it gives at ``at``
+        (``inf``: no later release in ``releases`` displaces it), so that a simulation need
+        not ask again at every visit. Only a release later in the list than the one in use
+        can displace it; :meth:`fraction` only grows, so a time at which it is checked not
+        to have passed the threshold bounds every earlier time too."""
+        until = math.inf
+        for release in releases[self._index_for(threshold, releases, at) + 1 :]:
+            shipped = release.released_at
+            # Where 1 - exp(-t / mean) first exceeds the threshold, less a second's margin.
+            crossing = self.delay_days - self.mean_days * math.log1p(-threshold)
+            safe = shipped + crossing * DAY - 1.0
+            if not (safe > shipped and self.fraction(safe - shipped) <= threshold):
+                safe = shipped  # before it ships, it is not in use
+            until = min(until, safe)
+        return until

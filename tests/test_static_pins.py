@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simlab.clock import DAY
 from simlab.keys import derive_key
@@ -129,3 +133,37 @@ def test_update_adoption_moves_users_to_a_new_release_over_time() -> None:
     assert 0.5 < share_on_new(18 * DAY) < 0.8  # 1 - exp(-1) ~ 0.63 one mean after the delay
     assert share_on_new(60 * DAY) > 0.99
     assert adoption.fraction(0) == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    threshold=st.floats(0, 1, exclude_max=True),
+    mean_days=st.floats(0.01, 60),
+    delay_days=st.floats(0, 10),
+    ships=st.lists(st.floats(0, 90 * DAY), min_size=1, max_size=4),
+    at=st.floats(0, 120 * DAY),
+    later=st.lists(st.floats(0, 1), min_size=1, max_size=8),
+)
+def test_release_holds_until_bounds_when_a_user_changes_release(
+    threshold: float,
+    mean_days: float,
+    delay_days: float,
+    ships: list[float],
+    at: float,
+    later: list[float],
+) -> None:
+    """Until ``release_holds_until``, the user runs what they run at ``at``; and the bound is
+    tight: a second after it (when it is later than ``at``), some later release has passed
+    the threshold (unless the bound is a release's ship date, for a crossing too close to
+    it to state, or the threshold so near 1 that 1 - exp(-t) rounds up to it late)."""
+    adoption = UpdateAdoption(mean_days=mean_days, delay_days=delay_days)
+    releases = [AppRelease(f"1.{i}", t, None) for i, t in enumerate([0.0, *ships])]
+    running = adoption.release_for(threshold, releases, at)
+    until = adoption.release_holds_until(threshold, releases, at)
+    for share in later:
+        t = at + share * (min(until, at + 200 * DAY) - at)
+        if t < until:
+            assert adoption.release_for(threshold, releases, t) is running
+    stated = until not in {r.released_at for r in releases}
+    if at < until < math.inf and stated and threshold < 0.999:
+        assert adoption.release_for(threshold, releases, until + 2.0) is not running
