@@ -589,7 +589,11 @@ class TrustStore:
                     self._origin[fp] = origin
                     certs.append(root)
         self.certificates: tuple[x509.Certificate, ...] = tuple(certs)
-        self.key: tuple[bytes, ...] = tuple(sorted(self._origin))
+        # What validation reads: the anchors, and where each came from (pins are bypassed
+        # for a user-installed anchor), so equal keys mean equal answers.
+        self.key: tuple[tuple[bytes, str], ...] = tuple(
+            sorted((fp, origin.value) for fp, origin in self._origin.items())
+        )
         self.store: verification.Store | None = verification.Store(certs) if certs else None
 
     def with_user_root(self, root: x509.Certificate) -> TrustStore:

@@ -105,6 +105,22 @@ def test_user_installed_root_is_remembered_as_such(small_pki: SmallPKI) -> None:
     assert not Validator().validate(rogue, small_pki.store, "example.com", 10.0).ok
 
 
+def test_the_memo_tells_a_public_root_from_the_same_root_installed_by_the_user(
+    small_pki: SmallPKI,
+) -> None:
+    """Pins are bypassed for user-installed anchors, so the anchor's origin is part of the
+    answer: one validator must not give a public store's answer to a user store."""
+    public = small_pki.store
+    user = TrustStore(user_roots=[small_pki.root.certificate])
+    validator = Validator()
+    assert validator.validate(small_pki.chain, public, "example.com", 10.0).anchor_origin is (
+        AnchorOrigin.PUBLIC
+    )
+    assert validator.validate(small_pki.chain, user, "example.com", 10.0).anchor_origin is (
+        AnchorOrigin.USER
+    )
+
+
 def test_domain_validation_refuses_a_requester_without_control(small_pki: SmallPKI) -> None:
     key = derive_key(0, "mallory").public_key()
     with pytest.raises(ValidationRefused, match="'mallory'.*domain validation failed"):
