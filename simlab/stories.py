@@ -12,7 +12,7 @@ from collections.abc import Callable
 from simlab.clock import DAY, HOUR, SimTime
 from simlab.engine import Story
 from simlab.keys import derive_key
-from simlab.pki import CertificateAuthority, Chain, self_signed, spki_pin
+from simlab.pki import CertificateAuthority, Chain, TrustStore, self_signed, spki_pin
 from simlab.world import Endpoint, World
 
 __all__ = ["STORIES"]
@@ -57,10 +57,17 @@ def mitm_local_root(world: World) -> Story:
     """The same on-path attacker, whose root the victims (or their employer) installed."""
     s = world.s
     proxy = CertificateAuthority.root("Inspection Proxy CA", seed=world.seed, epoch=world.epoch)
+    # Stores are immutable: clients whose stores held the same anchors share the new one.
+    installed: dict[tuple[tuple[bytes, str], ...], TrustStore] = {}
     for client in world.clients:
         # Apps targeting Android 7+ ignore user-installed roots (clients.toml: user_roots).
         if client.access == s.attacker_network and client.release.user_roots:
-            client.store = client.store.with_user_root(proxy.certificate)
+            store = installed.get(client.store.key)
+            if store is None:
+                store = installed[client.store.key] = client.store.with_user_root(
+                    proxy.certificate
+                )
+            client.store = store
     yield world.attack_start
     key = _attacker_key(world)
     chain = proxy.compromise().issue(
