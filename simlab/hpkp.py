@@ -942,22 +942,29 @@ class ReportSender:
             bool(report["include-subdomains"]),
         ):
             return False
-        return self._fresh(_report_key(report_uri, report), at)
+        return self.send_if_fresh(_report_key(report_uri, report), at)
 
     def should_send_violation(
         self, report_uri: str | None, violation: PinViolation, at: SimTime
     ) -> bool:
         """:meth:`should_send` for ``violation.report()``, without rendering the report."""
+        key = self.violation_key(report_uri, violation)
+        return key is not None and self.send_if_fresh(key, at)
+
+    def violation_key(self, report_uri: str | None, violation: PinViolation) -> Hashable | None:
+        """The de-duplication key :meth:`should_send_violation` checks, or None if this
+        sender never sends the report. It does not depend on ``violation.at``, so a UA that
+        fails the same pins again can check :meth:`send_if_fresh` with the same key."""
         if report_uri is None or not self.profile.send_reports:
-            return False
+            return None
         if self._to_pinned_host(
             report_uri,
             violation.hostname,
             violation.noted_hostname,
             violation.include_subdomains,
         ):
-            return False
-        return self._fresh(violation.dedupe_key(report_uri), at)
+            return None
+        return violation.dedupe_key(report_uri)
 
     def _to_pinned_host(
         self, report_uri: str, hostname: object, noted: str, include_subdomains: bool
@@ -967,7 +974,9 @@ class ReportSender:
             target == hostname or covers(noted, include_subdomains, target)
         )
 
-    def _fresh(self, key: Hashable, at: SimTime) -> bool:
+    def send_if_fresh(self, key: Hashable, at: SimTime) -> bool:
+        """Whether a report with de-duplication ``key`` is sent at ``at`` (none identical
+        within the dedupe interval), remembering it if so."""
         last = self._recent.get(key)
         if last is not None and at - last < self.profile.report_dedupe_seconds:
             return False

@@ -64,9 +64,7 @@ def mitm_local_root(world: World) -> Story:
         if client.access == s.attacker_network and client.release.user_roots:
             store = installed.get(client.store.key)
             if store is None:
-                store = installed[client.store.key] = client.store.with_user_root(
-                    proxy.certificate
-                )
+                store = installed[client.store.key] = client.store.with_user_root(proxy.certificate)
             client.store = store
     yield world.attack_start
     key = _attacker_key(world)

@@ -24,7 +24,7 @@ import functools
 import math
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +84,8 @@ HSTS_HEADER = hsts.Policy(365 * 86400)
 
 EXPECT_CT_MAX_AGE = 30 * DAY
 """``Expect-CT: max-age=2592000, enforce`` (a month), sent by a site deploying CT."""
+
+_VIOLATION_KEYS_MAX = 1 << 16  # report keys kept (World._violation_key): bounds memory
 
 _ERROR_OF: dict[FailureReason, str] = {
     FailureReason.UNKNOWN_ISSUER: "authority_invalid",  # ERR_CERT_AUTHORITY_INVALID
@@ -476,6 +478,9 @@ class World:
         self.on_detect: list[Callable[[SimTime], None]] = []
         self.rows: list[tuple[Any, ...]] = []
         self._ct_memo: dict[tuple[object, ...], bool] = {}
+        # A locked-out client fails the same pins at every visit: its report's key, by the
+        # entry, served chain and validation (held, so that their ids name no other object).
+        self._violation_keys: dict[tuple[int, int, int], tuple[object, Hashable | None]] = {}
         self.clients = self._population()
 
     # -- actors ----------------------------------------------------------------------
@@ -973,19 +978,8 @@ class World:
         ):
             entry = client.kph.lookup(self.host, at)
             if entry is not None:
-                violation = hpkp.PinViolation(
-                    hostname=self.host,
-                    port=443,
-                    at=at,
-                    noted_hostname=entry.host,
-                    include_subdomains=entry.include_subdomains,
-                    expires_at=entry.expires_at,
-                    known_pins=entry.pins,
-                    served_chain=endpoint.chain.certificates,
-                    validated_chain=validation.chain,
-                    epoch=self.epoch,
-                )
-                sent = client.reports.should_send_violation(entry.report_uri, violation, at)
+                key = self._violation_key(client.reports, entry, endpoint, validation, at)
+                sent = key is not None and client.reports.send_if_fresh(key, at)
                 if sent and self._delivered(client):
                     self.detect(at, "hpkp_report")
                     return
@@ -994,6 +988,39 @@ class World:
                 self.detect(at, "app_pin_report")
         elif self.rng.random() < self.s.user_report_prob:
             self.detect(at, "user_report")
+
+    def _violation_key(
+        self,
+        sender: hpkp.ReportSender,
+        entry: hpkp.PinEntry,
+        endpoint: Endpoint,
+        validation: Validation,
+        at: SimTime,
+    ) -> Hashable | None:
+        """``sender``'s de-duplication key for this pin failure's report (None: not sent),
+        made once per entry, served chain and validation (the key does not depend on the
+        time, and an entry belongs to one client, so to one sender)."""
+        memo = (id(entry), id(endpoint.chain), id(validation))
+        found = self._violation_keys.get(memo)
+        if found is not None:
+            return found[1]
+        violation = hpkp.PinViolation(
+            hostname=self.host,
+            port=443,
+            at=at,
+            noted_hostname=entry.host,
+            include_subdomains=entry.include_subdomains,
+            expires_at=entry.expires_at,
+            known_pins=entry.pins,
+            served_chain=endpoint.chain.certificates,
+            validated_chain=validation.chain,
+            epoch=self.epoch,
+        )
+        key = sender.violation_key(entry.report_uri, violation)
+        if len(self._violation_keys) >= _VIOLATION_KEYS_MAX:
+            self._violation_keys.clear()
+        self._violation_keys[memo] = ((entry, endpoint.chain, validation), key)
+        return key
 
     def _delivered(self, client: Client) -> bool:
         """A report reaches the collector unless an on-path attacker drops it."""

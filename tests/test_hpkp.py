@@ -946,6 +946,16 @@ def test_report_decisions_are_the_same_from_a_violation_or_its_rendered_report(
         for uri, change, at in script
     ]
     assert from_reports == from_violations
+    # A key made once, from the first failure's violation, decides the later ones alike.
+    keyed = ReportSender()
+    keys = [
+        keyed.violation_key(uri, _violation(small_pki, **{"at": 0} | c)) for uri, c, _ in script
+    ]
+    from_keys = [
+        key is not None and keyed.send_if_fresh(key, at)
+        for key, (_, _, at) in zip(keys, script, strict=True)
+    ]
+    assert from_keys == from_violations
     assert from_reports == [
         True, False, False, True, True, True, True, True, True, False,
         True, True, True, False, False, True, False,
