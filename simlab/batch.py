@@ -536,6 +536,14 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         until = np.minimum(shared[which], builds.horizons(cids, ats))
         horizon[cids] = np.where(np.isnan(shared[which]), ats, until)
 
+    def refused_again(k: int, at: SimTime, client: Client, same: _Steady) -> None:
+        """A visit in the class of a record whose decision was not to accept: what follows
+        the decision (a click-through draw, a report), as at every such visit."""
+        for serial, n in same.asked.items():
+            queries[serial] = queries.get(serial, 0) + n
+        outcome, reason = world.conclude(client, same.endpoint, same.decision, at)
+        codes[k] = code_of((same.endpoint.operator, same.endpoint.legit, outcome.value, reason))
+
     def visit(k: int, at: SimTime, cid: int) -> None:
         """One visit the bulk test did not answer: the checks and the pipeline."""
         client = clients[cid]
@@ -589,17 +597,14 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     revocations_of(same.endpoint),
                 )
             ):
+                if same.accepted is None:
+                    refused_again(k, at, client, same)
+                    return
                 for serial, n in same.asked.items():
                     queries[serial] = queries.get(serial, 0) + n
-                if same.accepted is not None:
-                    codes[k] = same.accepted
-                    same.last = at
-                    same.pending = True
-                else:
-                    outcome, reason = world.conclude(client, same.endpoint, same.decision, at)
-                    codes[k] = code_of(
-                        (same.endpoint.operator, same.endpoint.legit, outcome.value, reason)
-                    )
+                codes[k] = same.accepted
+                same.last = at
+                same.pending = True
                 return
             same.materialise(client)
             steady[cid] = None
@@ -749,19 +754,31 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 break  # an event that may change the world is due first: the window ends
             engine.advance(at)  # nothing is due: this sets the clock for what it schedules
             cid = ids_list[kk]
-            same = own(cid)
-            if same is not None:
-                before = early.pop(cid, None)
-                if before is not None:
-                    assert same.accepted is not None
-                    codes[before] = same.accepted
-                    same.last = times_list[before[-1]]
-                    same.pending = True
-                    count_asked(np.full(len(before), cid))
-                    bulk[np.array(before) - k] = False
-            if not fresh[cid] or not first_visit(kk, at, cid):
-                visit(kk, at, cid)
-                sync(cid)
+            same = steady[cid]
+            if (
+                same is not None
+                and same.accepted is None
+                and same.version == version
+                and at < same.horizon
+                and at < same.last + same.window
+            ):
+                # Refused again, in the same class. Such a record is never borrowed, pending
+                # or in ``early``, and its arrays already say "not in bulk".
+                refused_again(kk, at, clients[cid], same)
+            else:
+                same = own(cid)
+                if same is not None:
+                    before = early.pop(cid, None)
+                    if before is not None:
+                        assert same.accepted is not None
+                        codes[before] = same.accepted
+                        same.last = times_list[before[-1]]
+                        same.pending = True
+                        count_asked(np.full(len(before), cid))
+                        bulk[np.array(before) - k] = False
+                if not fresh[cid] or not first_visit(kk, at, cid):
+                    visit(kk, at, cid)
+                    sync(cid)
             visited = kk + 1
             if engine.scheduled != scheduled:  # the visit (a detection) may have scheduled one
                 scheduled = engine.scheduled
