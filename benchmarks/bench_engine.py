@@ -1,8 +1,9 @@
 """The batched engine beside the reference engine (equal results asserted first; three
 pairs, each run timed in this process's CPU seconds, so the ratio holds on a shared
 machine), where one batched run's time goes (the parts both engines pay alike, and the
-rest), then a reference population run (best of three): simulated connections per second,
-beside bare chain verification.
+rest), the same comparison on every scenario x defence (one pair each), then a reference
+population run (best of three): simulated connections per second, beside bare chain
+verification.
 
 No figure is printed until the runs have been checked: the table has the run's columns,
 one row per connection within the run's clients and days, outcomes from the model's
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import math
+import statistics
 import time
 import timeit
 from collections.abc import Callable
@@ -29,7 +31,8 @@ from benchmarks.common import CheckFailed, bare_verifier, rate, report, require
 from simlab import batch
 from simlab.clock import DAY, to_datetime
 from simlab.pki import RevocationMode
-from simlab.runner import COLUMNS, Result, build, metrics, run
+from simlab.runner import COLUMNS, DEFENCES, Result, build, metrics, run
+from simlab.scenario_file import builtin_scenarios
 from simlab.table import build as build_table
 from simlab.world import Outcome
 
@@ -92,12 +95,14 @@ def check_population_run(result: Result, n_clients: int, days: float) -> None:
     )
 
 
-def _timed_run(engine: str = "reference") -> tuple[float, Result]:
+def _timed_run(
+    engine: str = "reference", scenario: str = SCENARIO, defence: str = DEFENCE
+) -> tuple[float, Result]:
     """CPU seconds of one run (this process's, so other work on a shared machine does not
     count; a run is single-threaded), and its result."""
     gc.collect()  # the last runs' worlds (cyclic) are freed now, not billed to this run
     start = time.process_time()
-    result = run(SCENARIO, DEFENCE, seed=SEED, engine=engine, **PARAMS)
+    result = run(scenario, defence, seed=SEED, engine=engine, **PARAMS)
     return time.process_time() - start, result
 
 
@@ -122,6 +127,41 @@ def _engines(pairs: int = 3) -> None:
         )
     print(f"  batched / reference speed: {min(ratios):.1f}x to {max(ratios):.1f}x (equal results)")
     _batched_breakdown()
+    _every_cell()
+
+
+def _every_cell() -> None:
+    """The same comparison on every scenario x defence, one pair each: the cell above is one
+    of 35, and what a `simlab compare` at this size pays is the sum."""
+    n_clients, days = PARAMS["n_clients"], PARAMS["days"]
+    size = f"{n_clients:,} clients x {days:g} days"
+    print(f"engine: every scenario x defence, one pair each ({size})")
+    cells: list[tuple[float, str, str]] = []
+    totals = {"reference": 0.0, "batched": 0.0}
+    for scenario in builtin_scenarios():
+        for defence in DEFENCES:
+            seconds = {}
+            results = {}
+            for engine in ("reference", "batched"):
+                seconds[engine], results[engine] = _timed_run(engine, scenario, defence)
+                totals[engine] += seconds[engine]
+            check_same_results(
+                results["reference"], results["batched"], f"{scenario} under {defence}"
+            )
+            del results
+            cells.append((seconds["reference"] / seconds["batched"], scenario, defence))
+    cells.sort()
+    ratios = [ratio for ratio, _, _ in cells]
+    print(
+        f"  {len(cells)} cells, equal results in each. batched / reference speed:"
+        f" min {ratios[0]:.1f}x, median {statistics.median(ratios):.1f}x, max {ratios[-1]:.1f}x"
+    )
+    slowest = ", ".join(f"{s} under {d} {r:.1f}x" for r, s, d in cells[:3])
+    print(f"  lowest: {slowest}")
+    print(
+        f"  all cells: reference {totals['reference']:.1f} CPU-s, batched"
+        f" {totals['batched']:.1f} CPU-s ({totals['reference'] / totals['batched']:.1f}x)"
+    )
 
 
 def _batched_breakdown() -> None:
