@@ -41,7 +41,7 @@ from simlab.engine import Engine
 from simlab.errors import ScenarioError, SimlabError, shown
 from simlab.keys import PrivateKey, derive_key
 from simlab.network import Network, Registry
-from simlab.pins import PinCheck, PinVerdict
+from simlab.pins import PinCheck, PinSource, PinVerdict
 from simlab.pki import (
     AnchorOrigin,
     CertificateAuthority,
@@ -970,20 +970,16 @@ class World:
         at: SimTime,
     ) -> None:
         """Reports: HPKP report-uri, TrustKit-style app reports, or a user telling the world."""
-        if (
-            check.source is not None
-            and check.source.value == "hpkp"
-            and client.kph
-            and client.reports
-        ):
+        reports = client.reports
+        if check.source is PinSource.DYNAMIC and client.kph is not None and reports is not None:
             entry = client.kph.lookup(self.host, at)
             if entry is not None:
-                key = self._violation_key(client.reports, entry, endpoint, validation, at)
-                sent = key is not None and client.reports.send_if_fresh(key, at)
+                key = self._violation_key(reports, entry, endpoint, validation, at)
+                sent = key is not None and reports.send_if_fresh(key, at)
                 if sent and self._delivered(client):
                     self.detect(at, "hpkp_report")
                     return
-        if check.source is not None and check.source.value == "app":
+        if check.source is PinSource.APP:
             if self._delivered(client):
                 self.detect(at, "app_pin_report")
         elif self.rng.random() < self.s.user_report_prob:
