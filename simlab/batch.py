@@ -22,14 +22,23 @@ checks pass for the whole class (same route and endpoint, same CT logs and revoc
 an accepted decision known at this version). Every other visit, and every later visit of
 the same client in the window, goes through the checks below one at a time, in order.
 
-A client's first visit starts from the state every client starts with. If an earlier first
-visit in its class was accepted, the record that visit left is copied, with the header
-notes deferred as repeated notes are: from the same start state the same headers leave the
-same HPKP, HSTS and Expect-CT state, and noting them once as of the last accepted visit
-leaves what noting them at each visit leaves (:meth:`_Steady.materialise`). Such a class is
-then found without routing, validating or reading the start state: the client's release,
-access network and trust store, and the time-dependent inputs, fix it while the validation's
-bucket lasts, and so does the record's horizon but for the client's own build. A client's
+If an earlier visit in a visit's class was accepted, the record that visit left is copied,
+with the header notes deferred as repeated notes are. The class holds the client's header
+state as values, and the notes replace what they note (a valid HPKP header gives the same
+entry whatever was noted before, RFC 7469 section 2.5; HSTS and Expect-CT entries are
+overwritten), so the same headers leave the same state; what they do not replace is the
+client's own, read where it was (:meth:`_Steady.bound`); and noting them once as of the
+last accepted visit leaves what noting them at each visit leaves
+(:meth:`_Steady.materialise`). Until then the client's state lags behind its record; an
+HPKP header that noted no entry of its own (rejected, or max-age=0) is processed again
+then, and what lags is only read where it can but shorten the record's horizon or fail
+its check (:meth:`_Steady.shared_horizon`, :meth:`_Steady.tokens_at`), which sends the
+visit through the pipeline after the notes are applied.
+
+A client's first visit starts from that start state, and its class is then found without
+routing, validating or reading the start state: the client's release, access network and
+trust store, and the time-dependent inputs, fix it while the validation's bucket lasts, and
+so does the record's horizon but for the client's own build and app release. A client's
 only visit in a window whose profile is known this way is answered in bulk too: the
 time-dependent inputs are computed with numpy (:class:`_Builds`, by the rules of
 :func:`_build_horizon` and ``timed``), and the client borrows the profile's record until it
@@ -342,9 +351,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         return memo
 
     fresh = np.ones(n_clients, dtype=bool)  # the client has not visited yet
-    # A client's first visit, from the state every client starts with, in a class whose
-    # first visit was accepted: the record that visit left, to start again from ``at``.
-    first_records: dict[tuple[Any, ...], _Steady] = {}
+    # A visit in a class whose earlier visit was accepted: the record that visit left, to
+    # start again from ``at`` (see :meth:`_Steady.again` for when it is the client's too).
+    accepted_records: dict[tuple[Any, ...], _Steady] = {}
     # The same, found without routing, validating or reading the start state: by what
     # fixes them (the version, the client's release, access network and trust store) and
     # the time-dependent inputs, while the validation's bucket lasts (:func:`first_visit`).
@@ -352,7 +361,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
 
     def first_visit(k: int, at: SimTime, cid: int) -> bool:
         """A client's first visit in a class whose first visit was accepted, as the
-        ``first_records`` path of :func:`visit` answers it, its record mirrored (as
+        ``accepted_records`` path of :func:`visit` answers it, its record mirrored (as
         :func:`sync` does); False, having changed nothing, if it is not known to be one."""
         client = clients[cid]
         endpoint = route_of(client)[0]
@@ -618,14 +627,14 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         tokens = (*_host_state(client, host, at), *now)
         dkey = (version, id(endpoint), on_path, id(client.release), id(validation), tokens)
         memo = decisions.get(dkey)
-        first_key = dkey
-        if first and memo is not None:
-            record = first_records.get(dkey)
-            if record is not None:
-                # Its headers are noted as a record's repeated notes are: once, later, as
-                # of its last accepted visit (the start state and the class fix the result).
-                for serial, n in memo[1].items():
-                    queries[serial] = queries.get(serial, 0) + n
+        class_key = dkey
+        record = accepted_records.get(dkey)
+        if memo is not None and record is not None:
+            # Its headers are noted as a record's repeated notes are: once, later, as of its
+            # last accepted visit (the class and what the notes replace fix the result).
+            for serial, n in memo[1].items():
+                queries[serial] = queries.get(serial, 0) + n
+            if first:
                 profile = (version, id(client.release), client.access, id(client.store), now)
                 if profile not in first_by_profile:
                     # The release, access and store fix the route, the start state and,
@@ -637,12 +646,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                         record.shared_horizon(world, client, at, reads[cid], revoked),
                         client.store,
                     )
-                record = record.again(at)
-                assert record.accepted is not None
-                codes[k] = record.accepted
-                record.bound(world, client, at, reads[cid], revoked)
-                steady[cid] = record
-                return
+            record = record.again(at)
+            assert record.accepted is not None
+            codes[k] = record.accepted
+            record.bound(world, client, at, reads[cid], revoked)
+            steady[cid] = record
+            return
         if memo is None:
             before = dict(queries)
             decision = world.decide(
@@ -687,8 +696,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         )
         if record is not None:
             record.bound(world, client, at, reads[cid], revoked)
-            if first and noted and record.accepted is not None:
-                first_records.setdefault(first_key, record.again(at))
+            if noted and record.accepted is not None:
+                accepted_records.setdefault(class_key, record.again(at))
         steady[cid] = record
 
     times_list, ids_list = times.tolist(), ids.tolist()
@@ -1069,9 +1078,10 @@ class _Steady:
         )
 
     def again(self, at: SimTime) -> _Steady:
-        """This record as another client in the same start state and class would hold it
-        after an accepted visit at ``at``, its notes deferred (see :meth:`materialise`);
-        the noted entries live as long (``window``), the horizon is the caller's."""
+        """This record as another client in the same class would hold it after an accepted
+        visit at ``at`` (the module's docstring says when that is so), its notes deferred
+        (see :meth:`materialise`); the noted entries live as long (``window``), the horizon
+        is the caller's."""
         return _Steady(
             self.host,
             self.version,

@@ -10,6 +10,7 @@ default sizes, more seeds and many more drawn parameter sets.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -23,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simlab
-from simlab import batch, draws, stories
+from simlab import batch, draws, hpkp, stories
 from simlab.clock import DAY
 from simlab.draws import draw_visits
 from simlab.engine import Engine, Story
@@ -283,6 +284,46 @@ def test_a_story_that_replaces_trust_stores_after_the_first_visits(
     params = {"days": 4.0, "attack_start_day": 0.0, "visit_prob": 1.0, "new_visitor_share": 0.0}
     fast, reference = _pair(spec, "none", 0, n_clients=1, **params)
     assert "unknown_issuer" in set(reference.table["reason"].astype(str))
+    _assert_same(fast, reference)
+
+
+@pytest.mark.parametrize("removes", [True, False])
+def test_a_site_that_changes_its_pin_header_after_clients_noted_it(
+    monkeypatch: pytest.MonkeyPatch, removes: bool
+) -> None:
+    """Clients who noted the site's pins see it send a header that notes no entry: its pins
+    with max-age=0 (which removes theirs) or a header they reject. The batched engine copies
+    one client's record to every client in the same class and defers the notes, so until a
+    client's notes are applied its state lags its record; the two engines must still agree,
+    visit by visit and in the state each client ends with."""
+
+    def change_header(world: World) -> Story:
+        noted = world.owner.pkp_header
+        assert noted is not None
+        removal = dataclasses.replace(hpkp.parse(noted), max_age=0).serialise()
+        header = removal if removes else "max-age=600; not a valid header"
+        for at, sent in ((3 * DAY, header), (6 * DAY, noted)):
+            yield at
+            world.owner = dataclasses.replace(world.owner, pkp_header=sent)
+            world.serving["dc-owner"] = world.owner
+            world.events.append((world.engine.now, f"the site now sends {sent!r}"))
+
+    monkeypatch.setitem(stories.STORIES, "change-pin-header", change_header)
+    spec = ScenarioSpec("change-pin-header", "change-pin-header", "The site changes its pins")
+    params = {"days": 9.0, "attack_start_day": 8.0, "visit_prob": 0.6, "max_age_days": 60.0}
+    fast, reference = _pair(spec, "hpkp", 0, n_clients=300, **params)
+    world, table = reference.world, reference.table
+    visited = [set(table.loc[table["time"].between(lo, hi, "left"), "client"]) for lo, hi in (
+        (0, 3 * DAY), (3 * DAY, 6 * DAY), (6 * DAY, 9 * DAY)
+    )]  # fmt: skip
+    # HPKP clients who visited before the change and during it, but not after it was undone.
+    lagging = [
+        c.kph.entry(world.host, 9 * DAY)
+        for c in world.clients
+        if c.kph is not None and c.id in (visited[0] & visited[1]) - visited[2]
+    ]
+    assert lagging
+    assert any(entry is None for entry in lagging) == removes
     _assert_same(fast, reference)
 
 
