@@ -11,16 +11,19 @@ decision (the click-through draw, reports) still runs for every visit, in order,
 run's random stream is consumed exactly as in the reference. A client whose next visit is
 in the same class as its last one skips the pipeline altogether (:class:`_Steady`); the
 headers its repeated accepted visits note again are applied once, as the last of them
-noted them.
+noted them. A visit that is accepted, or blocked with no pin failure to report (revoked,
+a CT or certificate error on an HSTS host), has nothing else following it: its outcome is
+the class's *answer* (:func:`_answer`).
 
 Those steady visits are handled in bulk with numpy, a window of visits at a time: a window
 ends at the next event that may change the world (quiet events, the monitor's polls, run
 in time order between the window's other visits) and lasts at most a day. A visit is
-answered in bulk if the client's record is accepted, before its horizon, and its class
-holds at the current version: the record is of that version, or the per-visit carry's
-checks pass for the whole class (same route and endpoint, same CT logs and revocations,
-an accepted decision known at this version). Every other visit, and every later visit of
-the same client in the window, goes through the checks below one at a time, in order.
+answered in bulk if the client's record has an answer, the visit is before its horizon,
+and its class holds at the current version: the record is of that version, or the
+per-visit carry's checks pass for the whole class (same route and endpoint, same CT logs
+and revocations, a decision with the same answer known at this version). Every other
+visit, and every later visit of the same client in the window, goes through the checks
+below one at a time, in order.
 
 If an earlier visit in a visit's class was accepted, the record that visit left is copied,
 with the header notes deferred as repeated notes are. The class holds the client's header
@@ -244,16 +247,17 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     # The visits a client's steady record answers without checking are handled in bulk, a
     # window at a time. A record is of a *class*: what its decision and notes depend on
     # (endpoint, route, release, validation, class tokens, the CT logs its Expect-CT note
-    # relies on, the revocations its horizon was worked out with). After an event, a class
+    # relies on, the revocations its horizon was worked out with), and its answer (what
+    # each of its visits gets, :func:`_answer`). After an event, a class
     # carries to the new version if the same checks the per-visit carry makes pass for it
     # (:func:`check_class`). These arrays mirror each record (:func:`sync`).
     n_visits, n_clients = len(times), len(clients)
     codes = np.zeros(n_visits, dtype=np.int64)
-    horizon = np.full(n_clients, -math.inf)  # -inf: no accepted record
+    horizon = np.full(n_clients, -math.inf)  # -inf: no record with an answer
     window = np.zeros(n_clients)
     last = np.zeros(n_clients)  # the last accepted visit of the record, kept in bulk
     pending = np.zeros(n_clients, dtype=bool)  # ``last`` is newer than the record's
-    accepted = np.zeros(n_clients, dtype=np.int64)
+    answers = np.zeros(n_clients, dtype=np.int64)  # each record's answer (:class:`_Steady`)
     record_class = np.zeros(n_clients, dtype=np.int64)
     stores = [c.store for c in clients]  # by identity (:func:`regroup` names them by id)
     software = [(c.release, c.access) for c in clients]  # read once; checked at the end
@@ -277,7 +281,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         """Mirror client ``cid``'s record into the arrays the bulk test reads."""
         nonlocal class_asked
         same = steady[cid]
-        if same is None or same.accepted is None:
+        if same is None or same.answer is None:
             horizon[cid] = -math.inf
             return
         client = clients[cid]
@@ -290,6 +294,10 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             client.access,
             same.logs if same.expect_ct_noted else None,
             revocations_of(same.endpoint) if reads[cid][0] else None,
+            # A class spans versions, and its decision may differ between them (a distrusted
+            # CT log turns an accepted class into a blocked one): records with different
+            # answers are in different classes, so that a class that holds now holds for all.
+            same.answer,
         )
         number = classes.get(key)
         if number is None:
@@ -302,12 +310,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         horizon[cid] = same.horizon
         window[cid] = same.window
         last[cid] = same.last
-        accepted[cid] = same.accepted
+        answers[cid] = same.answer
 
     def check_class(number: int) -> None:
         """Whether a class's records hold at this version, as the per-visit carry finds:
         the same endpoint answers, by the same route; the logs and revocations its record
-        relies on are unchanged; and its decision at this version is known and accepted."""
+        relies on are unchanged; and its decision at this version is known and gives the
+        class's answer."""
         endpoint, client, key = class_info[number]
         route = route_of(client)
         if route[0] is not endpoint or route[1] != key[1]:
@@ -317,7 +326,10 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if key[7] is not None and key[7] != revocations_of(endpoint):
             return
         memo = decisions.get((version, *key[:5]))
-        if memo is not None and memo[0].verdict == "accept":
+        if memo is None:
+            return
+        answered = _answer(endpoint, memo[0])
+        if answered is not None and code_of(answered) == key[8]:
             class_asked[number] = asked_number(memo[1])
 
     def count_asked(who: npt.NDArray[np.int64]) -> None:
@@ -376,8 +388,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         for serial, n in known.asked.items():
             queries[serial] = queries.get(serial, 0) + n
         record = known.record.again(at)
-        assert record.accepted is not None
-        codes[k] = record.accepted
+        assert record.answer is not None
+        codes[k] = record.answer
         shared = known.shared
         record.horizon = (
             at if shared is None else min(shared, _own_horizon(world, client, at, reads[cid]))
@@ -393,7 +405,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         horizon[cid] = record.horizon
         window[cid] = record.window
         last[cid] = at
-        accepted[cid] = record.accepted
+        answers[cid] = record.answer
         return True
 
     # First visits answered in bulk leave their profile's template in ``steady``, shared
@@ -524,16 +536,16 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             known = profiles[u]
             if not n or known is None:
                 continue
-            assert known.record.accepted is not None and known.number is not None
+            assert known.record.answer is not None and known.number is not None
             records[u] = known.record
-            code[u], number[u] = known.record.accepted, known.number
+            code[u], number[u] = known.record.answer, known.number
             noted[u] = known.record.window
             if known.shared is not None:
                 shared[u] = known.shared
             class_asked[known.number] = known.asked_number
             for serial, times_asked in known.asked.items():
                 queries[serial] = queries.get(serial, 0) + times_asked * n
-        codes[done] = accepted[cids] = code[which]
+        codes[done] = answers[cids] = code[which]
         fresh[cids] = False
         borrowed[cids] = True
         for cid, u in zip(cids.tolist(), which.tolist(), strict=True):
@@ -562,7 +574,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if same is not None and same.version != version:
             # An event changed the world. If this client is still answered by the same
             # endpoint, with the same validation, and its class now has a known decision
-            # that is accepted (or not) as before, the record carries over.
+            # with the same answer as before (or none, as before), the record carries over.
             route = route_of(client)
             now_tokens = None
             chain = same.endpoint.chain
@@ -584,11 +596,11 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     now_tokens,
                 )
                 memo = decisions.get(dkey)
-            accepts = memo is not None and memo[0].verdict == "accept"
+            answered = None if memo is None else _answer(same.endpoint, memo[0])
             if (
                 memo is not None
                 and now_tokens is not None
-                and accepts == (same.accepted is not None)
+                and (None if answered is None else code_of(answered)) == same.answer
             ):
                 same.version = version
                 same.tokens = now_tokens
@@ -606,12 +618,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     revocations_of(same.endpoint),
                 )
             ):
-                if same.accepted is None:
+                if same.answer is None:
                     refused_again(k, at, client, same)
                     return
                 for serial, n in same.asked.items():
                     queries[serial] = queries.get(serial, 0) + n
-                codes[k] = same.accepted
+                codes[k] = same.answer
                 same.last = at
                 same.pending = True
                 return
@@ -647,8 +659,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                         client.store,
                     )
             record = record.again(at)
-            assert record.accepted is not None
-            codes[k] = record.accepted
+            assert record.answer is not None
+            codes[k] = record.answer
             record.bound(world, client, at, reads[cid], revoked)
             steady[cid] = record
             return
@@ -676,10 +688,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 tokens = after
                 dkey = (version, id(endpoint), on_path, id(client.release), id(validation), after)
                 decision, asked = decisions.get(dkey) or ahead(client, endpoint, on_path, at, dkey)
-        accepted = None
-        if decision.verdict == "accept":
-            outcome = Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED
-            accepted = code_of((endpoint.operator, endpoint.legit, outcome.value, ""))
+        answered = _answer(endpoint, decision)
         record = _Steady.after(
             world,
             client,
@@ -692,11 +701,11 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             decision,
             asked,
             noted,
-            accepted,
+            None if answered is None else code_of(answered),
         )
         if record is not None:
             record.bound(world, client, at, reads[cid], revoked)
-            if noted and record.accepted is not None:
+            if noted and record.answer is not None:  # accepted
                 accepted_records.setdefault(class_key, record.again(at))
         steady[cid] = record
 
@@ -766,7 +775,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             same = steady[cid]
             if (
                 same is not None
-                and same.accepted is None
+                and same.answer is None
                 and same.version == version
                 and at < same.horizon
                 and at < same.last + same.window
@@ -779,8 +788,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 if same is not None:
                     before = early.pop(cid, None)
                     if before is not None:
-                        assert same.accepted is not None
-                        codes[before] = same.accepted
+                        assert same.answer is not None
+                        codes[before] = same.answer
                         same.last = times_list[before[-1]]
                         same.pending = True
                         count_asked(np.full(len(before), cid))
@@ -806,7 +815,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         done = k + np.flatnonzero(bulk[: upto - k])
         if len(done):
             who = ids[done]
-            codes[done] = accepted[who]
+            codes[done] = answers[who]
             np.maximum.at(last, who, times[done])
             pending[who] = True
             count_asked(who)
@@ -826,6 +835,18 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             )
     fields = {c.id: (c.release.kind, c.release.name, c.access) for c in clients}
     return Rows(times, ids, codes, list(results), fields)
+
+
+def _answer(endpoint: Endpoint, decision: Decision) -> tuple[str, bool, str, str] | None:
+    """The result :meth:`World.conclude` gives ``decision`` when nothing follows it: an
+    accepted connection (its headers noted), or a block with no pin failure to report.
+    None for a warning (the user's click-through is drawn) or a pin failure (a report)."""
+    if decision.verdict == "accept":
+        outcome = Outcome.CONNECTED if endpoint.legit else Outcome.INTERCEPTED
+        return endpoint.operator, endpoint.legit, outcome.value, ""
+    if decision.verdict == "block" and not decision.fails_pins:
+        return endpoint.operator, endpoint.legit, Outcome.BLOCKED.value, decision.reason
+    return None
 
 
 def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, float | None, bool]:
@@ -1005,7 +1026,10 @@ class _Steady:
     tokens: tuple[Any, ...]  # the class: (entry, known_hsts, expect_ct, rev, timely, app)
     decision: Decision
     asked: dict[int, int]
-    accepted: int | None  # the outcome code if accepted (notes deferred), else None
+    # The outcome code of each visit in the class when nothing follows the decision (see
+    # :func:`_answer`): accepted, its notes deferred, or blocked with no pin failure to
+    # report; None when a click-through draw or a report follows, at every visit.
+    answer: int | None
     header: str | None  # the HPKP header each accepted visit processes again
     pin_max_age: int | None  # if that header is noted: its max-age; else None
     pin_entry: tuple[Any, ...] | None  # and the entry it notes, as a token
@@ -1031,11 +1055,11 @@ class _Steady:
         decision: Decision,
         asked: dict[int, int],
         noted: bool,
-        accepted: int | None,
+        answer: int | None,
     ) -> _Steady | None:
         """The record after a full visit at ``at`` for the class of the client's next
         visit (``tokens``, ``decision``); ``noted`` if the visit was accepted and its headers
-        noted, ``accepted`` the outcome code of the next visits if they are accepted (their
+        noted, ``answer`` the outcome code of the next visits if nothing follows it (their
         notes are then deferred). None if what was noted cannot be stated exactly."""
         host = world.host
         header = None
@@ -1067,7 +1091,7 @@ class _Steady:
             tokens,
             decision,
             asked,
-            accepted,
+            answer,
             header,
             pin_max_age,
             pin_entry,
@@ -1091,7 +1115,7 @@ class _Steady:
             self.tokens,
             self.decision,
             self.asked,
-            self.accepted,
+            self.answer,
             self.header,
             self.pin_max_age,
             self.pin_entry,

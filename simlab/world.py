@@ -125,6 +125,11 @@ class Decision:
     validation: Validation
     pin_check: PinCheck | None = None
 
+    @property
+    def fails_pins(self) -> bool:
+        """A block by a pin check, which :meth:`World.conclude` follows with a report."""
+        return self.verdict == "block" and self.pin_check is not None and self.pin_check.blocks
+
 
 @dataclass
 class Client:
@@ -848,7 +853,8 @@ class World:
             clicked = self.rng.random() < client.click_through
             return (Outcome.CLICKED_THROUGH if clicked else Outcome.BLOCKED), decision.reason
         if decision.verdict == "block":
-            if decision.pin_check is not None and decision.pin_check.blocks:
+            if decision.fails_pins:
+                assert decision.pin_check is not None  # fails_pins says so
                 self._pin_failure(client, endpoint, decision.validation, decision.pin_check, at)
             return Outcome.BLOCKED, decision.reason
         self.note_headers(client, endpoint, decision.validation, at)

@@ -287,6 +287,20 @@ def test_a_story_that_replaces_trust_stores_after_the_first_visits(
     _assert_same(fast, reference)
 
 
+def test_a_class_accepted_before_a_log_is_distrusted_and_blocked_after() -> None:
+    """Once Chrome distrusts a CT log, the site's certificate no longer complies, and visits
+    in the same class as before are blocked (nothing follows such a block, so the batched
+    engine answers them in bulk too). Found by the exhaustive comparison: a class mixed
+    records from before and after, and the blocked ones vouched for the accepted ones."""
+    params = {"days": 12.0, "attack_days": 0.0, "log_distrusted_day": 1.0, "visit_prob": 0.3}
+    params |= {"browser_release_days": 3.0, "max_age_days": 0.0, "hsts_preload": True}
+    fast, reference = _pair("mitm", "none", 0, n_clients=36, **params)
+    table = reference.table
+    blocked = table[(table["responder"] == "owner") & (table["reason"] == "ct_policy")]
+    assert len(blocked) and blocked["time"].min() >= DAY
+    _assert_same(fast, reference)
+
+
 @pytest.mark.parametrize("removes", [True, False])
 def test_a_site_that_changes_its_pin_header_after_clients_noted_it(
     monkeypatch: pytest.MonkeyPatch, removes: bool
