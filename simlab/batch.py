@@ -80,6 +80,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,7 +260,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     pending = np.zeros(n_clients, dtype=bool)  # ``last`` is newer than the record's
     answers = np.zeros(n_clients, dtype=np.int64)  # each record's answer (:class:`_Steady`)
     record_class = np.zeros(n_clients, dtype=np.int64)
-    stores = [c.store for c in clients]  # by identity (:func:`regroup` names them by id)
+    stores = list(map(_store_of, clients))  # by identity (:func:`regroup` names them by id)
     software = [(c.release, c.access) for c in clients]  # read once; checked at the end
     classes: dict[tuple[Any, ...], int] = {}
     class_info: list[tuple[Endpoint, Client, tuple[Any, ...]]] = []
@@ -721,14 +722,17 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if loud_ran or checked[0] != version:
             # A story may give clients new roots at any event (a store is the client's, not
             # part of the version): their records are checked again, one visit at a time.
-            changed = [c.id for c, old in zip(clients, stores, strict=True) if c.store is not old]
+            now_stores = list(map(_store_of, clients))
+            changed = []
+            if not all(map(operator.is_, now_stores, stores)):  # a pass in C, by identity
+                changed = [cid for cid, old in enumerate(stores) if now_stores[cid] is not old]
             for cid in changed:
                 horizon[cid] = -math.inf
                 same = steady[cid]
                 if same is not None and not borrowed[cid]:  # a borrowed one is copied then
                     same.horizon = -math.inf
             if changed:
-                stores = [c.store for c in clients]
+                stores = now_stores
                 regroup()
         if checked[0] != version:
             class_asked[:] = -1
@@ -835,6 +839,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             )
     fields = {c.id: (c.release.kind, c.release.name, c.access) for c in clients}
     return Rows(times, ids, codes, list(results), fields)
+
+
+_store_of = operator.attrgetter("store")
 
 
 def _answer(endpoint: Endpoint, decision: Decision) -> tuple[str, bool, str, str] | None:
