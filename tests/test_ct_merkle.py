@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,6 +156,19 @@ def test_a_wrong_tree_size_is_rejected_where_the_path_shape_differs() -> None:
     cproof = tree.consistency_proof(3, 7)
     assert not verify_consistency(3, 4, tree.root(3), tree.root(7), cproof)
     assert not verify_consistency(2, 7, tree.root(3), tree.root(7), cproof)
+
+
+def test_sizes_read_from_numpy_arrays_verify_and_bools_do_not() -> None:
+    """A student who takes an index or a tree size from a table or an array gets numpy
+    integers; a proof is still checked. A bool is not a size (JSON tells true from 1)."""
+    tree = _tree(LEAVES)
+    proof, cproof = tree.inclusion_proof(1, 8), tree.consistency_proof(1, 8)
+    assert verify_inclusion(LEAVES[1], np.int64(1), np.uint32(8), proof, tree.root(8))
+    assert not verify_inclusion(LEAVES[1], np.int64(2), np.int64(8), proof, tree.root(8))
+    assert verify_consistency(np.int32(1), np.int64(8), tree.root(1), tree.root(8), cproof)
+    for one in (True, np.True_):
+        assert not verify_inclusion(LEAVES[1], one, 8, proof, tree.root(8))  # type: ignore[arg-type]
+        assert not verify_consistency(one, 8, tree.root(1), tree.root(8), cproof)  # type: ignore[arg-type]
 
 
 def test_proofs_stay_right_when_the_range_cache_overflows(

@@ -204,8 +204,18 @@ def _is_path(proof: object) -> bool:
     return isinstance(proof, list | tuple) and all(type(p) is bytes and len(p) == 32 for p in proof)
 
 
-def _are_sizes(*sizes: object) -> bool:
-    return all(type(n) is int for n in sizes)
+def _as_sizes(*sizes: object) -> tuple[int, ...] | None:
+    """The sizes as ints, or None if one is not an integer. numpy's integers count (a size
+    read from a table is one); a bool does not (JSON tells true from 1)."""
+    out = []
+    for n in sizes:
+        if isinstance(n, bool):
+            return None
+        try:
+            out.append(operator.index(n))  # type: ignore[arg-type]
+        except TypeError:
+            return None
+    return tuple(out)
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
@@ -213,8 +223,10 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], roo
 
     False, never an error, for arguments of the wrong shape (a proof from a log is data).
     """
-    if not (isinstance(leaf, bytes) and _are_sizes(index, size) and _is_path(proof)):
+    sizes = _as_sizes(index, size)
+    if not (isinstance(leaf, bytes) and sizes is not None and _is_path(proof)):
         return False
+    index, size = sizes
     if not 0 <= index < size:
         return False
     fn, sn, r = index, size - 1, leaf_hash(leaf)
@@ -241,8 +253,10 @@ def verify_consistency(
 
     False, never an error, for arguments of the wrong shape (a proof from a log is data).
     """
-    if not (_are_sizes(size1, size2) and _is_path(proof) and _is_path([root1, root2])):
+    sizes = _as_sizes(size1, size2)
+    if not (sizes is not None and _is_path(proof) and _is_path([root1, root2])):
         return False
+    size1, size2 = sizes
     if not 0 <= size1 <= size2:
         return False
     if size1 == size2:
