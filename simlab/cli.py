@@ -245,8 +245,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     paths = plan(args.out, names, force=args.force) if args.out is not None else None
     results = [run(args.scenario, defence, seed=args.seed, **params) for defence in defences]
     if paths is not None:  # written only once every run has succeeded
+        plan(args.out, names, force=args.force)  # again: none written if one appeared
         for path, result in zip(paths, results, strict=True):
-            write(path, for_csv(result.table).to_csv(index=False))
+            write(path, for_csv(result.table).to_csv(index=False), replace=args.force)
     era = results[0].params["era"]
     print(f"scenario {args.scenario} (seed {args.seed}; clients: the web of {era})")
     _print_metrics([(result.defence, result) for result in results])
@@ -303,7 +304,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out)
     total = len(names) * len(DEFENCES) * args.seeds
     check_runs(total)  # the groups below each see less
-    plan(out, [*COMPARE_TABLES, *planned], force=args.force)
+    outputs = [*COMPARE_TABLES, *planned]
+    plan(out, outputs, force=args.force)
     workers = args.workers or os.cpu_count() or 1
     say(
         f"compare: {len(names)} scenarios x {len(DEFENCES)} defences x {args.seeds} seed(s) "
@@ -346,8 +348,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             for name, table in zip(COMPARE_TABLES, (metrics, daily), strict=True)
         }
         drawn = [task.result() for task in figures]
-    written = [path for files in drawn for path in charts.write(files, out)]
-    charts.write(tables, out)
+    plan(out, outputs, force=args.force)  # again: none written if one appeared meanwhile
+    written = [path for files in drawn for path in charts.write(files, out, replace=args.force)]
+    charts.write(tables, out, replace=args.force)
     say(f"wrote {len(written)} figures and 2 tables ({', '.join(COMPARE_TABLES)})")
     say(f"  to {out.resolve()}/")
     if not args.quiet:
@@ -445,7 +448,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     spec = resolve_scenario(args.scenario)  # a file is read once, not once per value
     name = f"sweep-{Path(args.scenario).stem}-{args.swept}-{args.metric}"
     out = Path(args.out)
-    plan(out, [f"{name}.csv", *charts.figure_files(name)], force=args.force)
+    outputs = [f"{name}.csv", *charts.figure_files(name)]
+    plan(out, outputs, force=args.force)
     for value in values:
         for defence in defences:
             settings_for(spec, defence, {**params, args.swept: value})
@@ -461,7 +465,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     # The chart is drawn before anything is written: if drawing fails, nothing is on disk.
     files = charts.render(charts.parameter_chart(metrics, args.swept, args.metric), name)
-    charts.write({f"{name}.csv": for_csv(metrics).to_csv(index=False).encode(), **files}, out)
+    table = for_csv(metrics).to_csv(index=False).encode()
+    plan(out, outputs, force=args.force)  # again: none written if one appeared meanwhile
+    charts.write({f"{name}.csv": table, **files}, out, replace=args.force)
     cells = metrics.groupby([args.swept, "defence"], sort=False)[args.metric].apply(
         lambda s: _sweep_cell(args.metric, s)
     )

@@ -115,12 +115,13 @@ def export(
     Before the run: if any of :data:`FILES` is already in ``out``, refuse unless ``force``."""
     paths = dict(zip(FILES, plan(out, FILES, force=force), strict=True))
     result = run(scenario, defence, seed=seed)
+    plan(out, FILES, force=force)  # again: none written if one appeared during the run
     world = result.world
     pem = serialization.Encoding.PEM
     written: list[Path] = []
 
     def put(name: str, data: str | bytes) -> None:
-        written.append(write(paths[name], data))
+        written.append(write(paths[name], data, replace=force))
 
     put("public-root.pem", world.root.certificate.public_bytes(pem))
     put("other-root.pem", world.other_root.certificate.public_bytes(pem))

@@ -8,7 +8,9 @@ A command plans its outputs before any run starts (:func:`plan`): the folder mus
 simlab can create or write into, and no file it would write may exist yet unless the user
 said ``--force``. Each file is then written whole or not at all (:func:`write`), so an
 interrupted or failed command leaves no half-written file under a final name (nor an empty
-folder: a folder is created only when there is something to write).
+folder: a folder is created only when there is something to write). Without ``--force`` a
+file is written only under a name that is still free, so a file that appeared there while
+the runs went on is not replaced either.
 """
 
 from __future__ import annotations
@@ -139,13 +141,16 @@ def plan(
     return paths
 
 
-def write(path: Path, data: bytes | str) -> Path:
+def write(path: Path, data: bytes | str, *, replace: bool = True) -> Path:
     """Write ``data`` (text as UTF-8) to ``path`` whole or not at all.
 
     The bytes go to a new hidden file in the same folder, flushed to disk, which is then
     renamed over ``path`` (:func:`os.replace`, atomic): a reader or an interrupted run sees
     the old file or the complete new one. The temporary file is removed on any error. A
-    symlink at ``path`` is replaced by the file, never written through.
+    symlink at ``path`` is replaced by the file, never written through. With ``replace``
+    false, the file is linked under ``path`` only if nothing is there (:func:`os.link`
+    fails rather than replace), else :class:`OutputError`: for a command that planned its
+    outputs without ``--force``, a file that appeared since is the user's.
     """
     folder = output_dir(path.parent)
     payload = data.encode() if isinstance(data, str) else data
@@ -156,7 +161,10 @@ def write(path: Path, data: bytes | str) -> Path:
             stream.write(payload)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temp, path)
+        if replace:
+            os.replace(temp, path)
+        else:
+            _link_new(temp, path)
         done = True
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
@@ -165,6 +173,25 @@ def write(path: Path, data: bytes | str) -> Path:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
     return path
+
+
+def _link_new(temp: Path, path: Path) -> None:
+    """Give the complete file ``temp`` the name ``path`` if that name is free, atomically."""
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise OutputError(
+            f"{path} appeared while simlab was working; not replaced (pass --force to replace it)"
+        ) from None
+    except OSError:  # a file system without hard links: check, then rename
+        if os.path.lexists(path):
+            raise OutputError(
+                f"{path} appeared while simlab was working; not replaced"
+                " (pass --force to replace it)"
+            ) from None
+        os.replace(temp, path)
+        return
+    os.unlink(temp)
 
 
 def _create_temporary(folder: Path, name: str) -> tuple[Path, int]:

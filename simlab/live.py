@@ -351,7 +351,7 @@ class Scene:
             + "\n",
             "ctlogs.cnf": ctlog_file(self.world.logs),
         }
-        return [write(paths[name], data) for name, data in files.items()]
+        return [write(paths[name], data, replace=force) for name, data in files.items()]
 
     def close(self) -> None:
         for server in self.servers.values():

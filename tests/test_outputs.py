@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from simlab import files
+from simlab import files, runner
 from simlab.cli import main
 from simlab.errors import OutputError
 from simlab.export import FILES as EXPORT_FILES
@@ -186,6 +187,44 @@ def test_run_refuses_to_replace_a_table_before_any_run(
     assert main([*argv, "--force"]) == 0
     assert sorted(_listing(tmp_path)) == ["mitm-hpkp-seed0.csv", "mitm-none-seed0.csv"]
     assert (tmp_path / "mitm-hpkp-seed0.csv").read_text().startswith("scenario,")
+
+
+def test_write_without_replace_never_replaces_a_file_that_is_there(tmp_path: Path) -> None:
+    target = tmp_path / "table.csv"
+    assert files.write(target, b"new", replace=False) == target  # a free name is written
+    with pytest.raises(OutputError, match=r"table.csv appeared while simlab was working"):
+        files.write(target, b"newer", replace=False)
+    assert _listing(tmp_path) == {"table.csv": b"new"}  # kept, and no temporary file left
+
+
+@pytest.mark.parametrize("verb", ["run", "export"])
+def test_a_file_that_appears_during_the_run_is_not_replaced(
+    verb: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The outputs were free when the command started; one is taken while the runs go on
+    (another program, or the user). Without --force it is not replaced, and nothing else is
+    written either."""
+    name = "mitm-none-seed0.csv" if verb == "run" else "ctlogs.cnf"
+    target = "simlab.runner.run" if verb == "run" else "simlab.export.run"
+    real = runner.run
+
+    def run_then_a_file_appears(*args: object, **kwargs: Any) -> object:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        (tmp_path / name).write_text("mine")
+        return result
+
+    monkeypatch.setattr(target, run_then_a_file_appears)
+    argv = (
+        ["run", "mitm", "none", "hpkp", "--param", "n_clients=20"]
+        if verb == "run"
+        else ["export", "mitm"]
+    )
+    assert main([*argv, "--out", str(tmp_path)]) == 1
+    assert f"{tmp_path / name} already exists; pass --force" in capsys.readouterr().err
+    assert _listing(tmp_path) == {name: b"mine"}
 
 
 @pytest.mark.parametrize(

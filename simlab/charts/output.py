@@ -60,14 +60,15 @@ def render(fig: Figure, name: str) -> dict[str, bytes]:
     return files
 
 
-def write(files: Mapping[str, bytes], out: Path) -> list[Path]:
-    """Write each ``{file name: bytes}`` into the folder ``out``, each whole or not at all
-    (:func:`simlab.files.write`); return the paths."""
+def write(files: Mapping[str, bytes], out: Path, *, replace: bool = True) -> list[Path]:
+    """Write each ``{file name: bytes}`` into the folder ``out``, each whole or not at all,
+    replacing a file already there only if ``replace`` (:func:`simlab.files.write`);
+    return the paths."""
     out = output_dir(out)
     paths = []
     for name, data in files.items():
         path = out / name
-        write_file(path, data)
+        write_file(path, data, replace=replace)
         paths.append(path)
     return paths
 
