@@ -97,9 +97,12 @@ _ERROR_OF: dict[FailureReason, str] = {
 anything else (ERR_CERT_INVALID) is never overridable."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Endpoint:
-    """What answers a TLS connection for the domain: a chain, SCTs and headers."""
+    """What answers a TLS connection for the domain: a chain, SCTs and headers.
+
+    Frozen: a story that changes what a server sends replaces its endpoint
+    (``dataclasses.replace``), so that an endpoint's identity names what it serves."""
 
     operator: str
     chain: Chain
