@@ -32,11 +32,12 @@ entry whatever was noted before, RFC 7469 section 2.5; HSTS and Expect-CT entrie
 overwritten), so the same headers leave the same state; what they do not replace is the
 client's own, read where it was (:meth:`_Steady.bound`); and noting them once as of the
 last accepted visit leaves what noting them at each visit leaves
-(:meth:`_Steady.materialise`). Until then the client's state lags behind its record; an
-HPKP header that noted no entry of its own (rejected, or max-age=0) is processed again
-then, and what lags is only read where it can but shorten the record's horizon or fail
-its check (:meth:`_Steady.shared_horizon`, :meth:`_Steady.tokens_at`), which sends the
-visit through the pipeline after the notes are applied.
+(:meth:`_Steady.materialise`). Until then the client's state lags behind its record, but
+only in entries the record refreshes, which neither its checks nor its horizon read
+(:meth:`_Steady.tokens_at`, :meth:`_Steady.shared_horizon`). An HPKP header that notes no
+entry of its own (max-age=0, or one the release rejects) does what it does to the entry the
+client holds, which may expire meanwhile: unless the client starts from the state every
+client starts with, it is processed at once.
 
 A client's first visit starts from that start state, and its class is then found without
 routing, validating or reading the start state: the client's release, access network and
@@ -135,8 +136,14 @@ def _fingerprint(world: World) -> tuple[Any, ...]:
         ),
         world.responder.revocation_times(),
         id(world.known_logs),
-        tuple(id(r) for r in world.releases),
+        _app_inputs(world),
     )
+
+
+def _app_inputs(world: World) -> tuple[int, ...]:
+    """The app releases and how users adopt them (by identity): what an app client's
+    release, and when it may change (:func:`_own_horizon`), are worked out from."""
+    return (id(world.adoption), *(id(r) for r in world.releases))
 
 
 def _keep(world: World) -> tuple[object, ...]:
@@ -147,6 +154,7 @@ def _keep(world: World) -> tuple[object, ...]:
         [(e.chain, e.tls_scts) for e in endpoints if e is not None],
         world.known_logs,
         list(world.releases),
+        world.adoption,
     )
 
 
@@ -248,7 +256,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     # The visits a client's steady record answers without checking are handled in bulk, a
     # window at a time. A record is of a *class*: what its decision and notes depend on
     # (endpoint, route, release, validation, class tokens, the CT logs its Expect-CT note
-    # relies on, the revocations its horizon was worked out with), and its answer (what
+    # relies on, the revocations and app releases its horizon was worked out with), and its
+    # answer (what
     # each of its visits gets, :func:`_answer`). After an event, a class
     # carries to the new version if the same checks the per-visit carry makes pass for it
     # (:func:`check_class`). These arrays mirror each record (:func:`sync`).
@@ -295,6 +304,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             client.access,
             same.logs if same.expect_ct_noted else None,
             revocations_of(same.endpoint) if reads[cid][0] else None,
+            _app_inputs(world) if reads[cid][3] else None,  # its horizon was worked out with
             # A class spans versions, and its decision may differ between them (a distrusted
             # CT log turns an accepted class into a blocked one): records with different
             # answers are in different classes, so that a class that holds now holds for all.
@@ -315,9 +325,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
 
     def check_class(number: int) -> None:
         """Whether a class's records hold at this version, as the per-visit carry finds:
-        the same endpoint answers, by the same route; the logs and revocations its record
-        relies on are unchanged; and its decision at this version is known and gives the
-        class's answer."""
+        the same endpoint answers, by the same route; the logs, revocations and app
+        releases its records rely on, their horizons included, are unchanged; and its
+        decision at this version is known and gives the class's answer."""
         endpoint, client, key = class_info[number]
         route = route_of(client)
         if route[0] is not endpoint or route[1] != key[1]:
@@ -326,11 +336,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             return
         if key[7] is not None and key[7] != revocations_of(endpoint):
             return
+        if key[8] is not None and key[8] != _app_inputs(world):
+            return
         memo = decisions.get((version, *key[:5]))
         if memo is None:
             return
         answered = _answer(endpoint, memo[0])
-        if answered is not None and code_of(answered) == key[8]:
+        if answered is not None and code_of(answered) == key[9]:
             class_asked[number] = asked_number(memo[1])
 
     def count_asked(who: npt.NDArray[np.int64]) -> None:
@@ -660,6 +672,10 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                         client.store,
                     )
             record = record.again(at)
+            if not first and record.header is not None and record.pin_entry is None:
+                # A header that notes no entry of its own (max-age=0, or rejected) does what
+                # it does to the entry this client holds: processed now, not deferred.
+                record.materialise(client)
             assert record.answer is not None
             codes[k] = record.answer
             record.bound(world, client, at, reads[cid], revoked)
@@ -905,7 +921,9 @@ def _own_horizon(
 ) -> SimTime:
     """Before this, the time-dependent inputs that are the client's own compare as at
     ``at``: its build's (:func:`_build_horizon`), and the app release it runs and whether
-    that release's pins have expired (``timed``'s app key)."""
+    that release's pins have expired (``timed``'s app key). The last two also depend on the
+    world's app releases and adoption curve (:func:`_app_inputs`): a record is not carried
+    past a change of those without working this out again."""
     horizon = _build_horizon(world, client, at, reads)
     if reads[3]:
         adoption, releases, threshold = world.adoption, world.releases, client.app_threshold
