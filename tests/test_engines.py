@@ -34,7 +34,7 @@ from simlab.pki import TrustStore, spki_pin
 from simlab.runner import DEFENCES, Result, run
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios
 from simlab.static_pins import AppPinConfig, AppRelease, UpdateAdoption
-from simlab.world import World
+from simlab.world import Endpoint, World
 
 SCENARIOS = list(builtin_scenarios())
 CELLS = [(s, d) for s in SCENARIOS for d in DEFENCES]
@@ -445,6 +445,132 @@ def test_table_is_typed_and_small() -> None:
     assert table.memory_usage(deep=True).sum() / len(table) <= 100
 
 
+# -- stories a teacher's script may tell: drawn actions at drawn times ---------------------
+
+ACTIONS = ["header", "revoke", "rekey", "attacker", "distrust", "stores", "app"]
+
+
+def _act(world: World, action: str, choice: int) -> None:
+    """One thing a story may do to the world; ``choice`` picks among its variants."""
+    now = world.engine.now
+    if action == "header":  # the site changes what it sends, by replacing its endpoint
+        noted = world.owner.pkp_header or world.pkp_header(
+            {spki_pin(world.owner_key.public_key()), spki_pin(world.backup_key.public_key())}
+        )
+        policy = hpkp.parse(noted)
+        sent = [
+            noted,
+            dataclasses.replace(policy, max_age=0).serialise(),
+            dataclasses.replace(policy, max_age=3600).serialise(),
+            "max-age=600; not a valid header",
+            None,
+        ][choice % 5]
+        world.owner = dataclasses.replace(
+            world.owner, pkp_header=sent, hsts=choice % 2 == 0, expect_ct=choice % 3 == 0
+        )
+        world.serving["dc-owner"] = world.owner
+    elif action == "revoke":
+        world.issuing.revoke(world.owner.chain.leaf.serial_number, at=now)
+    elif action == "rekey":
+        world.rekey(now, use_backup=choice % 2 == 0)
+    elif action == "attacker":
+        if world.attacker_position is None:
+            key = derive_key(world.seed, f"story-attacker-{choice}")
+            chain = world.issue(
+                world.other_ca, "attacker", key, now, logs=3 * (choice % 2), validated=False
+            )
+            world.attacker = Endpoint("attacker", chain, key, legit=False)
+            world.attacker_position = ["isp-0", "ix"][choice % 2]
+        else:
+            world.attacker_position = None
+    elif action == "distrust":
+        if world.known_logs:
+            names = sorted(log.name for log in world.known_logs.values())
+            world.distrust_log(names[choice % len(names)])
+    elif action == "stores":
+        store = [
+            TrustStore([world.other_root.certificate]),
+            world.public_store,
+            world.public_store.with_user_root(world.other_root.certificate),
+        ][choice % 3]
+        for client in world.clients[: len(world.clients) * (choice % 4) // 3]:
+            client.store = store
+    elif action == "app":
+        wrong = choice % 2 == 0
+        pins = _wrong_app_pins(world) if wrong else world.releases[0].pins
+        expiration = None if choice % 3 else now + DAY
+        if pins is not None:
+            pins = dataclasses.replace(pins, expiration=expiration)
+        shipped = now + [-2.0, 0.0, 0.5, 2.0][choice % 4] * DAY
+        world.releases.append(AppRelease(f"story-{choice}", shipped, pins))
+    world.events.append((now, f"story: {action} ({choice})"))
+
+
+@st.composite
+def _stories(draw: st.DrawFn) -> tuple[list[tuple[float, str, int]], dict[str, Any]]:
+    steps = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([0.0, 0.3, 1.0, 2.0]),
+                st.sampled_from(ACTIONS),
+                st.integers(0, 59),
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    browsers = draw(st.sampled_from([0.3, 0.6, 1.0]))
+    days = draw(st.sampled_from([4.0, 8.0]))
+    params = {
+        "era": draw(st.sampled_from(MONTHS)),
+        "days": days,
+        "attack_start_day": days - 0.1,  # the story is the attack
+        "n_clients": draw(st.sampled_from([10, 60, 150])),
+        "visit_prob": draw(st.sampled_from([0.3, 0.9])),
+        "browser_share": browsers,
+        "app_share": round((1 - browsers) * draw(st.sampled_from([0.0, 1.0])), 3),
+        "max_age_days": draw(st.sampled_from([0.5, 2.0, 60.0])),
+        "click_through": draw(st.sampled_from([0.0, 0.4])),
+        "user_report_prob": draw(st.sampled_from([0.0, 0.3])),
+        "app_adoption_mean_days": draw(st.sampled_from([0.5, 7.0])),
+    }
+    return steps, params
+
+
+def _check_story(
+    monkeypatch: pytest.MonkeyPatch,
+    defence: str,
+    seed: int,
+    drawn: tuple[list[tuple[float, str, int]], dict[str, Any]],
+) -> None:
+    steps, params = drawn
+
+    def story(world: World) -> Story:
+        for wait, action, choice in steps:
+            yield world.engine.now + wait * DAY
+            _act(world, action, choice)
+
+    with monkeypatch.context() as patch:
+        patch.setitem(stories.STORIES, "drawn-story", story)
+        spec = ScenarioSpec("drawn-story", "drawn-story", "A story of drawn actions")
+        _assert_same(*_pair(spec, defence, seed, **params))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(st.sampled_from(list(DEFENCES)), st.integers(0, 3), _stories())
+def test_drawn_stories_same_under_both_engines(
+    monkeypatch: pytest.MonkeyPatch,
+    defence: str,
+    seed: int,
+    drawn: tuple[list[tuple[float, str, int]], dict[str, Any]],
+) -> None:
+    """A teacher's script may tell any story: the site changing its headers, revocations,
+    re-keys, an attacker coming and going, a log distrusted, trust stores and app releases
+    changing. Every difference found by review came from such stories."""
+    _check_story(monkeypatch, defence, seed, drawn)
+
+
 EXHAUSTIVE = pytest.mark.skipif(
     os.environ.get("SIMLAB_EXHAUSTIVE") != "1",
     reason="exhaustive engine comparison: set SIMLAB_EXHAUSTIVE=1 (several minutes)",
@@ -467,6 +593,20 @@ def test_exhaustive_drawn_parameters(
     scenario: str, defence: str, seed: int, params: dict[str, Any]
 ) -> None:
     _check_drawn(scenario, defence, seed, params)
+
+
+@pytest.mark.exhaustive
+@EXHAUSTIVE
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(st.sampled_from(list(DEFENCES)), st.integers(0, 50), _stories())
+def test_exhaustive_drawn_stories(
+    monkeypatch: pytest.MonkeyPatch,
+    defence: str,
+    seed: int,
+    drawn: tuple[list[tuple[float, str, int]], dict[str, Any]],
+) -> None:
+    _check_story(monkeypatch, defence, seed, drawn)
 
 
 def test_quiet_events_run_in_order_and_only_loud_ones_count() -> None:
