@@ -257,8 +257,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     # window at a time. A record is of a *class*: what its decision and notes depend on
     # (endpoint, route, release, validation, class tokens, the CT logs its Expect-CT note
     # relies on, the revocations and app releases its horizon was worked out with), and its
-    # answer (what
-    # each of its visits gets, :func:`_answer`). After an event, a class
+    # answer (what each of its visits gets, :func:`_answer`). After an event, a class
     # carries to the new version if the same checks the per-visit carry makes pass for it
     # (:func:`check_class`). These arrays mirror each record (:func:`sync`).
     n_visits, n_clients = len(times), len(clients)

@@ -448,6 +448,7 @@ def test_table_is_typed_and_small() -> None:
 # -- stories a teacher's script may tell: drawn actions at drawn times ---------------------
 
 ACTIONS = ["header", "revoke", "rekey", "attacker", "distrust", "stores", "app"]
+DrawnStory = tuple[list[tuple[float, str, int]], dict[str, Any]]  # (wait, action, choice)s
 
 
 def _act(world: World, action: str, choice: int) -> None:
@@ -507,7 +508,7 @@ def _act(world: World, action: str, choice: int) -> None:
 
 
 @st.composite
-def _stories(draw: st.DrawFn) -> tuple[list[tuple[float, str, int]], dict[str, Any]]:
+def _stories(draw: st.DrawFn) -> DrawnStory:
     steps = draw(
         st.lists(
             st.tuples(
@@ -541,7 +542,7 @@ def _check_story(
     monkeypatch: pytest.MonkeyPatch,
     defence: str,
     seed: int,
-    drawn: tuple[list[tuple[float, str, int]], dict[str, Any]],
+    drawn: DrawnStory,
 ) -> None:
     steps, params = drawn
 
@@ -563,7 +564,7 @@ def test_drawn_stories_same_under_both_engines(
     monkeypatch: pytest.MonkeyPatch,
     defence: str,
     seed: int,
-    drawn: tuple[list[tuple[float, str, int]], dict[str, Any]],
+    drawn: DrawnStory,
 ) -> None:
     """A teacher's script may tell any story: the site changing its headers, revocations,
     re-keys, an attacker coming and going, a log distrusted, trust stores and app releases
@@ -604,7 +605,7 @@ def test_exhaustive_drawn_stories(
     monkeypatch: pytest.MonkeyPatch,
     defence: str,
     seed: int,
-    drawn: tuple[list[tuple[float, str, int]], dict[str, Any]],
+    drawn: DrawnStory,
 ) -> None:
     _check_story(monkeypatch, defence, seed, drawn)
 
