@@ -221,11 +221,11 @@ class UpdateAdoption:
         can displace it; :meth:`fraction` only grows, so a time at which it is checked not
         to have passed the threshold bounds every earlier time too."""
         until = math.inf
+        # Days after shipping where 1 - exp(-t / mean) first exceeds the threshold.
+        crossing = self.delay_days - self.mean_days * math.log1p(-threshold)
         for release in releases[self._index_for(threshold, releases, at) + 1 :]:
             shipped = release.released_at
-            # Where 1 - exp(-t / mean) first exceeds the threshold, less a second's margin.
-            crossing = self.delay_days - self.mean_days * math.log1p(-threshold)
-            safe = shipped + crossing * DAY - 1.0
+            safe = shipped + crossing * DAY - 1.0  # a second's margin
             if not (safe > shipped and self.fraction(safe - shipped) <= threshold):
                 safe = shipped  # before it ships, it is not in use
             until = min(until, safe)
