@@ -134,9 +134,10 @@ class Decision:
         return self.verdict == "block" and self.pin_check is not None and self.pin_check.blocks
 
 
-@dataclass
+@dataclass(slots=True)
 class Client:
-    """One user's software: a release of the run's era, and the state it keeps."""
+    """One user's software: a release of the run's era, and the state it keeps. (Slotted:
+    a run makes one per simulated user and reads its fields at every visit.)"""
 
     id: int
     release: Release
