@@ -629,7 +629,7 @@ class HeaderOutcome:
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class KnownPinnedHosts:
     """One user agent's store of dynamic pins, following :data:`TRANSITIONS`."""
 
@@ -919,7 +919,7 @@ def _https_host(report_uri: str) -> str | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class ReportSender:
     """Decides which reports a UA actually sends (Chromium's rules).
 

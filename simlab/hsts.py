@@ -25,7 +25,7 @@ class Policy:
     include_subdomains: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class KnownHSTSHosts:
     """A client's HSTS state: preloaded hosts (shipped with the browser) and noted ones."""
 
