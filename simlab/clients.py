@@ -56,7 +56,7 @@ class ClientDataError(SimlabError):
     """The client release table is malformed (a wrong field, family or date)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Release:
     """One client release where behaviour changed; in force until the next of its family."""
 

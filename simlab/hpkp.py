@@ -608,7 +608,7 @@ def state_diagram() -> str:
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PinEntry:
     """A Known Pinned Host's pinning metadata (section 2.3.3)."""
 
@@ -620,7 +620,7 @@ class PinEntry:
     report_uri: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeaderOutcome:
     """What processing one header did: the event, the resulting state and why."""
 

@@ -30,7 +30,7 @@ class PinVerdict(enum.StrEnum):
     REPORT_ONLY_MISMATCH = "report_only_mismatch"  # reported, never blocks
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PinCheck:
     """The outcome of matching a validated chain against one pin set (RFC 7469 section 2.6)."""
 

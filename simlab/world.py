@@ -97,7 +97,7 @@ _ERROR_OF: dict[FailureReason, str] = {
 anything else (ERR_CERT_INVALID) is never overridable."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     """What answers a TLS connection for the domain: a chain, SCTs and headers.
 
@@ -114,7 +114,7 @@ class Endpoint:
     expect_ct: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What the pipeline decided for one connection, before any user interaction.
 
