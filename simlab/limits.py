@@ -19,6 +19,7 @@ __all__ = [
     "check_count",
     "check_runs",
     "check_seed",
+    "whole",
 ]
 
 MAX_RUNS = 10_000
@@ -35,9 +36,10 @@ SEED_MAX = 2**32 - 1
 """Any 32-bit seed, as ``--seed`` takes (from 2**63 on, a seed overflowed the int64 table)."""
 
 
-def _whole(value: object) -> int | None:
+def whole(value: object) -> int | None:
     """``value`` as an int if it is one of any integer type (a numpy integer, through
-    ``operator.index``), else None: a bool, a float or text is a mistake, not a count."""
+    ``operator.index``: a number read from a table is one), else None: a bool, a float or
+    text is a mistake, not a count."""
     if isinstance(value, bool):
         return None
     try:
@@ -49,7 +51,7 @@ def _whole(value: object) -> int | None:
 def check_seed(seed: object) -> int:
     """``seed`` as an int from 0 to :data:`SEED_MAX`, else :class:`ScenarioError`
     (``seed=1.5`` or ``'1'`` is refused, a numpy integer accepted)."""
-    value = _whole(seed)
+    value = whole(seed)
     if value is None or not 0 <= value <= SEED_MAX:
         kind = "" if value is not None else f"{type(seed).__name__} "
         raise ScenarioError(
@@ -71,10 +73,10 @@ def check_count(name: str, value: object) -> None:
     most = {"seeds": MAX_SEEDS, "workers": MAX_WORKERS}[name]
     if value is None:
         return
-    whole = _whole(value)
-    if whole is None:
+    number = whole(value)
+    if number is None:
         raise ScenarioError(f"{name} must be a whole number, got {shown(value)}")
-    if whole < 1:
-        raise ScenarioError(f"{name} must be at least 1, got {shown(whole)}")
-    if whole > most:
-        raise ScenarioError(f"{name} must be at most {most:,}, got {shown(whole)}")
+    if number < 1:
+        raise ScenarioError(f"{name} must be at least 1, got {shown(number)}")
+    if number > most:
+        raise ScenarioError(f"{name} must be at most {most:,}, got {shown(number)}")

@@ -21,10 +21,10 @@ bool: ``True`` as a tree size is a slip, not a 1). :class:`CTError` names the ar
 
 from __future__ import annotations
 
-import operator
 from hashlib import sha256
 
 from simlab.errors import CTError, shown
+from simlab.limits import whole
 
 __all__ = ["MerkleTree", "leaf_hash", "node_hash", "verify_consistency", "verify_inclusion"]
 
@@ -41,12 +41,10 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 def _as_int(value: object, name: str) -> int:
     """``value`` as an int for the argument ``name``, or :class:`CTError` naming it."""
-    if not isinstance(value, bool):
-        try:
-            return operator.index(value)  # type: ignore[arg-type]
-        except TypeError:
-            pass
-    raise CTError(f"MerkleTree: {name} is an int, not {type(value).__name__} {shown(value)}")
+    number = whole(value)
+    if number is None:
+        raise CTError(f"MerkleTree: {name} is an int, not {type(value).__name__} {shown(value)}")
+    return number
 
 
 def _split(n: int) -> int:
@@ -205,17 +203,10 @@ def _is_path(proof: object) -> bool:
 
 
 def _as_sizes(*sizes: object) -> tuple[int, ...] | None:
-    """The sizes as ints, or None if one is not an integer. numpy's integers count (a size
-    read from a table is one); a bool does not (JSON tells true from 1)."""
-    out = []
-    for n in sizes:
-        if isinstance(n, bool):
-            return None
-        try:
-            out.append(operator.index(n))  # type: ignore[arg-type]
-        except TypeError:
-            return None
-    return tuple(out)
+    """The sizes as ints (:func:`simlab.limits.whole`: numpy's integers count, a bool does
+    not), or None if one is not an integer."""
+    ints = [whole(n) for n in sizes]
+    return None if None in ints else tuple(n for n in ints if n is not None)
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
