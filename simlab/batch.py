@@ -172,15 +172,17 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     versions: dict[tuple[Any, ...], int] = {}
     alive: list[tuple[object, ...]] = []
 
-    def version_now() -> tuple[int, tuple[SimTime, ...]]:
+    def version_now() -> tuple[int, tuple[SimTime, ...], tuple[int, ...]]:
+        """The version's number, and its revocation times and app inputs (read from the
+        fingerprint, which holds them)."""
         fp = _fingerprint(world)
         number = versions.get(fp)
         if number is None:
             number = versions[fp] = len(versions)
             alive.append(_keep(world))
-        return number, fp[6]
+        return number, fp[6], fp[8]
 
-    version, revocations = version_now()
+    version, revocations, app_inputs = version_now()
     routes: dict[tuple[int, str], tuple[Endpoint | None, bool]] = {}
 
     def route_of(client: Client) -> tuple[Endpoint | None, bool]:
@@ -303,7 +305,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             client.access,
             same.logs if same.expect_ct_noted else None,
             revocations_of(same.endpoint) if reads[cid][0] else None,
-            _app_inputs(world) if reads[cid][3] else None,  # its horizon was worked out with
+            app_inputs if reads[cid][3] else None,  # its horizon was worked out with
             # A class spans versions, and its decision may differ between them (a distrusted
             # CT log turns an accepted class into a blocked one): records with different
             # answers are in different classes, so that a class that holds now holds for all.
@@ -335,7 +337,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             return
         if key[7] is not None and key[7] != revocations_of(endpoint):
             return
-        if key[8] is not None and key[8] != _app_inputs(world):
+        if key[8] is not None and key[8] != app_inputs:
             return
         memo = decisions.get((version, *key[:5]))
         if memo is None:
@@ -733,7 +735,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     while k < n_visits:
         loud_ran = engine.advance(times_list[k])
         if loud_ran:
-            version, revocations = version_now()
+            version, revocations, app_inputs = version_now()
         if loud_ran or checked[0] != version:
             # A story may give clients new roots at any event (a store is the client's, not
             # part of the version): their records are checked again, one visit at a time.
