@@ -112,31 +112,18 @@ def _fingerprint(world: World) -> tuple[Any, ...]:
     """World state that ``answerer`` and ``decide`` read and that only events change.
 
     Objects appear by identity; :func:`run` keeps every fingerprinted object alive, so an
-    identity cannot be reused for a different object within a run."""
-    endpoints = [world.attacker, *world.serving.values()]
+    identity cannot be reused for a different object within a run. An endpoint is frozen,
+    so its identity names its chain, SCTs and headers too. :func:`run` reads the
+    revocation times and the app inputs back from positions 5 and 6."""
     return (
         id(world.attacker),
         world.attacker_position,
         tuple((node, id(e)) for node, e in world.serving.items()),
         tuple(sorted(world.registry.controller.items())),
         tuple(sorted(world.registry.address.items())),
-        tuple(
-            (
-                id(e),
-                e.operator,
-                id(e.chain),
-                e.legit,
-                e.pkp_header,
-                id(e.tls_scts),
-                e.hsts,
-                e.expect_ct,
-            )
-            for e in endpoints
-            if e is not None
-        ),
         world.responder.revocation_times(),
-        id(world.known_logs),
         _app_inputs(world),
+        id(world.known_logs),
     )
 
 
@@ -148,10 +135,8 @@ def _app_inputs(world: World) -> tuple[int, ...]:
 
 def _keep(world: World) -> tuple[object, ...]:
     """The objects a fingerprint names by identity."""
-    endpoints = [world.attacker, *world.serving.values()]
     return (
-        endpoints,
-        [(e.chain, e.tls_scts) for e in endpoints if e is not None],
+        [world.attacker, *world.serving.values()],
         world.known_logs,
         list(world.releases),
         world.adoption,
@@ -180,7 +165,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if number is None:
             number = versions[fp] = len(versions)
             alive.append(_keep(world))
-        return number, fp[6], fp[8]
+        return number, fp[5], fp[6]
 
     version, revocations, app_inputs = version_now()
     routes: dict[tuple[int, str], tuple[Endpoint | None, bool]] = {}
