@@ -106,6 +106,15 @@ def _timed_run(
     return time.process_time() - start, result
 
 
+def _timed_pair(scenario: str = SCENARIO, defence: str = DEFENCE) -> tuple[float, float, Result]:
+    """CPU seconds of the reference run and of the batched run of one cell, once their
+    results are checked equal; and the reference's result."""
+    reference_seconds, reference = _timed_run("reference", scenario, defence)
+    batched_seconds, batched = _timed_run("batched", scenario, defence)
+    check_same_results(reference, batched, f"{scenario} under {defence}: reference vs batched")
+    return reference_seconds, batched_seconds, reference
+
+
 def _engines(pairs: int = 3) -> None:
     """The batched engine beside the reference, same process and inputs; they must agree."""
     n_clients, days = PARAMS["n_clients"], PARAMS["days"]
@@ -115,16 +124,10 @@ def _engines(pairs: int = 3) -> None:
     print(f" {DEFENCE})")
     ratios = []
     for _ in range(pairs):
-        seconds = {}
-        results = {}
-        for engine in ("reference", "batched"):
-            seconds[engine], results[engine] = _timed_run(engine)
-        check_population_run(results["reference"], n_clients, days)
-        check_same_results(results["reference"], results["batched"], "reference vs batched")
-        ratios.append(seconds["reference"] / seconds["batched"])
-        print(
-            f"  reference {seconds['reference']:.2f} CPU-s, batched {seconds['batched']:.2f} CPU-s"
-        )
+        reference_seconds, batched_seconds, reference = _timed_pair()
+        check_population_run(reference, n_clients, days)
+        ratios.append(reference_seconds / batched_seconds)
+        print(f"  reference {reference_seconds:.2f} CPU-s, batched {batched_seconds:.2f} CPU-s")
     print(f"  batched / reference speed: {min(ratios):.1f}x to {max(ratios):.1f}x (equal results)")
     _batched_breakdown()
     _every_cell()
@@ -140,24 +143,18 @@ def _every_cell() -> None:
     totals = {"reference": 0.0, "batched": 0.0}
     for scenario in builtin_scenarios():
         for defence in DEFENCES:
-            seconds = {}
-            results = {}
-            for engine in ("reference", "batched"):
-                seconds[engine], results[engine] = _timed_run(engine, scenario, defence)
-                totals[engine] += seconds[engine]
-            check_same_results(
-                results["reference"], results["batched"], f"{scenario} under {defence}"
-            )
-            del results
-            cells.append((seconds["reference"] / seconds["batched"], scenario, defence))
+            reference_seconds, batched_seconds, _ = _timed_pair(scenario, defence)
+            totals["reference"] += reference_seconds
+            totals["batched"] += batched_seconds
+            cells.append((reference_seconds / batched_seconds, scenario, defence))
     cells.sort()
     ratios = [ratio for ratio, _, _ in cells]
     print(
         f"  {len(cells)} cells, equal results in each. batched / reference speed:"
         f" min {ratios[0]:.1f}x, median {statistics.median(ratios):.1f}x, max {ratios[-1]:.1f}x"
     )
-    slowest = ", ".join(f"{s} under {d} {r:.1f}x" for r, s, d in cells[:3])
-    print(f"  lowest: {slowest}")
+    lowest = ", ".join(f"{s} under {d} {r:.1f}x" for r, s, d in cells[:3])
+    print(f"  lowest: {lowest}")
     print(
         f"  all cells: reference {totals['reference']:.1f} CPU-s, batched"
         f" {totals['batched']:.1f} CPU-s ({totals['reference'] / totals['batched']:.1f}x)"
