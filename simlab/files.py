@@ -177,18 +177,14 @@ def write(path: Path, data: bytes | str, *, replace: bool = True) -> Path:
 
 def _link_new(temp: Path, path: Path) -> None:
     """Give the complete file ``temp`` the name ``path`` if that name is free, atomically."""
+    taken = f"{path} appeared while simlab was working; not replaced (pass --force to replace it)"
     try:
         os.link(temp, path)
     except FileExistsError:
-        raise OutputError(
-            f"{path} appeared while simlab was working; not replaced (pass --force to replace it)"
-        ) from None
+        raise OutputError(taken) from None
     except OSError:  # a file system without hard links: check, then rename
         if os.path.lexists(path):
-            raise OutputError(
-                f"{path} appeared while simlab was working; not replaced"
-                " (pass --force to replace it)"
-            ) from None
+            raise OutputError(taken) from None
         os.replace(temp, path)
         return
     os.unlink(temp)
