@@ -48,6 +48,15 @@ time-dependent inputs are computed with numpy (:class:`_Builds`, by the rules of
 :func:`_build_horizon` and ``timed``), and the client borrows the profile's record until it
 needs one of its own.
 
+When an event changes the world (an attack starts or ends, a certificate is revoked), a
+client's next visit may leave its record's class for a class whose earlier visit was
+accepted: its record's notes are applied and that visit's record copied. Within the old
+record's horizon and window, the client's tokens are the old class's but for the
+revocations the new endpoint's chain has, so the move is the same for every client of the
+old class with the same release, access network and store, while the validation's bucket
+lasts. A client's only visit in a window that makes a move some client has made is made in
+bulk too (:class:`_Move`).
+
 A class is everything ``decide`` reads:
 
 - the world's state, as a version number that changes whenever an event changed what
@@ -448,6 +457,26 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         pending[cid] = False
         return same
 
+    def revocations_known(
+        cids: npt.NDArray[np.int64], ats: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.int64]:
+        """The revocation part of ``timed`` for visits by ``cids`` at ``ats``, as two
+        columns: how many revocations of the answering endpoint's chain the pushed lists and
+        the OCSP responder know of (-1 in both: not read; -2: nobody answers)."""
+        rev = np.full((len(cids), 2), -1, dtype=np.int64)
+        nets = network_of[cids]
+        for net in np.unique(nets).tolist():
+            endpoint = route_of(clients[network_client[net]])[0]
+            if endpoint is None:
+                rev[nets == net] = -2
+                continue
+            revoked = np.array(revocations_of(endpoint))
+            if len(revoked):
+                reading = (nets == net) & checks_revocation[cids]
+                rev[reading, 0] = np.searchsorted(revoked, ats[reading] - delay, side="right")
+                rev[reading, 1] = np.searchsorted(revoked, ats[reading], side="right")
+        return rev
+
     def fresh_in_bulk(
         k: int, stop: int, who: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], list[_Profile | None], npt.NDArray[np.int64]] | None:
@@ -467,21 +496,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if not len(positions):
             return None
         cids, ats = who[positions], times[k + positions]
-        # The class inputs ``timed`` gives, as numbers: revocations known (-1: not read;
-        # -2: nobody answers, so no profile), and whether the build's CT and static pin
-        # lists are timely (-1: neither is read).
-        rev = np.full((len(cids), 2), -1, dtype=np.int64)
-        nets = network_of[cids]
-        for net in np.unique(nets).tolist():
-            endpoint = route_of(clients[network_client[net]])[0]
-            if endpoint is None:
-                rev[nets == net] = -2
-                continue
-            revoked = np.array(revocations_of(endpoint))
-            if len(revoked):
-                reading = (nets == net) & checks_revocation[cids]
-                rev[reading, 0] = np.searchsorted(revoked, ats[reading] - delay, side="right")
-                rev[reading, 1] = np.searchsorted(revoked, ats[reading], side="right")
+        # The class inputs ``timed`` gives, as numbers: revocations known, and whether the
+        # build's CT and static pin lists are timely (-1: neither is read).
+        rev = revocations_known(cids, ats)
         timely = builds.timely(cids, ats)
         groups = group_of[cids]
         base = int(rev.max()) + 3
@@ -556,6 +573,89 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         until = np.minimum(shared[which], builds.horizons(cids, ats))
         horizon[cids] = np.where(np.isnan(shared[which]), ats, until)
 
+    # Moves out of a record of an earlier version into a class whose earlier visit was
+    # accepted, as :func:`visit` made them (the key: the version, the record's class, the
+    # client's release, access network and store, the revocations it knows of, and what the
+    # record noted), for other clients to make in bulk.
+    moves: dict[tuple[Any, ...], _Move] = {}
+
+    def moves_in_bulk(
+        k: int, stop: int, who: npt.NDArray[np.int64], bulk: npt.NDArray[np.bool_]
+    ) -> tuple[npt.NDArray[np.int64], list[_Move]] | None:
+        """The visits among ``k:stop`` that :func:`visit` would move as a known move: the
+        window positions, and each one's move. Only a client's one visit in the window,
+        not answered in bulk (``bulk``), within its record's horizon and window, by a client
+        whose release runs no app pins (whose horizon reads the adoption curve)."""
+        if not moves:
+            return None
+        ats = times[k:stop]
+        candidates = ~bulk & ~fresh[who] & no_app[who] & (ats < horizon[who])
+        candidates &= ats < last[who] + window[who]
+        positions = np.flatnonzero(candidates)
+        if not len(positions):
+            return None
+        visits = np.bincount(who, minlength=n_clients)
+        positions = positions[visits[who[positions]] == 1]
+        cids, ats = who[positions], ats[positions]
+        rev = revocations_known(cids, ats).tolist()
+        classes_now, groups = record_class[cids].tolist(), group_of[cids].tolist()
+        chosen: list[int] = []
+        found: list[_Move] = []
+        for i, (cid, at) in enumerate(zip(cids.tolist(), ats.tolist(), strict=True)):
+            r0, r1 = rev[i]
+            same = steady[cid]
+            if r0 == -2 or same is None or same.version == version:
+                continue
+            move = moves.get(
+                (
+                    version,
+                    classes_now[i],
+                    group_keys[groups[i]],
+                    () if r0 == -1 else (r0, r1),
+                    same.pin_max_age,
+                    same.expect_ct_noted,
+                )
+            )
+            if move is not None and at < move.until:
+                chosen.append(i)
+                found.append(move)
+        if not chosen:
+            return None
+        return positions[chosen], found
+
+    def answer_moves(
+        k: int, upto: int, positions: npt.NDArray[np.int64], found: list[_Move]
+    ) -> None:
+        """Make the moves :func:`moves_in_bulk` found, those before ``upto``, as
+        :func:`visit` makes them one at a time: the old record's deferred notes applied,
+        then the class's record borrowed, its notes deferred."""
+        n = int(np.count_nonzero(k + positions < upto))  # positions are in order
+        if not n:
+            return
+        done = k + positions[:n]
+        cids, ats = ids[done], times[done]
+        before = last[cids]
+        for i, cid in enumerate(cids.tolist()):
+            move = found[i]
+            same = steady[cid]
+            assert same is not None and move.number is not None
+            if borrowed[cid] or pending[cid]:
+                same.note(clients[cid], float(before[i]))
+            else:
+                same.materialise(clients[cid])
+            steady[cid] = move.record
+            record_class[cid] = move.number
+            class_asked[move.number] = move.asked_number
+            for serial, times_asked in move.asked.items():
+                queries[serial] = queries.get(serial, 0) + times_asked
+        answered = np.array([found[i].record.answer for i in range(n)], dtype=np.int64)
+        codes[done] = answers[cids] = answered
+        window[cids] = [found[i].record.window for i in range(n)]
+        borrowed[cids] = True
+        pending[cids] = False
+        last[cids] = ats
+        horizon[cids] = _Move.horizons(found[:n], before, ats, builds.horizons(cids, ats))
+
     def refused_again(k: int, at: SimTime, client: Client, same: _Steady) -> None:
         """A visit in the class of a record whose decision was not to accept: what follows
         the decision (a click-through draw, a report), as at every such visit."""
@@ -564,12 +664,27 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         outcome, reason = world.conclude(client, same.endpoint, same.decision, at)
         codes[k] = code_of((same.endpoint.operator, same.endpoint.legit, outcome.value, reason))
 
-    def visit(k: int, at: SimTime, cid: int) -> None:
-        """One visit the bulk test did not answer: the checks and the pipeline."""
+    def visit(k: int, at: SimTime, cid: int) -> tuple[tuple[Any, ...], _Move] | None:
+        """One visit the bulk test did not answer: the checks and the pipeline. If it moved
+        the client from a record of an earlier version into a class whose earlier visit was
+        accepted, the move, for others to make in bulk (:func:`moves_in_bulk`), and its key."""
         client = clients[cid]
         first = bool(fresh[cid])
         fresh[cid] = False
         same = steady[cid]
+        # The record it may move from: of an earlier version, with an answer, and the visit
+        # within its horizon and window, so that its tokens still hold but for the endpoint's
+        # revocation counts (the module's docstring).
+        moved_from = None
+        if (
+            same is not None
+            and same.version != version
+            and same.answer is not None
+            and no_app[cid]
+            and at < same.horizon
+            and at < same.last + same.window
+        ):
+            moved_from = same
         if same is not None and same.version != version:
             # An event changed the world. If this client is still answered by the same
             # endpoint, with the same validation, and its class now has a known decision
@@ -619,19 +734,19 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             ):
                 if same.answer is None:
                     refused_again(k, at, client, same)
-                    return
+                    return None
                 for serial, n in same.asked.items():
                     queries[serial] = queries.get(serial, 0) + n
                 codes[k] = same.answer
                 same.last = at
                 same.pending = True
-                return
+                return None
             same.materialise(client)
             steady[cid] = None
         endpoint, on_path = route_of(client)
         if endpoint is None:
             codes[k] = code_of(("none", False, "blocked", "unreachable"))
-            return
+            return None
         validation = validator.validate(endpoint.chain, client.store, host, at)
         revoked = revocations_of(endpoint)
         now = timed(client, at, revoked)
@@ -657,16 +772,33 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                         record.shared_horizon(world, client, at, reads[cid], revoked),
                         client.store,
                     )
+            template = record
             record = record.again(at)
             if not first and record.header is not None and record.pin_entry is None:
                 # A header that notes no entry of its own (max-age=0, or rejected) does what
                 # it does to the entry this client holds: processed now, not deferred.
                 record.materialise(client)
+                moved_from = None
             assert record.answer is not None
             codes[k] = record.answer
             record.bound(world, client, at, reads[cid], revoked)
             steady[cid] = record
-            return
+            if moved_from is None:
+                return None
+            move = _Move.of(
+                world, moved_from, client, at, template, memo[1], tokens, reads[cid][0], revoked
+            )
+            if move is None:
+                return None
+            key = (
+                version,
+                int(record_class[cid]),  # the moved-from record's class (synced after this)
+                group_keys[group_of[cid]],
+                now[0],
+                moved_from.pin_max_age,
+                moved_from.expect_ct_noted,
+            )
+            return key, move
         if memo is None:
             before = dict(queries)
             decision = world.decide(
@@ -711,6 +843,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             if noted and record.answer is not None:  # accepted
                 accepted_records.setdefault(class_key, record.again(at))
         steady[cid] = record
+        return None
 
     times_list, ids_list = times.tolist(), ids.tolist()
     first_slow = np.full(n_clients, n_visits, dtype=np.int64)
@@ -753,8 +886,11 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         bulk &= times[k:stop] < horizon[who]
         bulk &= times[k:stop] < last[who] + window[who]
         answered = fresh_in_bulk(k, stop, who)
+        moving = moves_in_bulk(k, stop, who, bulk)
         if answered is not None:
             bulk[answered[0]] = True  # not slow; answered apart (:func:`answer_fresh`)
+        if moving is not None:
+            bulk[moving[0]] = True  # likewise (:func:`answer_moves`)
         slow = np.flatnonzero(~bulk)
         early: dict[int, list[int]] = {}  # bulk visits of clients with a slow visit after
         if len(slow):
@@ -801,8 +937,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                         count_asked(np.full(len(before), cid))
                         bulk[np.array(before) - k] = False
                 if not fresh[cid] or not first_visit(kk, at, cid):
-                    visit(kk, at, cid)
+                    learned = visit(kk, at, cid)
                     sync(cid)
+                    if learned is not None and learned[0] not in moves:
+                        key, move = learned
+                        move.number = int(record_class[cid])
+                        move.asked_number = int(class_asked[move.number])
+                        moves[key] = move
             visited = kk + 1
             if engine.scheduled != scheduled:  # the visit (a detection) may have scheduled one
                 scheduled = engine.scheduled
@@ -818,6 +959,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if answered is not None:
             bulk[answered[0]] = False
             answer_fresh(k, upto, *answered)
+        if moving is not None:
+            bulk[moving[0]] = False
+            answer_moves(k, upto, *moving)
         done = k + np.flatnonzero(bulk[: upto - k])
         if len(done):
             who = ids[done]
@@ -1016,6 +1160,86 @@ class _Profile:
 
 
 @dataclass(slots=True)
+class _Move:
+    """A client's move out of a record of an earlier version into a class whose earlier
+    visit was accepted (:func:`visit`'s copy path), for others to make in bulk.
+
+    Within the old record's horizon and window, the client's tokens are the old class's but
+    for the revocations the new endpoint's chain has (the move's key), so the new class is
+    the same for every client of the same release, access network and store, while the
+    validation's bucket lasts. So is the new record's horizon (:meth:`_Steady.bound`), but
+    for the client's build and the entries the old record noted and the new one does not
+    refresh: they expire a fixed time after the old record's last visit."""
+
+    record: _Steady  # the class's accepted record (notes deferred), borrowed by each mover
+    asked: dict[int, int]  # the OCSP queries its decision made
+    until: SimTime  # when the validation's bucket ends
+    shared: SimTime | None  # the horizon from the class (None: the visit itself)
+    pin_age: float | None  # the old record's pin entry, left to expire: its max-age
+    expect_ct_age: float | None  # likewise its Expect-CT entry
+    store: TrustStore  # held, so that its id in the key names no other store
+    number: int | None = None  # the new record's class, once the mover's record is synced
+    asked_number: int = 0  # and the number of its OCSP queries
+
+    @classmethod
+    def of(
+        cls,
+        world: World,
+        old: _Steady,
+        client: Client,
+        at: SimTime,
+        record: _Steady,
+        asked: dict[int, int],
+        tokens: tuple[Any, ...],
+        revocation: bool,
+        revoked: tuple[SimTime, ...],
+    ) -> _Move | None:
+        """The move a client made at ``at`` from ``old`` into ``record``'s class (``tokens``
+        the new class's); None if a mover's horizon would read more than the arrays hold."""
+        if tokens[:3] != old.tokens[:3] or tokens[4:] != old.tokens[4:]:
+            return None  # not the old class's tokens: the move's key would not fix the class
+        host = world.host
+        pin_age = expect_ct_age = None
+        if client.kph is not None and record.pin_max_age is None and old.tokens[0] is not None:
+            if old.pin_max_age is None:
+                return None  # an entry the old record did not note: its expiry is the client's
+            pin_age = float(old.pin_max_age)
+        if not record.expect_ct_noted and old.tokens[2]:
+            if not old.expect_ct_noted:
+                return None
+            expect_ct_age = float(EXPECT_CT_MAX_AGE)
+        hsts = client.hsts
+        shared: SimTime | None = None
+        if (
+            hsts is None
+            or record.hsts_noted
+            or host in hsts.preloaded
+            or not old.tokens[1]  # as :meth:`_Steady.shared_horizon` reads it
+        ):
+            shared = record.class_horizon(world, client.store, at, revocation, revoked)
+        until = world.validator.bucket_end(record.endpoint.chain, client.store, at)
+        return cls(record, asked, until, shared, pin_age, expect_ct_age, client.store)
+
+    @staticmethod
+    def horizons(
+        moves: list[_Move],
+        before: npt.NDArray[np.float64],
+        ats: npt.NDArray[np.float64],
+        own: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float64]:
+        """The horizon :meth:`_Steady.bound` gives each mover's new record: moving at
+        ``ats``, from a record whose last accepted visit was at ``before``, with its own
+        horizon (:func:`_own_horizon`) ``own``."""
+        shared = np.array([math.nan if m.shared is None else m.shared for m in moves])
+        pins = np.array([math.inf if m.pin_age is None else m.pin_age for m in moves])
+        expect_ct = np.array(
+            [math.inf if m.expect_ct_age is None else m.expect_ct_age for m in moves]
+        )
+        until = np.minimum.reduce([shared, before + pins, before + expect_ct, own])
+        return np.where(np.isnan(shared), ats, until)
+
+
+@dataclass(slots=True)
 class _Steady:
     """A client's last full visit, and what lets its next visits skip the pipeline.
 
@@ -1195,19 +1419,11 @@ class _Steady:
         (:func:`_own_horizon`); None if it is ``at``. Clients in the same start state and
         class share it while the validation's bucket and the revocation counts are the same."""
         host = self.host
-        revocation = reads[0]
         hsts = client.hsts
         if hsts is not None and not self.hsts_noted:  # noqa: SIM102
             if host not in hsts.preloaded and hsts.known(host, at):
                 return None  # known from an entry this class does not refresh: expiry unread
-        horizon = world.validator.bucket_end(self.endpoint.chain, client.store, at)
-        if revocation:
-            delay = world.s.revocation_push_days * DAY
-            for r in revocations:
-                if at < r:
-                    horizon = min(horizon, r)  # the OCSP answer changes at r exactly
-                if at - delay < r:
-                    horizon = min(horizon, r + delay - 1.0)  # the pushed list, near r + delay
+        horizon = self.class_horizon(world, client.store, at, reads[0], revocations)
         kph = client.kph
         if kph is not None and self.pin_max_age is None:
             found = kph.lookup(host, at)
@@ -1217,6 +1433,27 @@ class _Steady:
             expires = client.expect_ct.get(host)
             if expires is not None and at < expires:
                 horizon = min(horizon, expires)
+        return horizon
+
+    def class_horizon(
+        self,
+        world: World,
+        store: TrustStore,
+        at: SimTime,
+        revocation: bool,
+        revocations: tuple[SimTime, ...],
+    ) -> SimTime:
+        """The part of :meth:`shared_horizon` that reads no client state: the validation's
+        bucket, and each revocation the client's release checks (its counts at ``at`` fix
+        which of them are still ahead)."""
+        horizon = world.validator.bucket_end(self.endpoint.chain, store, at)
+        if revocation:
+            delay = world.s.revocation_push_days * DAY
+            for r in revocations:
+                if at < r:
+                    horizon = min(horizon, r)  # the OCSP answer changes at r exactly
+                if at - delay < r:
+                    horizon = min(horizon, r + delay - 1.0)  # the pushed list, near r + delay
         return horizon
 
     def holds(

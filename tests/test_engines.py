@@ -345,6 +345,69 @@ def test_a_site_that_changes_its_pin_header_after_clients_noted_it(
     _assert_same(fast, reference)
 
 
+@pytest.mark.parametrize(
+    ("scenario", "defence", "hsts"),
+    [
+        ("key-theft", "none", True),  # many movers
+        ("key-theft", "hpkp+ct", True),  # the movers' pins and Expect-CT expire unrefreshed
+        ("domain-hijack", "ct", False),  # HSTS noted by the old class only: no horizon
+    ],
+)
+def test_moves_to_another_class_made_in_bulk(
+    monkeypatch: pytest.MonkeyPatch, scenario: str, defence: str, hsts: bool
+) -> None:
+    """When an event sends clients to another endpoint or decision (an attack starts or
+    ends, a certificate is revoked), the batched engine makes one client's move into an
+    accepted class one visit at a time and repeats it in bulk for clients that move from
+    the same class (``batch._Move``). The engines must agree; each move's horizon, as the
+    movers get it, must be what the mover that made it one visit at a time got, to the bit
+    (an entry the old class noted and the new one does not refresh expires later without
+    changing an accepted answer, so the tables alone would not show it); and the moves must
+    be made: a move with the wrong answer shows in the table."""
+    params = {"n_clients": 400, "days": 30.0, "hsts": True, "hsts_preload": hsts}
+    real = batch._Move.of
+    checked: list[batch._Move] = []
+
+    def compared(
+        world: World, old: Any, client: Any, at: float, record: Any, *rest: Any
+    ) -> batch._Move | None:
+        move = real(world, old, client, at, record, *rest)
+        if move is not None:
+            reads = batch._reads(world, client.release, client.kind)
+            mine = record.again(at)
+            mine.bound(world, client, at, reads, rest[-1])
+            own = np.array([batch._own_horizon(world, client, at, reads)])
+            at_, before = np.array([at]), np.array([old.last])
+            assert batch._Move.horizons([move], before, at_, own)[0] == mine.horizon
+            checked.append(move)
+        return move
+
+    monkeypatch.setattr(batch._Move, "of", compared)
+    fast, reference = _pair(scenario, defence, 0, **params)
+    _assert_same(fast, reference)
+    assert checked
+    if defence == "hpkp+ct":
+        assert any(m.pin_age is not None for m in checked)
+        assert any(m.expect_ct_age is not None for m in checked)
+    if not hsts:
+        assert any(m.shared is None for m in checked)
+    learned: list[batch._Move] = []
+
+    def wrong(*args: Any) -> batch._Move | None:
+        move = real(*args)
+        if move is not None:
+            learned.append(move)
+            answer = 0 if move.record.answer else 1
+            move = dataclasses.replace(move, record=dataclasses.replace(move.record, answer=answer))
+        return move
+
+    monkeypatch.setattr(batch._Move, "of", wrong)
+    table = run(scenario, defence, 0, **params).table
+    assert learned
+    differ = int((table["outcome"].astype(str) != reference.table["outcome"].astype(str)).sum())
+    assert differ > 0
+
+
 def _wrong_app_pins(world: World) -> AppPinConfig:
     keys = (derive_key(world.seed, "not-the-site-1"), derive_key(world.seed, "not-the-site-2"))
     pins = frozenset(spki_pin(key.public_key()) for key in keys)
