@@ -656,13 +656,23 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         last[cids] = ats
         horizon[cids] = _Move.horizons(found[:n], before, ats, builds.horizons(cids, ats))
 
+    refused_codes: dict[tuple[int, int, bool], int] = {}  # (endpoint, decision, blocked)
+
     def refused_again(k: int, at: SimTime, client: Client, same: _Steady) -> None:
         """A visit in the class of a record whose decision was not to accept: what follows
         the decision (a click-through draw, a report), as at every such visit."""
         for serial, n in same.asked.items():
             queries[serial] = queries.get(serial, 0) + n
-        outcome, reason = world.conclude(client, same.endpoint, same.decision, at)
-        codes[k] = code_of((same.endpoint.operator, same.endpoint.legit, outcome.value, reason))
+        endpoint, decision = same.endpoint, same.decision
+        outcome, reason = world.conclude(client, endpoint, decision, at)
+        # Its code, found by identity: the endpoint and decision fix the rest of the result.
+        key = (id(endpoint), id(decision), outcome is Outcome.BLOCKED)
+        code = refused_codes.get(key)
+        if code is None:
+            code = refused_codes[key] = code_of(
+                (endpoint.operator, endpoint.legit, outcome.value, reason)
+            )
+        codes[k] = code
 
     def visit(k: int, at: SimTime, cid: int) -> tuple[tuple[Any, ...], _Move] | None:
         """One visit the bulk test did not answer: the checks and the pipeline. If it moved
@@ -904,14 +914,17 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             slow = np.flatnonzero(~bulk)
         upto = stop
         scheduled = engine.scheduled
+        next_due = engine.next_due()
         visited = k  # the visits before this one are processed
         for p in slow.tolist():
             kk = k + p
             if kk >= upto:
                 break
             at = times_list[kk]
-            if engine.run_quiet_until(at):
-                break  # an event that may change the world is due first: the window ends
+            if next_due <= at:
+                if engine.run_quiet_until(at):
+                    break  # an event that may change the world is due first: the window ends
+                next_due = engine.next_due()
             engine.advance(at)  # nothing is due: this sets the clock for what it schedules
             cid = ids_list[kk]
             same = steady[cid]
@@ -947,6 +960,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             visited = kk + 1
             if engine.scheduled != scheduled:  # the visit (a detection) may have scheduled one
                 scheduled = engine.scheduled
+                next_due = engine.next_due()
                 due = engine.next_loud_due()
                 if due < loud:
                     loud = due
