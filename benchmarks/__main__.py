@@ -1,4 +1,4 @@
-"""Run simlab's benchmarks: ``python -m benchmarks [pki merkle engine scale compare]``."""
+"""Run simlab's benchmarks: ``python -m benchmarks [NAME ...]`` (names: :data:`ALL`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 from benchmarks.common import CheckFailed
 
-ALL = ["pki", "merkle", "engine", "scale", "compare"]
+ALL = ["pki", "merkle", "engine", "exhaustive", "scale", "compare"]
 
 
 def main(argv: list[str]) -> int:
