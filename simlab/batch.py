@@ -122,15 +122,16 @@ def _fingerprint(world: World) -> tuple[Any, ...]:
 
     Objects appear by identity; :func:`run` keeps every fingerprinted object alive, so an
     identity cannot be reused for a different object within a run. An endpoint is frozen,
-    so its identity names its chain, SCTs and headers too. :func:`run` reads the
-    revocation times and the app inputs back from positions 5 and 6."""
+    so its identity names its chain, SCTs and headers too. Revocations are named by
+    certificate, not by time alone (a CA may revoke two certificates as of one time).
+    :func:`run` reads the revocations and the app inputs back from positions 5 and 6."""
     return (
         id(world.attacker),
         world.attacker_position,
         tuple((node, id(e)) for node, e in world.serving.items()),
         tuple(sorted(world.registry.controller.items())),
         tuple(sorted(world.registry.address.items())),
-        world.responder.revocation_times(),
+        world.responder.revocations(),
         _app_inputs(world),
         id(world.known_logs),
     )
@@ -166,8 +167,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     versions: dict[tuple[Any, ...], int] = {}
     alive: list[tuple[object, ...]] = []
 
-    def version_now() -> tuple[int, tuple[SimTime, ...], tuple[int, ...]]:
-        """The version's number, and its revocation times and app inputs (read from the
+    def version_now() -> tuple[int, tuple[tuple[bytes, int, SimTime], ...], tuple[int, ...]]:
+        """The version's number, and its revocations and app inputs (read from the
         fingerprint, which holds them)."""
         fp = _fingerprint(world)
         number = versions.get(fp)

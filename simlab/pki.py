@@ -778,6 +778,17 @@ class RevocationResponder:
         self._by_ski[ski] = ca
         self._by_chain.clear()  # a certificate whose issuer was unknown may now be known
 
+    def revocations(self) -> tuple[tuple[bytes, int, SimTime], ...]:
+        """Every revocation by these CAs, as (issuer key identifier, serial, time), sorted:
+        what tells two states of the responders apart (two revocations may share a time)."""
+        return tuple(
+            sorted(
+                (ski, serial, at)
+                for ski, ca in self._by_ski.items()
+                for serial, at in ca._revoked.items()
+            )
+        )
+
     def revocation_times(
         self, certificates: Sequence[x509.Certificate] | None = None
     ) -> tuple[SimTime, ...]:

@@ -213,6 +213,34 @@ def test_a_revocation_of_another_certificate() -> None:
         _assert_same(*_pair("ca-compromise", defence, 2, **params))
 
 
+def test_a_revocation_at_the_time_of_an_earlier_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CA may date a revocation ahead (or back): here the owner's certificate is revoked
+    from day 2 on, and on day 2 the attacker's certificate is revoked too. Two revocations
+    at one time are two changes of the world; a version that names revocations by their
+    times alone would see none in the second, and keep accepting the attacker's chain
+    (found by review: the batched engine kept recording those visits as intercepted)."""
+
+    def story(world: World) -> Story:
+        yield DAY
+        key = derive_key(world.seed, "attacker-revoked-later")
+        now = world.engine.now
+        chain = world.issue(world.other_ca, "attacker", key, now, logs=3, validated=False)
+        world.attacker = Endpoint("attacker", chain, key, legit=False)
+        world.attacker_position = "isp-0"
+        world.issuing.revoke(world.owner.chain.leaf.serial_number, at=2 * DAY)
+        yield DAY
+        world.other_ca.revoke(chain.leaf.serial_number, at=world.engine.now)
+
+    monkeypatch.setitem(stories.STORIES, "same-time-revocations", story)
+    spec = ScenarioSpec("same-time-revocations", "same-time-revocations", "Two revocations")
+    params = {"days": 3.0, "attack_start_day": 2.9, "visit_prob": 0.9, "ocsp_blockable": False}
+    fast, reference = _pair(spec, "none", 0, n_clients=50, new_visitor_share=0.0, **params)
+    table = reference.table
+    attacked = table[(table["responder"] == "attacker") & (table["time"] >= 2 * DAY)]
+    assert (attacked["reason"].astype(str) == "revoked").any()
+    _assert_same(fast, reference)
+
+
 _SPANS = st.sampled_from([None, 0.0, 10 * DAY, 70 * DAY, math.inf])
 
 

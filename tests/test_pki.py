@@ -201,6 +201,24 @@ def test_revocation_times_of_a_chain_are_its_own_certificates_only(small_pki: Sm
     assert responder.revocation_times(other.certificates) == (2 * DAY, 3 * DAY)
 
 
+def test_revocations_at_one_time_are_told_apart(small_pki: SmallPKI) -> None:
+    """Two revocations as of the same time are two changes of the responders' state (the
+    batched engine's version reads :meth:`RevocationResponder.revocations`)."""
+    responder = RevocationResponder([small_pki.root, small_pki.inter])
+    key = derive_key(1, "other").public_key()
+    other = small_pki.inter.issue("owner", ["example.com"], key, at=0.0)
+    small_pki.inter.revoke(other.leaf.serial_number, at=2 * DAY)
+    before = responder.revocations()
+    small_pki.inter.revoke(small_pki.chain.leaf.serial_number, at=2 * DAY)
+    after = responder.revocations()
+    assert responder.revocation_times() == (2 * DAY,)
+    assert len(before) == 1 and len(after) == 2 and before[0] in after
+    assert {serial for _, serial, _ in after} == {
+        other.leaf.serial_number,
+        small_pki.chain.leaf.serial_number,
+    }
+
+
 def test_unreadable_pem_names_its_source() -> None:
     with pytest.raises(PKIError, match="cert.pem: not a readable PEM"):
         load_pem_chain(
