@@ -789,23 +789,15 @@ class RevocationResponder:
             )
         )
 
-    def revocation_times(
-        self, certificates: Sequence[x509.Certificate] | None = None
-    ) -> tuple[SimTime, ...]:
-        """When each revocation by these CAs takes effect, sorted: the only moments at which
-        an answer of :meth:`check` or :meth:`pushed` for a given chain can change. With
-        ``certificates`` (a served chain), only their own revocations: a validated chain's
-        non-anchor certificates are among those served, so no other revocation changes its
-        answers."""
-        if certificates is None:
-            revoked = (t for ca in self._by_ski.values() for t in ca._revoked.values())
-        else:
-            issued = ((self._issuer(c), c.serial_number) for c in certificates)
-            revoked = (
-                ca._revoked[serial]
-                for ca, serial in issued
-                if ca is not None and serial in ca._revoked
-            )
+    def revocation_times(self, certificates: Sequence[x509.Certificate]) -> tuple[SimTime, ...]:
+        """When each revocation of ``certificates`` (a served chain) takes effect, sorted:
+        the only moments at which an answer of :meth:`check` or :meth:`pushed` for the chain
+        can change (a validated chain's non-anchor certificates are among those served, so
+        no other revocation changes its answers)."""
+        issued = ((self._issuer(c), c.serial_number) for c in certificates)
+        revoked = (
+            ca._revoked[serial] for ca, serial in issued if ca is not None and serial in ca._revoked
+        )
         return tuple(sorted(set(revoked)))
 
     def status(self, certificate: x509.Certificate, at: SimTime) -> RevocationStatus:
