@@ -571,8 +571,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         window[cids] = noted[which]
         last[cids] = ats
         pending[cids] = False
-        until = np.minimum(shared[which], builds.horizons(cids, ats))
-        horizon[cids] = np.where(np.isnan(shared[which]), ats, until)
+        horizon[cids] = _bulk_horizons(ats, shared[which], builds.horizons(cids, ats))
 
     # Moves out of a record of an earlier version into a class whose earlier visit was
     # accepted, as :func:`visit` made them (the key: the version, the record's class, the
@@ -581,12 +580,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     moves: dict[tuple[Any, ...], _Move] = {}
 
     def moves_in_bulk(
-        k: int, stop: int, who: npt.NDArray[np.int64], bulk: npt.NDArray[np.bool_]
+        k: int, who: npt.NDArray[np.int64], bulk: npt.NDArray[np.bool_]
     ) -> tuple[npt.NDArray[np.int64], list[_Move]] | None:
-        """The visits among ``k:stop`` that :func:`visit` would move as a known move: the
-        window positions, and each one's move. Only a client's one visit in the window,
-        not answered in bulk (``bulk``), within its record's horizon and window, by a client
-        whose release runs no app pins (whose horizon reads the adoption curve)."""
+        """The visits of the window from ``k`` (by ``who``) that :func:`visit` would move
+        as a known move: the window positions, and each one's move. Only a client's one
+        visit in the window, not answered in bulk (``bulk``), within its record's horizon
+        and window, by a client whose release runs no app pins (whose horizon reads the
+        adoption curve)."""
         if not moves:
             return None
         positions = np.flatnonzero(~bulk)  # few, as a rule: the other tests are on these
@@ -898,7 +898,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         bulk &= times[k:stop] < horizon[who]
         bulk &= times[k:stop] < last[who] + window[who]
         answered = fresh_in_bulk(k, stop, who)
-        moving = moves_in_bulk(k, stop, who, bulk)
+        moving = moves_in_bulk(k, who, bulk)
         if answered is not None:
             bulk[answered[0]] = True  # not slow; answered apart (:func:`answer_fresh`)
         if moving is not None:
@@ -1158,6 +1158,17 @@ class _Builds:
         return np.where(np.isnan(build), math.inf, horizon)
 
 
+def _bulk_horizons(
+    ats: npt.NDArray[np.float64],
+    shared: npt.NDArray[np.float64],
+    *bounds: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Records' horizons made in bulk, as :meth:`_Steady.bound` makes them: the visit itself
+    where the class gives none (``shared`` NaN), else the earliest of ``shared`` and the
+    clients' own ``bounds``."""
+    return np.where(np.isnan(shared), ats, np.minimum.reduce([shared, *bounds]))
+
+
 @functools.lru_cache(maxsize=256)
 def _max_age(header: str, profile: str) -> int | None:
     """A ``Public-Key-Pins`` header's max-age, as ``profile`` parses it (a run serves a
@@ -1255,8 +1266,7 @@ class _Move:
         expect_ct = np.array(
             [math.inf if m.expect_ct_age is None else m.expect_ct_age for m in moves]
         )
-        until = np.minimum.reduce([shared, before + pins, before + expect_ct, own])
-        return np.where(np.isnan(shared), ats, until)
+        return _bulk_horizons(ats, shared, before + pins, before + expect_ct, own)
 
 
 @dataclass(slots=True)
