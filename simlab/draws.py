@@ -148,7 +148,9 @@ def draw_visits(
             on_day = day + d
             who = within if counts[d] == n else np.flatnonzero(first <= on_day)[within]
             t = on_day * DAY + u[lo:hi] * DAY
-            order = np.argsort(t, kind="stable")  # ties keep client order, as sort() does
+            # Unstable (about twice as fast on random times): equal times, which sort()
+            # puts in client order, are put right below.
+            order = np.argsort(t)
             times.append(t[order])
             ids.append(who[order].astype(np.int64))
         day = stop
@@ -156,7 +158,8 @@ def draw_visits(
     all_times = np.concatenate(times) if times else np.empty(0, dtype=np.float64)
     all_ids = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
     if len(all_times) > 1 and not (all_times[1:] > all_times[:-1]).all():
-        # Equal times (across a day boundary, at float rounding): order as sort() would.
+        # Equal times (within a day, or across a day boundary at float rounding): in
+        # client order, as sort() puts them.
         order = np.lexsort((all_ids, all_times))
         all_times, all_ids = all_times[order], all_ids[order]
     return all_times, all_ids

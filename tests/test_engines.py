@@ -528,6 +528,42 @@ def test_bulk_visits_are_the_loops_draws(
     assert bulk.getstate() == loop.getstate()
 
 
+class _Coarse(random.Random):
+    """CPython's generator with each double rounded down to a 64th: visits that tie."""
+
+    def random(self) -> float:
+        return math.floor(super().random() * 64) / 64
+
+
+def test_bulk_visits_at_equal_times_are_in_client_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Visits at one time come in client order, as the loop's sort() puts them, whether they
+    tie within a day or across one (the day's sort is not stable; ties are put right)."""
+    real = draws._generator
+
+    class CoarseGenerator:
+        def __init__(self, rng: random.Random) -> None:
+            self.gen = real(rng)
+            self.bit_generator = self.gen.bit_generator
+
+        def random(self, n: int) -> np.ndarray:
+            return np.floor(self.gen.random(n) * 64) / 64
+
+    monkeypatch.setattr(draws, "_generator", CoarseGenerator)
+    first = [0, 0, 1, 0, 2] * 40
+    loop, bulk = _Coarse(7), random.Random(7)
+    expected = []
+    for day in range(6):
+        for client in range(len(first)):
+            if day >= first[client] and loop.random() < 0.7:
+                expected.append((day * 86400.0 + loop.random() * 86400.0, client))
+    expected.sort()
+    times, ids = draw_visits(bulk, first, 0.7, 6)
+    visits = list(zip(times.tolist(), ids.tolist(), strict=True))
+    assert len(set(times.tolist())) < len(visits) / 2  # ties, many
+    assert visits == expected
+    assert bulk.getstate() == loop.getstate()
+
+
 def test_table_is_typed_and_small() -> None:
     """Repeating strings are categoricals: a row costs at most 100 bytes (it was ~470)."""
     table = run("ca-compromise", "hpkp+ct", 0).table
