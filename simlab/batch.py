@@ -205,13 +205,32 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     decisions: dict[tuple[Any, ...], tuple[Decision, dict[int, int]]] = {}
     queries = world.responder.queries
     results: dict[tuple[str, bool, str, str], int] = {}
-    # What each client's release makes decide() read, worked out once per client.
-    read_by: dict[tuple[int, str], tuple[bool, float | None, float | None, bool]] = {}
-    for c in clients:
-        if (id(c.release), c.kind) not in read_by:
-            read_by[(id(c.release), c.kind)] = _reads(world, c.release, c.kind)
-    reads = [read_by[(id(c.release), c.kind)] for c in clients]
-    steady: list[_Steady | None] = [None] * len(clients)
+    software = [(c.release, c.access) for c in clients]  # read once; checked at the end
+    stores = list(map(_store_of, clients))  # by identity (:func:`regroup` names them by id)
+    n_clients = len(clients)
+    group_keys: list[tuple[int, str, int]] = []  # (release, access network, trust store)
+    group_of = np.zeros(n_clients, dtype=np.int64)
+    group_member: list[int] = []  # a client of each group
+
+    def regroup() -> None:
+        """Number each client's release, access network and trust store: with the version
+        and the time-dependent inputs, a first visit's profile (again when stores change)."""
+        numbers: dict[tuple[int, str, int], int] = {}
+        group_of[:] = [
+            numbers.setdefault((id(release), access, id(store)), len(numbers))
+            for (release, access), store in zip(software, stores, strict=True)
+        ]
+        group_keys[:] = list(numbers)
+        group_member[:] = np.unique(group_of, return_index=True)[1].tolist()
+
+    regroup()
+    # Worked out once per group, then spread to its clients: what each client's release
+    # makes decide() read, its access network, and its table fields.
+    group_software = [software[cid] for cid in group_member]
+    group_reads = [_reads(world, release, release.kind) for release, _ in group_software]
+    in_group = group_of.tolist()
+    reads = [group_reads[g] for g in in_group]
+    steady: list[_Steady | None] = [None] * n_clients
 
     def code_of(key: tuple[str, bool, str, str]) -> int:
         code = results.get(key)
@@ -257,7 +276,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     # answer (what each of its visits gets, :func:`_answer`). After an event, a class
     # carries to the new version if the same checks the per-visit carry makes pass for it
     # (:func:`check_class`). These arrays mirror each record (:func:`sync`).
-    n_visits, n_clients = len(times), len(clients)
+    n_visits = len(times)
     codes = np.zeros(n_visits, dtype=np.int64)
     horizon = np.full(n_clients, -math.inf)  # -inf: no record with an answer
     window = np.zeros(n_clients)
@@ -265,8 +284,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     pending = np.zeros(n_clients, dtype=bool)  # ``last`` is newer than the record's
     answers = np.zeros(n_clients, dtype=np.int64)  # each record's answer (:class:`_Steady`)
     record_class = np.zeros(n_clients, dtype=np.int64)
-    stores = list(map(_store_of, clients))  # by identity (:func:`regroup` names them by id)
-    software = [(c.release, c.access) for c in clients]  # read once; checked at the end
     classes: dict[tuple[Any, ...], int] = {}
     class_info: list[tuple[Endpoint, Client, tuple[Any, ...]]] = []
     class_asked = np.full(64, -1, dtype=np.int64)  # per class: asked, if it holds now
@@ -420,25 +437,17 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     # First visits answered in bulk leave their profile's template in ``steady``, shared
     # (``borrowed``); the client's own times are in the arrays until it needs its own record.
     borrowed = np.zeros(n_clients, dtype=bool)
-    builds = _Builds.of(world, reads)
-    checks_revocation = np.array([r[0] for r in reads], dtype=bool)
-    no_app = np.array([not r[3] for r in reads], dtype=bool)
+    first_groups = group_of.copy()  # the numbering the per-group values were made with
+    builds = _Builds.of(world, group_reads, first_groups)
+    checks_revocation = np.array([r[0] for r in group_reads], dtype=bool)[first_groups]
+    no_app = np.array([not r[3] for r in group_reads], dtype=bool)[first_groups]
     networks: dict[str, int] = {}
-    network_of = np.array([networks.setdefault(c.access, len(networks)) for c in clients])
+    network_of = np.array(
+        [networks.setdefault(access, len(networks)) for _, access in group_software],
+        dtype=np.int64,
+    )[first_groups]
     network_client = np.zeros(len(networks), dtype=np.int64)  # any client on each network
     network_client[network_of] = np.arange(n_clients)
-    group_keys: list[tuple[int, str, int]] = []  # (release, access network, trust store)
-    group_of = np.zeros(n_clients, dtype=np.int64)
-
-    def regroup() -> None:
-        """Number each client's release, access network and trust store: with the version
-        and the time-dependent inputs, a first visit's profile (again when stores change)."""
-        numbers: dict[tuple[int, str, int], int] = {}
-        for cid, c in enumerate(clients):
-            group_of[cid] = numbers.setdefault((id(c.release), c.access, id(c.store)), len(numbers))
-        group_keys[:] = list(numbers)
-
-    regroup()
 
     def own(cid: int) -> _Steady | None:
         """The client's record, up to date with its bulk visits of earlier windows; made its
@@ -986,11 +995,18 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             pending[who] = True
             count_asked(who)
         k = upto
+    # Every deferred note, applied as :func:`own` then :meth:`_Steady.materialise` apply
+    # them, as of the client's last visit (in the arrays if it was in bulk).
+    lasts, borrowers, pendings = last.tolist(), borrowed.tolist(), pending.tolist()
     for cid, same in enumerate(steady):
-        if same is not None and borrowed[cid]:
-            same.note(clients[cid], float(last[cid]))
-        elif same is not None:
-            own(cid)
+        if same is None:
+            continue
+        if borrowers[cid]:  # the template is shared: its own flags stay
+            same.note(clients[cid], lasts[cid])
+        elif pendings[cid]:
+            same.pending = False
+            same.note(clients[cid], lasts[cid])
+        else:
             same.materialise(clients[cid])
     engine.run_events_until(end)
     for c, (release, access) in zip(clients, software, strict=True):
@@ -999,7 +1015,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 f"the story moved client {c.id} to another release or network during the run;"
                 " the batched engine reads each client's once: run it with engine='reference'"
             )
-    fields = {c.id: (c.release.kind, c.release.name, c.access) for c in clients}
+    group_fields = [(release.kind, release.name, access) for release, access in group_software]
+    fields = {c.id: group_fields[g] for c, g in zip(clients, in_group, strict=True)}
     return Rows(times, ids, codes, list(results), fields)
 
 
@@ -1098,15 +1115,19 @@ class _Builds:
 
     @classmethod
     def of(
-        cls, world: World, reads: list[tuple[bool, float | None, float | None, bool]]
+        cls,
+        world: World,
+        reads: list[tuple[bool, float | None, float | None, bool]],
+        group_of: npt.NDArray[np.int64],
     ) -> _Builds:
+        """From the clients, and what each group of them reads (``reads[group_of[cid]]``)."""
         clients = world.clients
         return cls(
             np.array([math.nan if c.build_date is None else c.build_date for c in clients]),
             np.array([c.auto_update for c in clients], dtype=bool),
             world.s.browser_release_days * DAY,
-            np.array([math.nan if r[1] is None else r[1] for r in reads]),
-            np.array([math.nan if r[2] is None else r[2] for r in reads]),
+            np.array([math.nan if r[1] is None else r[1] for r in reads])[group_of],
+            np.array([math.nan if r[2] is None else r[2] for r in reads])[group_of],
         )
 
     def at(
