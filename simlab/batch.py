@@ -488,21 +488,17 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         return rev
 
     def fresh_in_bulk(
-        k: int, stop: int, who: npt.NDArray[np.int64]
+        k: int, who: npt.NDArray[np.int64], visits: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], list[_Profile | None], npt.NDArray[np.int64]] | None:
-        """The first visits among ``k:stop`` that :func:`first_visit` would answer: the
-        window positions, their known profiles, and each visit's profile there. Only a
-        client's one visit in the window, of a client whose release runs no app pins (their
-        adoption curve is read one visit at a time), in a profile whose class is numbered."""
+        """The first visits of the window from ``k`` (by ``who``; ``visits``: how many each
+        client makes in it) that :func:`first_visit` would answer: the window positions,
+        their known profiles, and each visit's profile there. Only a client's one visit in
+        the window, of a client whose release runs no app pins (their adoption curve is
+        read one visit at a time), in a profile whose class is numbered."""
         if not first_by_profile:
             return None
         positions = np.flatnonzero(fresh[who] & no_app[who])
-        if not len(positions):
-            return None
-        # A client's visits are all first visits until one is answered, so its other visits
-        # in the window, if any, are among these.
-        _, inverse, counts = np.unique(who[positions], return_inverse=True, return_counts=True)
-        positions = positions[counts[inverse.reshape(-1)] == 1]
+        positions = positions[visits[who[positions]] == 1]
         if not len(positions):
             return None
         cids, ats = who[positions], times[k + positions]
@@ -589,13 +585,16 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     moves: dict[tuple[Any, ...], _Move] = {}
 
     def moves_in_bulk(
-        k: int, who: npt.NDArray[np.int64], bulk: npt.NDArray[np.bool_]
+        k: int,
+        who: npt.NDArray[np.int64],
+        visits: npt.NDArray[np.int64],
+        bulk: npt.NDArray[np.bool_],
     ) -> tuple[npt.NDArray[np.int64], list[_Move]] | None:
-        """The visits of the window from ``k`` (by ``who``) that :func:`visit` would move
-        as a known move: the window positions, and each one's move. Only a client's one
-        visit in the window, not answered in bulk (``bulk``), within its record's horizon
-        and window, by a client whose release runs no app pins (whose horizon reads the
-        adoption curve)."""
+        """The visits of the window from ``k`` (by ``who``; ``visits``: how many each
+        client makes in it) that :func:`visit` would move as a known move: the window
+        positions, and each one's move. Only a client's one visit in the window, not
+        answered in bulk (``bulk``), within its record's horizon and window, by a client
+        whose release runs no app pins (whose horizon reads the adoption curve)."""
         if not moves:
             return None
         positions = np.flatnonzero(~bulk)  # few, as a rule: the other tests are on these
@@ -605,7 +604,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         positions = positions[candidates]
         if not len(positions):
             return None
-        visits = np.bincount(who, minlength=n_clients)
         positions = positions[visits[who[positions]] == 1]
         cids, ats = who[positions], times[k + positions]
         rev = revocations_known(cids, ats).tolist()
@@ -906,8 +904,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         bulk = class_asked[record_class[who]] >= 0
         bulk &= times[k:stop] < horizon[who]
         bulk &= times[k:stop] < last[who] + window[who]
-        answered = fresh_in_bulk(k, stop, who)
-        moving = moves_in_bulk(k, who, bulk)
+        visits = np.bincount(who, minlength=n_clients)
+        answered = fresh_in_bulk(k, who, visits)
+        moving = moves_in_bulk(k, who, visits, bulk)
         if answered is not None:
             bulk[answered[0]] = True  # not slow; answered apart (:func:`answer_fresh`)
         if moving is not None:
