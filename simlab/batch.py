@@ -25,19 +25,20 @@ and revocations, a decision with the same answer known at this version). Every o
 visit, and every later visit of the same client in the window, goes through the checks
 below one at a time, in order.
 
-If an earlier visit in a visit's class was accepted, the record that visit left is copied,
-with the header notes deferred as repeated notes are. The class holds the client's header
-state as values, and the notes replace what they note (a valid HPKP header gives the same
-entry whatever was noted before, RFC 7469 section 2.5; HSTS and Expect-CT entries are
-overwritten), so the same headers leave the same state; what they do not replace is the
-client's own, read where it was (:meth:`_Steady.bound`); and noting them once as of the
-last accepted visit leaves what noting them at each visit leaves
-(:meth:`_Steady.materialise`). Until then the client's state lags behind its record, but
-only in entries the record refreshes, which neither its checks nor its horizon read
-(:meth:`_Steady.tokens_at`, :meth:`_Steady.shared_horizon`). An HPKP header that notes no
-entry of its own (max-age=0, or one the release rejects) does what it does to the entry the
-client holds, which may expire meanwhile: unless the client starts from the state every
-client starts with, it is processed at once.
+If an earlier visit in a visit's class was answered (accepted, or blocked with nothing
+following), the record that visit left is copied, with the header notes of an accepted
+visit deferred as repeated notes are (a blocked one notes nothing). The class holds the
+client's header state as values, and the notes replace what they note (a valid HPKP
+header gives the same entry whatever was noted before, RFC 7469 section 2.5; HSTS and
+Expect-CT entries are overwritten), so the same headers leave the same state; what they
+do not replace is the client's own, read where it was (:meth:`_Steady.bound`); and
+noting them once as of the last accepted visit leaves what noting them at each visit
+leaves (:meth:`_Steady.materialise`). Until then the client's state lags behind its
+record, but only in entries the record refreshes, which neither its checks nor its
+horizon read (:meth:`_Steady.tokens_at`, :meth:`_Steady.shared_horizon`). An HPKP header
+that notes no entry of its own (max-age=0, or one the release rejects) does what it does
+to the entry the client holds, which may expire meanwhile: unless the client starts from
+the state every client starts with, it is processed at once.
 
 A client's first visit starts from that start state, and its class is then found without
 routing, validating or reading the start state: the client's release, access network and
@@ -50,7 +51,7 @@ needs one of its own.
 
 When an event changes the world (an attack starts or ends, a certificate is revoked), a
 client's next visit may leave its record's class for a class whose earlier visit was
-accepted: its record's notes are applied and that visit's record copied. Within the old
+answered: its record's notes are applied and that visit's record copied. Within the old
 record's horizon and window, the client's tokens are the old class's but for the
 revocations the new endpoint's chain has, so the move is the same for every client of the
 old class with the same release, access network and store, while the validation's bucket
@@ -389,17 +390,18 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         return memo
 
     fresh = np.ones(n_clients, dtype=bool)  # the client has not visited yet
-    # A visit in a class whose earlier visit was accepted: the record that visit left, to
-    # start again from ``at`` (see :meth:`_Steady.again` for when it is the client's too).
-    accepted_records: dict[tuple[Any, ...], _Steady] = {}
+    # A visit in a class whose earlier visit was answered (:func:`_answer`): the record that
+    # visit left, to start again from ``at`` (see :meth:`_Steady.again` for when it is the
+    # client's too).
+    answered_records: dict[tuple[Any, ...], _Steady] = {}
     # The same, found without routing, validating or reading the start state: by what
     # fixes them (the version, the client's release, access network and trust store) and
     # the time-dependent inputs, while the validation's bucket lasts (:func:`first_visit`).
     first_by_profile: dict[tuple[Any, ...], _Profile] = {}
 
     def first_visit(k: int, at: SimTime, cid: int) -> bool:
-        """A client's first visit in a class whose first visit was accepted, as the
-        ``accepted_records`` path of :func:`visit` answers it, its record mirrored (as
+        """A client's first visit in a class whose first visit was answered, as the
+        ``answered_records`` path of :func:`visit` answers it, its record mirrored (as
         :func:`sync` does); False, having changed nothing, if it is not known to be one."""
         client = clients[cid]
         endpoint = route_of(client)[0]
@@ -579,7 +581,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         horizon[cids] = _bulk_horizons(ats, shared[which], builds.horizons(cids, ats))
 
     # Moves out of a record of an earlier version into a class whose earlier visit was
-    # accepted, as :func:`visit` made them (the key: the version, the record's class, the
+    # answered, as :func:`visit` made them (the key: the version, the record's class, the
     # client's release, access network and store, the revocations it knows of, and what the
     # record noted), for other clients to make in bulk.
     moves: dict[tuple[Any, ...], _Move] = {}
@@ -686,7 +688,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     def visit(k: int, at: SimTime, cid: int) -> tuple[tuple[Any, ...], _Move] | None:
         """One visit the bulk test did not answer: the checks and the pipeline. If it moved
         the client from a record of an earlier version into a class whose earlier visit was
-        accepted, the move, for others to make in bulk (:func:`moves_in_bulk`), and its key."""
+        answered, the move, for others to make in bulk (:func:`moves_in_bulk`), and its key."""
         client = clients[cid]
         first = bool(fresh[cid])
         fresh[cid] = False
@@ -773,10 +775,11 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         dkey = (version, id(endpoint), on_path, id(client.release), id(validation), tokens)
         memo = decisions.get(dkey)
         class_key = dkey
-        record = accepted_records.get(dkey)
+        record = answered_records.get(dkey)
         if memo is not None and record is not None:
-            # Its headers are noted as a record's repeated notes are: once, later, as of its
-            # last accepted visit (the class and what the notes replace fix the result).
+            # Its headers, if accepted, are noted as a record's repeated notes are: once,
+            # later, as of its last accepted visit (the class and what the notes replace fix
+            # the result). Blocked, it is what the decision concludes with nothing following.
             for serial, n in memo[1].items():
                 queries[serial] = queries.get(serial, 0) + n
             if first:
@@ -859,8 +862,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         )
         if record is not None:
             record.bound(world, client, at, reads[cid], revoked)
-            if noted and record.answer is not None:  # accepted
-                accepted_records.setdefault(class_key, record.again(at))
+            if record.answer is not None:  # accepted, or blocked with nothing following
+                answered_records.setdefault(class_key, record.again(at))
         steady[cid] = record
         return None
 
@@ -948,6 +951,20 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 # Refused again, in the same class. Such a record is never borrowed, pending
                 # or in ``early``, and its arrays already say "not in bulk".
                 refused_again(kk, at, clients[cid], same)
+            elif (
+                class_asked[record_class[cid]] >= 0
+                and at < horizon[cid]
+                and at < last[cid] + window[cid]
+                and cid not in early
+            ):
+                # The bulk test, passed since the window began: a visit in the record's class
+                # found it holds at this version (it was carried over, :func:`sync`). So this
+                # visit is answered as the window's bulk visits are, its record unchanged.
+                codes[kk] = answers[cid]
+                last[cid] = at
+                pending[cid] = True
+                for serial, n in asked_list[class_asked[record_class[cid]]].items():
+                    queries[serial] = queries.get(serial, 0) + n
             else:
                 same = own(cid)
                 if same is not None:
@@ -1199,7 +1216,7 @@ def _max_age(header: str, profile: str) -> int | None:
 @dataclass(slots=True)
 class _Profile:
     """A first visit's class, found from what fixes it (``first_by_profile`` in :func:`run`):
-    the record an accepted first visit left, for other clients' first visits to copy."""
+    the record an answered first visit left, for other clients' first visits to copy."""
 
     record: _Steady  # notes deferred, the noted entries' window kept
     asked: dict[int, int]  # the OCSP queries its decision made
@@ -1213,7 +1230,7 @@ class _Profile:
 @dataclass(slots=True)
 class _Move:
     """A client's move out of a record of an earlier version into a class whose earlier
-    visit was accepted (:func:`visit`'s copy path), for others to make in bulk.
+    visit was answered (:func:`visit`'s copy path), for others to make in bulk.
 
     Within the old record's horizon and window, the client's tokens are the old class's but
     for the revocations the new endpoint's chain has (the move's key), so the new class is
@@ -1222,7 +1239,7 @@ class _Move:
     for the client's build and the entries the old record noted and the new one does not
     refresh: they expire a fixed time after the old record's last visit."""
 
-    record: _Steady  # the class's accepted record (notes deferred), borrowed by each mover
+    record: _Steady  # the class's answered record (notes deferred), borrowed by each mover
     asked: dict[int, int]  # the OCSP queries its decision made
     until: SimTime  # when the validation's bucket ends
     shared: SimTime | None  # the horizon from the class (None: the visit itself)
@@ -1387,7 +1404,7 @@ class _Steady:
         )
 
     def again(self, at: SimTime) -> _Steady:
-        """This record as another client in the same class would hold it after an accepted
+        """This record as another client in the same class would hold it after an answered
         visit at ``at`` (the module's docstring says when that is so), its notes deferred
         (see :meth:`materialise`); the noted entries live as long (``window``), the horizon
         is the caller's."""
