@@ -955,11 +955,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 class_asked[record_class[cid]] >= 0
                 and at < horizon[cid]
                 and at < last[cid] + window[cid]
-                and cid not in early
             ):
                 # The bulk test, passed since the window began: a visit in the record's class
                 # found it holds at this version (it was carried over, :func:`sync`). So this
                 # visit is answered as the window's bulk visits are, its record unchanged.
+                # (Never a client with visits in ``early``: until its first slow visit its
+                # arrays are as they were when the bulk test failed for that visit.)
                 codes[kk] = answers[cid]
                 last[cid] = at
                 pending[cid] = True
