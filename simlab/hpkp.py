@@ -708,11 +708,13 @@ class KnownPinnedHosts:
         )
         return self._outcome(host, PinEvent.VALID_HEADER, "noted", entry)
 
-    def renote(self, entry: PinEntry) -> HeaderOutcome:
+    def renote(self, entry: PinEntry) -> PinState:
         """Note ``entry`` again: what processing once more the valid header that gave it
-        does (section 2.5: the new entry replaces the old, whatever the state). For a caller
-        that has processed that header before and knows the entry it gives."""
-        return self._outcome(entry.host, PinEvent.VALID_HEADER, "noted", entry)
+        does (section 2.5: the new entry replaces the old, whatever the state), returning the
+        state it leaves. For a caller that has processed that header before and knows the
+        entry it gives (the batched engine, for thousands of clients at once: no
+        :class:`HeaderOutcome` is made)."""
+        return self._apply(entry.host, PinEvent.VALID_HEADER, entry)
 
     def check(
         self,

@@ -698,10 +698,10 @@ def test_renoting_an_entry_is_processing_its_header_again() -> None:
         noted = renoted.entry("example.com", first_at)
         assert noted is not None
         _note(processed, GOOD, at=again_at)
-        outcome = renoted.renote(
+        state = renoted.renote(
             dataclasses.replace(noted, noted_at=again_at, expires_at=again_at + 1000)
         )
-        assert outcome.state is PinState.NOTED
+        assert state is PinState.NOTED
         for at in (again_at, again_at + 999, again_at + 1000):
             assert renoted.entry("example.com", at) == processed.entry("example.com", at)
             assert renoted.state("example.com", at) == processed.state("example.com", at)
