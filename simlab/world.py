@@ -609,14 +609,14 @@ class World:
         """The owner's CT monitor polls the logs, every ``monitor_interval_hours``. A quiet
         event: it changes no route or decision input (the response to what it detects is a
         separate event)."""
-        if self.monitor is None:
+        monitor, engine = self.monitor, self.engine
+        if monitor is None:
             return
-        for alert in self.monitor.poll(self.engine.now):
+        now = engine.now
+        for alert in monitor.poll(now):
             if alert.submitted_at >= self.attack_start - DAY:
-                self.detect(self.engine.now, "ct_monitor")
-        self.engine.at(
-            self.engine.now + self.monitor.poll_interval, self.poll_monitor, priority=1, quiet=True
-        )
+                self.detect(now, "ct_monitor")
+        engine.at(now + monitor.poll_interval, self.poll_monitor, priority=1, quiet=True)
 
     # -- clients -------------------------------------------------------------------------
 

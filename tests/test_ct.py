@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -22,11 +24,12 @@ from simlab.ct import (
     precert_hook,
     verify_sct,
 )
-from simlab.ct.log import proves_consistency, proves_inclusion
+from simlab.ct.log import PUBLIC_VIEW, SignedTreeHead, proves_consistency, proves_inclusion
 from simlab.ct.policy import CTFailure, CTPolicy
 from simlab.ct.sct import log_id_of, precert_tbs
 from simlab.keys import derive_key
 from simlab.pki import CT_POISON_OID, AnchorOrigin, spki_pin
+from simlab.runner import run
 from tests.conftest import SmallPKI, openssl_text, with_sct_list
 
 DATA = Path(__file__).parent / "data"
@@ -360,3 +363,48 @@ def test_sth_timestamp_is_the_whole_second_datetime_of_its_time() -> None:
     log = CTLog("argon", "Google", seed=0, epoch=epoch)
     for at in (0.0, 0.999, 3 * DAY + 17.5, 2 * DAY):
         assert log.sth(at).timestamp_ms == timestamp_ms(to_datetime(at, epoch))
+
+
+def test_a_log_id_is_the_hash_of_each_key_objects_spki_however_many_keys_come_and_go() -> None:
+    """log_id_of remembers keys by object: a key dropped and another made at its address
+    must still get its own ID."""
+    icarus = serialization.load_pem_public_key((DATA / "ct-google-icarus.pub.pem").read_bytes())
+    published = base64.b64decode("KTxRllTIOWW6qlD8WAfUt2+/WHopctykwwz05UVH9Hg=")  # log_list.json
+    assert log_id_of(icarus) == log_id_of(icarus) == published  # type: ignore[arg-type]
+    for i in range(300):  # more than it remembers; each key is dropped after use
+        key = derive_key(0, f"log-id-{i}").public_key()
+        spki = key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        assert log_id_of(key) == hashlib.sha256(spki).digest()
+
+
+def test_a_runs_tree_heads_scts_and_certificates_are_the_bytes_they_always_were(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every tree head the monitor was served (signed fields, signature, view), and every
+    submission's leaf, SCT signature and certificate, hash to the digest recorded before
+    the polls were made cheaper: a faster log or monitor must sign and serve the same
+    bytes, and sign a new tree head exactly as often. (A change to the model itself, such
+    as what gets issued or logged, changes the digest on purpose: record the new one.)"""
+    served: list[SignedTreeHead] = []
+    genuine = CTLog.sth
+
+    def sth(log: CTLog, at: float, *, view: str = PUBLIC_VIEW) -> SignedTreeHead:
+        served.append(genuine(log, at, view=view))
+        return served[-1]
+
+    monkeypatch.setattr(CTLog, "sth", sth)
+    result = run("ca-compromise", "hpkp+ct", seed=0, n_clients=50, days=30.0)
+    digest = hashlib.sha256()
+    for head in served:
+        digest.update(head.log_id + head.signed_bytes() + head.signature + head.view.encode())
+    for log in result.world.logs:
+        for e in log.submissions:
+            der = e.certificate.public_bytes(serialization.Encoding.DER)
+            digest.update(e.leaf + e.sct.signature + der)
+    assert result.metrics["detected_by"] == "ct_monitor"
+    assert (len(served), len({id(head) for head in served})) == (3 * (30 * 24 + 1), 93)
+    assert digest.hexdigest() == (
+        "6061f99ed5056c2fe7a563d59d84822d5361c68df4b61ce10181252598f16681"
+    )

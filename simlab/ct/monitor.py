@@ -25,6 +25,8 @@ from simlab.pki import spki_pin
 
 __all__ = ["Alert", "Auditor", "Finding", "Monitor", "sth_problem"]
 
+_UNSEEN = object()  # no STH read yet from a log: never what get-sth returns, not even None
+
 
 @dataclass(frozen=True)
 class Alert:
@@ -71,11 +73,12 @@ class Monitor:
     def poll(self, at: SimTime) -> list[Alert]:
         """Fetch everything new in each log's latest STH; alert on unexpected keys."""
         new: list[Alert] = []
-        distrusted = {f.log for f in self.findings}
+        heads = self._heads
+        distrusted = {f.log for f in self.findings} if self.findings else ()
         for log in self.logs:
             sth = log.sth(at)
-            if log.name in distrusted or (log.name in self._heads and sth is self._heads[log.name]):
-                continue  # caught misbehaving, or the same STH as last time
+            if heads.get(log.name, _UNSEEN) is sth or log.name in distrusted:
+                continue  # the same STH as last time, or caught misbehaving
             entries = self._verified_entries(log, sth, at)
             if entries is None:
                 continue
@@ -95,7 +98,9 @@ class Monitor:
         if problem is not None:
             self.findings.append(Finding(at, log.name, "bad STH", problem))
             return None
-        tree = self._trees.setdefault(log.name, MerkleTree())
+        tree = self._trees.get(log.name)
+        if tree is None:
+            tree = self._trees[log.name] = MerkleTree()
         seen = tree.size
         if sth.tree_size < seen:
             detail = f"the STH shrank from {seen} to {sth.tree_size} entries"

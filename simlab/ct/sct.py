@@ -54,12 +54,26 @@ _MIN_DATETIME_MS = (dt.datetime.min.replace(tzinfo=dt.UTC) - _UNIX) // dt.timede
 _ENTRY_TYPES = {0: LogEntryType.X509_CERTIFICATE, 1: LogEntryType.PRE_CERTIFICATE}
 
 
+_LOG_IDS: dict[int, tuple[PublicKey, bytes]] = {}
+_LOG_IDS_MAX = 256  # keys remembered (each held, so that its id names no other object)
+
+
 def log_id_of(public_key: PublicKey) -> bytes:
-    """RFC 6962 section 3.2: the log ID is SHA-256 of the log's DER SubjectPublicKeyInfo."""
+    """RFC 6962 section 3.2: the log ID is SHA-256 of the log's DER SubjectPublicKeyInfo.
+
+    Remembered per key object: a monitor checks it for every new tree head, and keys are
+    immutable (but unhashable, hence the id, with the key held)."""
+    found = _LOG_IDS.get(id(public_key))
+    if found is not None and found[0] is public_key:
+        return found[1]
     der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return hashlib.sha256(der).digest()
+    digest = hashlib.sha256(der).digest()
+    if len(_LOG_IDS) >= _LOG_IDS_MAX:
+        _LOG_IDS.clear()
+    _LOG_IDS[id(public_key)] = (public_key, digest)
+    return digest
 
 
 def timestamp_ms(when: dt.datetime) -> int:
@@ -173,18 +187,26 @@ def merkle_tree_leaf(ts_ms: int, entry_type: LogEntryType, entry: bytes, ext: by
     )
 
 
+# The algorithm parameters, built once: they hold no state, and a log signs and a monitor
+# verifies a tree head at every poll that finds one new.
+_ECDSA_SIGN = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+_ECDSA_VERIFY = ec.ECDSA(hashes.SHA256())
+_SHA256 = hashes.SHA256()
+_PKCS1V15 = padding.PKCS1v15()
+
+
 def sign(key: PrivateKey, data: bytes) -> bytes:
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
-    return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return key.sign(data, _ECDSA_SIGN)
+    return key.sign(data, _PKCS1V15, _SHA256)
 
 
 def verify_signature(public_key: PublicKey, signature: bytes, data: bytes) -> bool:
     try:
         if isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+            public_key.verify(signature, data, _ECDSA_VERIFY)
         elif isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+            public_key.verify(signature, data, _PKCS1V15, _SHA256)
         else:
             return False
     except InvalidSignature:
