@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from simlab import batch
@@ -227,20 +229,43 @@ def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
       legitimate server;
     - clients_affected: clients intercepted at least once or locked out at least once.
     """
-    attacker = table[~table["legit"] & (table["responder"] == "attacker")]
-    accepted = attacker[attacker["outcome"].isin(["intercepted", "clicked_through"])]
-    legit = table[table["legit"]]
-    failures = legit[legit["outcome"] == "blocked"]
-    spans = failures.groupby("client")["time"].agg(["min", "max"])
+    # Masks over the columns, not filtered tables: a filter copies all ~25 columns.
+    time = table["time"].to_numpy()
+    client = table["client"].to_numpy()
+    legit = table["legit"].to_numpy(dtype=bool)
+    attacker = ~legit & _isin(table["responder"], ("attacker",))
+    accepted = attacker & _isin(table["outcome"], ("intercepted", "clicked_through"))
+    failures = legit & _isin(table["outcome"], ("blocked",))
+    n_attacker, n_accepted = int(attacker.sum()), int(accepted.sum())
+    n_legit, n_failures = int(legit.sum()), int(failures.sum())
     first = world.detections[0] if world.detections else None
     return {
-        "interception_rate": len(accepted) / len(attacker) if len(attacker) else None,
-        "legit_failure_rate": len(failures) / len(legit) if len(legit) else None,
+        "interception_rate": n_accepted / n_attacker if n_attacker else None,
+        "legit_failure_rate": n_failures / n_legit if n_legit else None,
         "detection_time": max(0.0, first[0] - world.attack_start) if first else None,
         "detected_by": first[1] if first else None,
-        "exposure_window": float(accepted["time"].max() - world.attack_start)
-        if len(accepted)
-        else 0.0,
-        "lockout_duration": float((spans["max"] - spans["min"]).max()) if len(spans) else 0.0,
-        "clients_affected": len(set(accepted["client"]) | set(failures["client"])),
+        "exposure_window": float(time[accepted].max() - world.attack_start) if n_accepted else 0.0,
+        "lockout_duration": _longest_span(client[failures], time[failures]),
+        "clients_affected": len(np.union1d(client[accepted], client[failures])),
     }
+
+
+def _isin(column: pd.Series, values: tuple[str, ...]) -> npt.NDArray[np.bool_]:
+    """``column.isin(values)`` as an array; a categorical's by its codes (a few categories
+    compared, not every row's string)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        wanted = [i for i, c in enumerate(column.cat.categories) if c in values]
+        return np.isin(column.cat.codes.to_numpy(), wanted)
+    return column.isin(values).to_numpy(dtype=bool)
+
+
+def _longest_span(clients: npt.NDArray[Any], times: npt.NDArray[np.float64]) -> float:
+    """The longest span from one client's first time to its last (0.0 if none)."""
+    if not len(clients):
+        return 0.0
+    ids, which = np.unique(clients, return_inverse=True)
+    first = np.full(len(ids), np.inf)
+    last = np.full(len(ids), -np.inf)
+    np.minimum.at(first, which, times)
+    np.maximum.at(last, which, times)
+    return float((last - first).max())

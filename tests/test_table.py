@@ -1,0 +1,147 @@
+"""The results table and its metrics, checked against plain pandas on the same rows.
+
+:func:`simlab.table.build` and :func:`simlab.runner.metrics` work on codes and masks for
+speed; here the table is rebuilt from one tuple per row with ordinary pandas, and the
+metrics recomputed by filtering it, so a shortcut that changed a value, a dtype or a
+category order fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simlab import batch
+from simlab.clock import DAY
+from simlab.runner import COLUMNS, Result, build, metrics, run
+from simlab.table import Rows
+from simlab.table import build as build_table
+
+RUNS: list[tuple[str, str, dict[str, Any]]] = [
+    ("ca-compromise", "hpkp+ct", {"n_clients": 300, "days": 30.0}),  # interceptions
+    ("key-loss", "hpkp", {"n_clients": 200}),  # lockouts spanning weeks
+    ("mitm", "static", {"n_clients": 200, "click_through": 0.9}),  # clicked through
+    ("ca-compromise", "none", {"visit_prob": 0.0}),  # no connection at all
+]
+
+
+def _labels(values: list[object]) -> pd.Index:
+    """Categories as the table keeps them: sorted by text, strings in an object index."""
+    used = sorted(set(values), key=str)
+    return pd.Index(used, dtype=object) if any(isinstance(v, str) for v in used) else pd.Index(used)
+
+
+def _plain_table(
+    rows: Rows, scenario: str, defence: str, seed: int, params: dict[str, Any]
+) -> pd.DataFrame:
+    """The table from one tuple per row: (time, client, kind, release, access, responder,
+    legit, outcome, reason), each run-wide value a one-category column."""
+    columns = (rows.times.tolist(), rows.clients.tolist(), rows.codes.tolist())
+    records = [
+        (t, c, *rows.client_fields[c], *rows.results[k]) for t, c, k in zip(*columns, strict=True)
+    ]
+    raw = {name: [r[i] for r in records] for i, name in enumerate(COLUMNS)}
+    n = len(records)
+    times = np.array(raw["time"], dtype=np.float64)
+
+    def run_wide(value: object) -> object:
+        if isinstance(value, (str, bool, int, float)):
+            return pd.Categorical([value] * n, categories=_labels([value]))
+        return [value] * n
+
+    columns: dict[str, object] = {
+        "scenario": run_wide(scenario),
+        "defence": run_wide(defence),
+        "seed": np.full(n, seed, dtype=np.int64),
+        "time": times,
+        "day": (times // DAY).astype(np.int32),
+        "client": np.array(raw["client"], dtype=np.int32),
+    }
+    for name in ("kind", "release", "access", "responder"):
+        columns[name] = pd.Categorical(raw[name], categories=_labels(raw[name]))
+    columns["legit"] = np.array(raw["legit"], dtype=bool)
+    for name in ("outcome", "reason"):
+        columns[name] = pd.Categorical(raw[name], categories=_labels(raw[name]))
+    for key, value in sorted(params.items()):
+        columns[key] = run_wide(value)
+    return pd.DataFrame(columns)
+
+
+def _plain_metrics(result: Result) -> dict[str, Any]:
+    """The metrics by filtering the table, as :func:`simlab.runner.metrics` defines them."""
+    table, world = result.table, result.world
+    attacker = table[~table["legit"] & (table["responder"] == "attacker")]
+    accepted = attacker[attacker["outcome"].isin(["intercepted", "clicked_through"])]
+    legit = table[table["legit"]]
+    failures = legit[legit["outcome"] == "blocked"]
+    spans = failures.groupby("client")["time"].agg(["min", "max"])
+    first = world.detections[0] if world.detections else None
+    return {
+        "interception_rate": len(accepted) / len(attacker) if len(attacker) else None,
+        "legit_failure_rate": len(failures) / len(legit) if len(legit) else None,
+        "detection_time": max(0.0, first[0] - world.attack_start) if first else None,
+        "detected_by": first[1] if first else None,
+        "exposure_window": float(accepted["time"].max() - world.attack_start)
+        if len(accepted)
+        else 0.0,
+        "lockout_duration": float((spans["max"] - spans["min"]).max()) if len(spans) else 0.0,
+        "clients_affected": len(set(accepted["client"]) | set(failures["client"])),
+    }
+
+
+def _same_table(built: pd.DataFrame, plain: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(built, plain, check_exact=True)
+    assert built.equals(plain)
+    for name in built.columns:
+        if isinstance(built[name].dtype, pd.CategoricalDtype):
+            assert list(built[name].cat.categories) == list(plain[name].cat.categories), name
+
+
+@pytest.mark.parametrize(("scenario", "defence", "params"), RUNS, ids=[r[0] for r in RUNS])
+def test_the_table_of_each_engines_rows_is_the_one_plain_pandas_builds(
+    scenario: str, defence: str, params: dict[str, Any]
+) -> None:
+    spec, merged, world = build(scenario, defence, 3, **params)
+    batched = batch.run(world)
+    spec, merged, world = build(scenario, defence, 3, **params)
+    world.run()
+    for rows in (batched, Rows.from_tuples(world.rows)):
+        built = build_table(rows, spec.name, defence, 3, merged)
+        _same_table(built, _plain_table(rows, spec.name, defence, 3, merged))
+
+
+def test_a_table_keeps_only_the_values_its_rows_use_and_any_parameter_value() -> None:
+    """A client that never connected, a result no row has, and a parameter that is not a
+    plain value (a list: an object column) leave no trace but their own."""
+    rows = Rows(
+        np.array([5.0, DAY + 1.0, 3 * DAY], dtype=np.float64),
+        np.array([7, 2, 7], dtype=np.int64),
+        np.array([2, 0, 2], dtype=np.int64),
+        [
+            ("owner", True, "connected", ""),
+            ("attacker", False, "blocked", "unused"),
+            ("attacker", False, "intercepted", ""),
+        ],
+        {2: ("app", "B", "isp-1"), 5: ("legacy", "C", "isp-0"), 7: ("browser", "A", "isp-1")},
+    )
+    params = {"hosts": ["a", "b"], "days": 5.0, "hsts": True, "n_clients": 8}
+    built = build_table(rows, "s", "none", 1, params)
+    _same_table(built, _plain_table(rows, "s", "none", 1, params))
+    assert list(built["kind"].cat.categories) == ["app", "browser"]
+    assert list(built["reason"].cat.categories) == [""]
+
+
+@pytest.mark.parametrize(("scenario", "defence", "params"), RUNS, ids=[r[0] for r in RUNS])
+def test_the_metrics_are_those_of_the_filtered_table(
+    scenario: str, defence: str, params: dict[str, Any]
+) -> None:
+    result = run(scenario, defence, seed=3, **params)
+    plain = _plain_metrics(result)
+    assert result.metrics == plain
+    assert metrics(result.world, result.table.astype({"outcome": str, "responder": str})) == plain
+    if scenario == "key-loss":
+        assert plain["lockout_duration"] > 30 * DAY  # the runs do exercise every metric
+    if scenario == "mitm":
+        assert (result.table["outcome"] == "clicked_through").any()
