@@ -56,14 +56,35 @@ class Rows:
         )
 
 
-def _categorical(codes: npt.NDArray[np.int64], values: Sequence[object]) -> pd.Categorical:
-    """``values[codes]`` as a categorical whose categories are the used values, sorted."""
-    present = np.flatnonzero(np.bincount(codes, minlength=len(values))).tolist()
+def _categorical(
+    codes: npt.NDArray[np.int64], values: Sequence[object], present: list[int]
+) -> pd.Categorical:
+    """``values[codes]`` as a categorical whose categories are the used values (``present``:
+    the codes that occur, :func:`_present`), sorted."""
     used = sorted({values[i] for i in present}, key=str)
     position = {v: i for i, v in enumerate(used)}
-    remap = np.array([position.get(v, -1) for v in values], dtype=np.int64)
-    mapped = remap[codes] if len(codes) else codes
-    return pd.Categorical.from_codes(mapped.astype(np.int32), categories=_index(used))
+    # int8 codes where pandas keeps them as int8 (under 127 categories): no second copy.
+    small: type[np.signedinteger[Any]] = np.int8 if len(used) < 127 else np.int32
+    remap = np.array([position.get(v, -1) for v in values], dtype=small)
+    mapped = remap[codes] if len(codes) else remap[:0]
+    return pd.Categorical.from_codes(mapped, categories=_index(used))
+
+
+def _present(codes: npt.NDArray[np.int64], n: int) -> list[int]:
+    """Which of the codes ``0..n-1`` occur in ``codes``."""
+    found: list[int] = np.flatnonzero(np.bincount(codes, minlength=n)).tolist()
+    return found
+
+
+def _days(times: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
+    """``(times // DAY).astype(np.int32)``, seven times faster: numpy's float ``//`` goes
+    through fmod. The floor of the rounded quotient is exact: for an integer k, ``k * DAY``
+    is an exact float, and a time below it is at least one float spacing of ``k * DAY``
+    below, which is over 2**16 spacings of k, while ``t / DAY`` rounds up to k only from
+    within ``DAY / 2`` (under 2**16) spacings of k. Rounding is monotonic, so the quotient
+    never falls below the true floor either."""
+    days: npt.NDArray[np.int32] = np.floor(times / DAY).astype(np.int32)
+    return days
 
 
 def _index(values: list[object]) -> pd.Index:
@@ -94,20 +115,22 @@ def build(
     slot[list(fields)] = [combos.setdefault(f, len(combos)) for f in fields.values()]
     combo = slot[rows.clients] if n else rows.clients
     legit = np.array([r[1] for r in rows.results], dtype=bool)
+    with_combo = _present(combo, len(combos))
+    with_code = _present(rows.codes, len(rows.results))
     columns: dict[str, object] = {
         "scenario": _constant(scenario, n),
         "defence": _constant(defence, n),
         "seed": np.full(n, seed, dtype=np.int64),
         "time": rows.times,
-        "day": (rows.times // DAY).astype(np.int32),
+        "day": _days(rows.times),
         "client": rows.clients.astype(np.int32),
-        "kind": _categorical(combo, [f[0] for f in combos]),
-        "release": _categorical(combo, [f[1] for f in combos]),
-        "access": _categorical(combo, [f[2] for f in combos]),
-        "responder": _categorical(rows.codes, [r[0] for r in rows.results]),
+        "kind": _categorical(combo, [f[0] for f in combos], with_combo),
+        "release": _categorical(combo, [f[1] for f in combos], with_combo),
+        "access": _categorical(combo, [f[2] for f in combos], with_combo),
+        "responder": _categorical(rows.codes, [r[0] for r in rows.results], with_code),
         "legit": legit[rows.codes] if n else np.zeros(0, dtype=bool),
-        "outcome": _categorical(rows.codes, [r[2] for r in rows.results]),
-        "reason": _categorical(rows.codes, [r[3] for r in rows.results]),
+        "outcome": _categorical(rows.codes, [r[2] for r in rows.results], with_code),
+        "reason": _categorical(rows.codes, [r[3] for r in rows.results], with_code),
     }
     for key, value in sorted(params.items()):
         columns[key] = _constant(value, n)

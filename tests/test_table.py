@@ -145,3 +145,42 @@ def test_the_metrics_are_those_of_the_filtered_table(
         assert plain["lockout_duration"] > 30 * DAY  # the runs do exercise every metric
     if scenario == "mitm":
         assert (result.table["outcome"] == "clicked_through").any()
+
+
+def test_the_day_column_is_floor_division_at_every_day_boundary() -> None:
+    """Each day's first instant and the floats just before and after it, over ten years
+    (where a rounded quotient by DAY would first go wrong), and random times."""
+    edges = np.arange(3651) * DAY
+    below = np.nextafter(edges, -np.inf)
+    times = np.concatenate(
+        [
+            edges,
+            below[below >= 0],
+            np.nextafter(edges, np.inf),
+            np.random.default_rng(0).random(9999) * 3650 * DAY,
+        ]
+    )
+    rows = Rows(
+        times,
+        np.zeros(len(times), dtype=np.int64),
+        np.zeros(len(times), dtype=np.int64),
+        [("owner", True, "connected", "")],
+        {0: ("browser", "A", "isp-0")},
+    )
+    day = build_table(rows, "s", "none", 0, {})["day"].to_numpy()
+    assert (day == (times // DAY).astype(np.int32)).all()
+
+
+def test_a_column_of_many_values_is_the_one_plain_pandas_builds() -> None:
+    """Over 127 categories pandas keeps wider codes than int8."""
+    n = 300
+    rows = Rows(
+        np.arange(n, dtype=np.float64) * 1000.0,
+        np.arange(n, dtype=np.int64) % 7,
+        np.arange(n, dtype=np.int64)[::-1] % 200,
+        [("attacker", False, "blocked", f"reason {i}") for i in range(250)],
+        {c: ("browser", f"release {c}", "isp-0") for c in range(7)},
+    )
+    built = build_table(rows, "s", "none", 0, {})
+    _same_table(built, _plain_table(rows, "s", "none", 0, {}))
+    assert len(built["reason"].cat.categories) == 200
