@@ -17,7 +17,7 @@ Why it is exact:
   ``Generator.random`` on an ``MT19937`` (``mt19937_next_double``).
 - The loop's draws are a chain: a draw that says "visits" is followed by the time draw, so
   draw ``j`` belongs to a client (is on the chain) unless draw ``j - 1`` was on it and said
-  "visits". :func:`_on_chain` solves that recurrence with array operations.
+  "visits". :func:`_visits` solves that recurrence from the runs of draws saying yes.
 
 Afterwards the run's ``random.Random`` is moved past exactly the draws the loop would have
 made, so every later draw (click-through, user reports) is unchanged too.
@@ -52,24 +52,30 @@ def _generator(rng: random.Random) -> np.random.Generator:
     return np.random.Generator(bits)
 
 
-def _on_chain(visits: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """Which draws are a client's "visits?" draw, given whether each draw would say yes.
+def _visits(
+    says_yes: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Where the loop's visits are in a (non-empty) stream of draws that starts on the
+    chain, given whether each draw would say yes: each visit's "visits?" draw, and the
+    client-day (the link of the chain) it is.
 
-    ``on[0]`` is true; ``on[j]`` is false exactly when ``on[j - 1]`` and ``visits[j - 1]``.
-    So after any draw saying no, the next is on the chain, and from there on the chain
-    alternates along a run of yeses: ``on[j]`` holds when ``j`` is as odd as the start of
-    its run.
+    A draw after a no is on the chain (a no is a client-day's answer, or a time). In a run
+    of L draws saying yes from ``a``, the chain is at ``a``, ``a + 2``, ...: (L + 1) // 2
+    visits, each timed by the next draw (for odd L, the no that ends the run). Every visit
+    takes one draw off the chain, so visit ``i`` is client-day ``position - i``. Only the
+    runs' edges and the visits are arrays; the draws are read once, as bools.
     """
-    n = len(visits)
-    restart = np.empty(n, dtype=bool)
-    restart[0] = True
-    np.logical_not(visits[:-1], out=restart[1:])
-    odd_start = (np.flatnonzero(restart) & 1).astype(bool)  # per run: does it start odd?
-    run = np.cumsum(restart, dtype=np.int64) - 1  # the run each draw is in
-    odd = np.zeros(n, dtype=bool)
-    odd[1::2] = True
-    on: npt.NDArray[np.bool_] = odd == odd_start[run]
-    return on
+    n = len(says_yes)
+    edge = np.empty(n + 1, dtype=bool)  # where a run of yeses starts or ends
+    edge[0], edge[n] = says_yes[0], says_yes[-1]
+    np.not_equal(says_yes[1:], says_yes[:-1], out=edge[1:n])
+    edges = np.flatnonzero(edge)
+    starts, ends = edges[::2], edges[1::2]
+    per_run = (ends - starts + 1) >> 1
+    before = np.cumsum(per_run) - per_run  # visits in earlier runs
+    i = np.arange(int(before[-1] + per_run[-1]) if len(per_run) else 0, dtype=np.int64)
+    at = np.repeat(starts - 2 * before, per_run) + 2 * i
+    return at, at - i
 
 
 _PAIRS_PER_PASS = 1 << 20
@@ -127,15 +133,14 @@ def draw_visits(
                     fresh.append(gen.random(_BLOCK))
                     produced += _BLOCK
                 buffer = np.concatenate([buffer, *fresh])
-            says_yes = buffer < visit_prob
-            chain = np.flatnonzero(_on_chain(says_yes))[:pairs]
-            if len(chain) == pairs and (not says_yes[chain[-1]] or chain[-1] + 1 < len(buffer)):
+            at, pair_of = _visits(buffer < visit_prob)
+            visits = int(np.searchsorted(pair_of, pairs))  # those among the pass's pairs
+            used = pairs + visits  # a draw per client-day, and one more per visit
+            if used <= len(buffer):  # the last client-day's draws, and its time, are here
                 break
             want = 2 * len(buffer)  # rare: the estimate fell short
-        visited = says_yes[chain]
-        pair_index = np.flatnonzero(visited)
-        u = buffer[chain[pair_index] + 1]
-        used = int(chain[-1]) + 1 + int(visited[-1])
+        pair_index = pair_of[:visits]
+        u = buffer[at[:visits] + 1]
         buffer = buffer[used:]
         # Pair j of the pass is the (j - starts[d])-th client around on day d.
         starts = np.concatenate([[0], np.cumsum(counts)])

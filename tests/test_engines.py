@@ -528,6 +528,26 @@ def test_bulk_visits_are_the_loops_draws(
     assert bulk.getstate() == loop.getstate()
 
 
+@pytest.mark.parametrize("prob", [0.0, 0.3, 0.5, 0.9, 1.0])
+def test_the_visits_in_a_stream_of_draws_are_the_loops_chain(prob: float) -> None:
+    """draws._visits, draw by draw against the loop's chain, on streams that end anywhere:
+    on a client-day, on a visit whose time draw is still to come, in a run of yeses."""
+    rng = np.random.default_rng(round(prob * 10))
+    for n in [1, 2, 3, 4, 5, 17, 256]:
+        for _ in range(20):
+            says_yes = rng.random(n) < prob
+            at, pair = [], []
+            draw = day = 0
+            while draw < n:  # one client-day: its "visits?" draw, and a time if it does
+                if says_yes[draw]:
+                    at.append(draw)
+                    pair.append(day)
+                draw += 2 if says_yes[draw] else 1
+                day += 1
+            got_at, got_pair = draws._visits(says_yes)
+            assert (got_at.tolist(), got_pair.tolist()) == (at, pair)
+
+
 class _Coarse(random.Random):
     """CPython's generator with each double rounded down to a 64th: visits that tie."""
 
