@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from simlab import clients
+from simlab import clients, hpkp
 from simlab.clients import Era, Release
 from simlab.clock import DAY
 from simlab.errors import SimlabError
@@ -105,6 +105,43 @@ def test_a_malformed_release_row_is_a_typed_error_naming_the_field() -> None:
         clients._release(row | {"static_pins_timely_days": -1}, "row")
     with pytest.raises(clients.ClientDataError, match="missing \\['fatal_on'\\]"):
         clients._release({k: v for k, v in row.items() if k != "fatal_on"}, "row")
+
+
+def test_a_client_has_each_field_it_was_given_and_its_releases_state() -> None:
+    """World makes clients positionally, for speed: each value must land in its field."""
+    world = World(
+        Settings(n_clients=200, hsts_preload=True, click_through=0.25, visit_prob=0.125), seed=3
+    )
+    chrome, firefox, ios = (
+        next(r for kind in world.population.values() for r, _ in kind if r.name.startswith(n))
+        for n in ("Chrome 68", "Firefox", "iOS")
+    )
+    c = world.new_client(chrome, id=7, access="isp-2", app_threshold=0.5, first_day=4)
+    fields = (c.id, c.release, c.access, c.store, c.click_through, c.visit_prob)
+    assert fields == (7, chrome, "isp-2", world.public_store, 0.25, 0.125)
+    assert (c.build_date, c.auto_update, c.app_threshold, c.first_day) == (0.0, True, 0.5, 4)
+    assert c.kph == hpkp.KnownPinnedHosts(hpkp.profile("chromium"))
+    assert c.reports == hpkp.ReportSender(hpkp.profile("chromium")) and c.expect_ct == {}
+    assert c.hsts is not None and c.hsts.known(world.host, 0.0)  # preloaded
+    f = world.new_client(firefox, id=5)
+    assert f.access == "isp-1" and f.kph is not None and f.reports is None
+    app = world.new_client(ios, id=8, app_threshold=0.75)
+    assert (app.access, app.click_through, app.kph, app.reports, app.hsts) == (
+        "isp-0",
+        0.0,
+        None,
+        None,
+        None,
+    )
+    assert (app.build_date, app.auto_update, app.app_threshold) == (None, True, 0.75)
+    population = world.clients
+    assert [p.id for p in population] == list(range(200))
+    assert len({id(p.expect_ct) for p in population}) == 200  # each client's own
+    for p in population:
+        browser = p.kind == "browser"
+        assert (p.build_date is not None and p.build_date <= 0) == browser
+        assert p.access == f"isp-{p.id % 4}" and 0 <= p.first_day < 60
+        assert (p.kph is not None) == (p.release.hpkp is not None and browser)
 
 
 # -- rules at their boundaries ------------------------------------------------------------------
