@@ -246,16 +246,19 @@ def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
         "detected_by": first[1] if first else None,
         "exposure_window": float(time[accepted].max() - world.attack_start) if n_accepted else 0.0,
         "lockout_duration": _longest_span(client[failures], time[failures]),
-        "clients_affected": len(np.union1d(client[accepted], client[failures])),
+        "clients_affected": len(pd.unique(np.concatenate([client[accepted], client[failures]]))),
     }
 
 
 def _isin(column: pd.Series, values: tuple[str, ...]) -> npt.NDArray[np.bool_]:
-    """``column.isin(values)`` as an array; a categorical's by its codes (a few categories
-    compared, not every row's string)."""
+    """``column.isin(values)`` as an array; a categorical's by a flag per category, looked
+    up by code (the last flag, False, is code -1: a missing value)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        wanted = [i for i, c in enumerate(column.cat.categories) if c in values]
-        return np.isin(column.cat.codes.to_numpy(), wanted)
+        categories = column.cat.categories
+        flags = np.zeros(len(categories) + 1, dtype=bool)
+        flags[[i for i, c in enumerate(categories) if c in values]] = True
+        found: npt.NDArray[np.bool_] = flags[column.cat.codes.to_numpy()]
+        return found
     return column.isin(values).to_numpy(dtype=bool)
 
 
@@ -263,7 +266,7 @@ def _longest_span(clients: npt.NDArray[Any], times: npt.NDArray[np.float64]) -> 
     """The longest span from one client's first time to its last (0.0 if none)."""
     if not len(clients):
         return 0.0
-    ids, which = np.unique(clients, return_inverse=True)
+    which, ids = pd.factorize(clients)
     first = np.full(len(ids), np.inf)
     last = np.full(len(ids), -np.inf)
     np.minimum.at(first, which, times)
