@@ -211,7 +211,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     n_clients = len(clients)
     group_keys: list[tuple[int, str, int]] = []  # (release, access network, trust store)
     group_of = np.zeros(n_clients, dtype=np.int64)
-    group_member: list[int] = []  # a client of each group
 
     def regroup() -> None:
         """Number each client's release, access network and trust store: with the version
@@ -222,12 +221,11 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             for (release, access), store in zip(software, stores, strict=True)
         ]
         group_keys[:] = list(numbers)
-        group_member[:] = np.unique(group_of, return_index=True)[1].tolist()
 
     regroup()
     # Worked out once per group, then spread to its clients: what each client's release
     # makes decide() read, its access network, and its table fields.
-    group_software = [software[cid] for cid in group_member]
+    group_software = [software[cid] for cid in np.unique(group_of, return_index=True)[1]]
     group_reads = [_reads(world, release, release.kind) for release, _ in group_software]
     in_group = group_of.tolist()
     reads = [group_reads[g] for g in in_group]
