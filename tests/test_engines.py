@@ -348,8 +348,8 @@ def test_a_site_that_changes_its_pin_header_after_clients_noted_it(
         assert noted is not None
         removal = dataclasses.replace(hpkp.parse(noted), max_age=0).serialise()
         header = removal if removes else "max-age=600; not a valid header"
-        for at, sent in ((3 * DAY, header), (6 * DAY, noted)):
-            yield at
+        for delay, sent in ((3 * DAY, header), (3 * DAY, noted)):  # on days 3 and 6
+            yield delay
             world.owner = dataclasses.replace(world.owner, pkp_header=sent)
             world.serving["dc-owner"] = world.owner
             world.events.append((world.engine.now, f"the site now sends {sent!r}"))
@@ -695,7 +695,7 @@ def _check_story(
 
     def story(world: World) -> Story:
         for wait, action, choice in steps:
-            yield world.engine.now + wait * DAY
+            yield wait * DAY  # a delay (Engine.process), after the previous step
             _act(world, action, choice)
 
     with monkeypatch.context() as patch:
