@@ -957,8 +957,10 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 # The bulk test, passed since the window began: a visit in the record's class
                 # found it holds at this version (it was carried over, :func:`sync`). So this
                 # visit is answered as the window's bulk visits are, its record unchanged.
-                # (Never a client with visits in ``early``: until its first slow visit its
-                # arrays are as they were when the bulk test failed for that visit.)
+                # Never a client with visits in ``early``: until its first slow visit its
+                # arrays are as they were when the bulk test failed for that visit (only a
+                # client's own slow visit writes them within a window).
+                assert cid not in early
                 codes[kk] = answers[cid]
                 last[cid] = at
                 pending[cid] = True
