@@ -224,10 +224,12 @@ def run(world: World, until: SimTime | None = None) -> Rows:
 
     regroup()
     # Worked out once per group, then spread to its clients: what each client's release
-    # makes decide() read, its access network, and its table fields.
-    group_software = [software[cid] for cid in np.unique(group_of, return_index=True)[1]]
+    # makes decide() read, its access network, and its table fields. In this numbering:
+    # regroup renumbers when stores change, and none of these depends on the store.
+    first_groups = group_of.copy()
+    in_group = first_groups.tolist()
+    group_software = [software[cid] for cid in np.unique(first_groups, return_index=True)[1]]
     group_reads = [_reads(world, release, release.kind) for release, _ in group_software]
-    in_group = group_of.tolist()
     reads = [group_reads[g] for g in in_group]
     steady: list[_Steady | None] = [None] * n_clients
 
@@ -437,7 +439,6 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     # First visits answered in bulk leave their profile's template in ``steady``, shared
     # (``borrowed``); the client's own times are in the arrays until it needs its own record.
     borrowed = np.zeros(n_clients, dtype=bool)
-    first_groups = group_of.copy()  # the numbering the per-group values were made with
     builds = _Builds.of(world, group_reads, first_groups)
     checks_revocation = np.array([r[0] for r in group_reads], dtype=bool)[first_groups]
     no_app = np.array([not r[3] for r in group_reads], dtype=bool)[first_groups]
@@ -700,8 +701,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             and same.version != version
             and same.answer is not None
             and no_app[cid]
-            and at < same.horizon
-            and at < same.last + same.window
+            and same.within(at)
         ):
             moved_from = same
         if same is not None and same.version != version:
@@ -741,7 +741,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 same.bound(world, client, at, reads[cid], revocations_of(same.endpoint))
         if same is not None:
             if same.version == version and (
-                (at < same.horizon and at < same.last + same.window)
+                same.within(at)
                 or same.rebound(
                     world,
                     client,
@@ -943,8 +943,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 same is not None
                 and same.answer is None
                 and same.version == version
-                and at < same.horizon
-                and at < same.last + same.window
+                and same.within(at)
             ):
                 # Refused again, in the same class. Such a record is never borrowed, pending
                 # or in ``early``, and its arrays already say "not in bulk".
@@ -1012,16 +1011,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             pending[who] = True
             count_asked(who)
         k = upto
-    # Every deferred note, applied as :func:`own` then :meth:`_Steady.materialise` apply
-    # them, as of the client's last visit (in the arrays if it was in bulk).
+    # Every deferred note, applied as :func:`answer_moves` applies a mover's: as of the
+    # client's last visit in the arrays if its record is borrowed or had bulk visits since.
     lasts, borrowers, pendings = last.tolist(), borrowed.tolist(), pending.tolist()
     for cid, same in enumerate(steady):
         if same is None:
             continue
-        if borrowers[cid]:  # the template is shared: its own flags stay
-            same.note(clients[cid], lasts[cid])
-        elif pendings[cid]:
-            same.pending = False
+        if borrowers[cid] or pendings[cid]:
             same.note(clients[cid], lasts[cid])
         else:
             same.materialise(clients[cid])
@@ -1523,6 +1519,11 @@ class _Steady:
                 if at - delay < r:
                     horizon = min(horizon, r + delay - 1.0)  # the pushed list, near r + delay
         return horizon
+
+    def within(self, at: SimTime) -> bool:
+        """Whether a visit at ``at`` is before the horizon and within ``window`` of the last
+        noting visit: then, at the record's version, it is in the record's class unchecked."""
+        return at < self.horizon and at < self.last + self.window
 
     def holds(
         self, client: Client, at: SimTime, timed: tuple[Any, ...], validator: Validator
