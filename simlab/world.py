@@ -426,8 +426,9 @@ class World:
         self.validator = Validator(epoch=epoch)
         self.registry = Registry()
         self.host = settings.domain
-        access = [f"isp-{i}" for i in range(settings.access_networks)]
-        self.network = Network(access, ["dc-owner", "dc-attacker", "reports"])
+        # The access networks' nodes; client i is on the (i mod n)-th.
+        self.access_nodes = [f"isp-{i}" for i in range(settings.access_networks)]
+        self.network = Network(self.access_nodes, ["dc-owner", "dc-attacker", "reports"])
 
         dv = self.registry
         self.root = CertificateAuthority.root(
@@ -626,8 +627,7 @@ class World:
         updates. One plain loop: a run makes up to 500,000 of them."""
         s, rand = self.s, self.rng.random
         browsers, apps = s.browser_share, s.browser_share + s.app_share
-        access = [f"isp-{i}" for i in range(s.access_networks)]
-        make, population = self._client, self.population
+        access, make, population = self.access_nodes, self._client, self.population
         out: list[Client] = []
         for i in range(s.n_clients):
             r = rand()
@@ -667,7 +667,7 @@ class World:
         return self._client(
             release,
             id,
-            access or f"isp-{id % self.s.access_networks}",
+            access or self.access_nodes[id % len(self.access_nodes)],
             app_threshold,
             first_day,
             0.0 if release.kind == "browser" else None,
