@@ -259,14 +259,9 @@ class CTLog:
         new STH only when its tree has grown or its latest is an MMD old; otherwise every
         poll would cost a signature and change nothing a monitor can see.
         """
-        # The common case, a poll between merges that gets the latest STH back, is spelled
-        # out inline (merge's early return, _view, _timestamp): a run polls thousands of times.
-        if at >= self._next_due:
-            self.merge(at)
-        v = self._views.get(view)
-        if v is None:
-            v = self._view(view)  # the CTError naming the view
-        ts = self._epoch_ms + int(at) * 1000
+        self.merge(at)
+        v = self._view(view)
+        ts = self._timestamp(at)
         latest = v.latest
         if (
             latest is not None
