@@ -96,22 +96,29 @@ def check_population_run(result: Result, n_clients: int, days: float) -> None:
 
 
 def _timed_run(
-    engine: str = "reference", scenario: str = SCENARIO, defence: str = DEFENCE
+    engine: str = "reference",
+    scenario: str = SCENARIO,
+    defence: str = DEFENCE,
+    n_clients: int = PARAMS["n_clients"],
 ) -> tuple[float, Result]:
     """CPU seconds of one run (this process's, so other work on a shared machine does not
     count; a run is single-threaded), and its result."""
+    params = {**PARAMS, "n_clients": n_clients}
     gc.collect()  # the last runs' worlds (cyclic) are freed now, not billed to this run
     start = time.process_time()
-    result = run(scenario, defence, seed=SEED, engine=engine, **PARAMS)
+    result = run(scenario, defence, seed=SEED, engine=engine, **params)
     return time.process_time() - start, result
 
 
-def _timed_pair(scenario: str = SCENARIO, defence: str = DEFENCE) -> tuple[float, float, Result]:
+def _timed_pair(
+    scenario: str = SCENARIO, defence: str = DEFENCE, n_clients: int = PARAMS["n_clients"]
+) -> tuple[float, float, Result]:
     """CPU seconds of the reference run and of the batched run of one cell, once their
     results are checked equal; and the reference's result."""
-    reference_seconds, reference = _timed_run("reference", scenario, defence)
-    batched_seconds, batched = _timed_run("batched", scenario, defence)
-    check_same_results(reference, batched, f"{scenario} under {defence}: reference vs batched")
+    reference_seconds, reference = _timed_run("reference", scenario, defence, n_clients)
+    batched_seconds, batched = _timed_run("batched", scenario, defence, n_clients)
+    what = f"{scenario} under {defence}, {n_clients:,} clients: reference vs batched"
+    check_same_results(reference, batched, what)
     return reference_seconds, batched_seconds, reference
 
 
@@ -130,7 +137,40 @@ def _engines(pairs: int = 3) -> None:
         print(f"  reference {reference_seconds:.2f} CPU-s, batched {batched_seconds:.2f} CPU-s")
     print(f"  batched / reference speed: {min(ratios):.1f}x to {max(ratios):.1f}x (equal results)")
     _batched_breakdown()
+    _by_size()
     _every_cell()
+
+
+SIZES = (5_000, 20_000)
+"""Populations the cell is also run at, to part each engine's cost into what a run pays
+whatever its size and what each client adds."""
+
+
+def _by_size(pairs: int = 3) -> None:
+    """The cell at :data:`SIZES` (best of ``pairs`` pairs each, equal results asserted):
+    the ratio at each size, and each engine's cost per added client between the two, the
+    line through the two points. What a run pays at any size (the CT monitor's polls and
+    their signatures, the world) weighs less against the reference as the population grows."""
+    days = PARAMS["days"]
+    print(f"engine: the cell by population ({days:g} days; best of {pairs} pairs per size)")
+    best: dict[int, tuple[float, float]] = {}
+    for n_clients in SIZES:
+        timings = [_timed_pair(n_clients=n_clients)[:2] for _ in range(pairs)]
+        best[n_clients] = (min(t[0] for t in timings), min(t[1] for t in timings))
+        reference_seconds, batched_seconds = best[n_clients]
+        print(
+            f"  {n_clients:>7,} clients: reference {reference_seconds:.2f} CPU-s, batched"
+            f" {batched_seconds:.2f} CPU-s ({reference_seconds / batched_seconds:.1f}x)"
+        )
+    small, large = SIZES
+    per_client = [(best[large][i] - best[small][i]) / (large - small) for i in (0, 1)]
+    fixed = [best[small][i] - per_client[i] * small for i in (0, 1)]
+    print(
+        f"  each added client: reference {per_client[0] * 1e6:.0f} CPU-us, batched"
+        f" {per_client[1] * 1e6:.1f} CPU-us ({per_client[0] / per_client[1]:.1f}x); at no"
+        f" clients (the line's intercept): reference {fixed[0] * 1000:.0f} CPU-ms, batched"
+        f" {fixed[1] * 1000:.0f} CPU-ms"
+    )
 
 
 def _every_cell() -> None:
