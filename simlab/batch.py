@@ -865,13 +865,15 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         steady[cid] = record
         return None
 
-    times_list, ids_list = times.tolist(), ids.tolist()
     first_slow = np.full(n_clients, n_visits, dtype=np.int64)
     checked = (-1, -1)  # (version, decisions known) when the classes were last checked
     span = 256  # visits in a window: short after an event, so classes carry over early
     k = 0
     while k < n_visits:
-        loud_ran = engine.advance(times_list[k])
+        # Scalars are read from the arrays one at a time, not from lists of every visit:
+        # making those lists cost more than all the reads the loop makes.
+        start = float(times[k])
+        loud_ran = engine.advance(start)
         if loud_ran:
             version, revocations, app_inputs = version_now()
         if loud_ran or checked[0] != version:
@@ -898,7 +900,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             checked = (version, len(decisions))
         # A window: up to the next event that may change the world, at most a day long.
         loud = engine.next_loud_due()
-        stop = int(times.searchsorted(min(loud, times_list[k] + DAY)))
+        stop = int(times.searchsorted(min(loud, start + DAY)))
         stop = max(min(stop, k + span), k + 1)
         span *= 2
         who = ids[k:stop]
@@ -920,24 +922,25 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             firsts = first_slow[who]
             bulk &= np.arange(stop - k) < firsts
             first_slow[who[slow]] = n_visits
-            for p in np.flatnonzero(bulk & (firsts < n_visits)).tolist():
-                early.setdefault(ids_list[k + p], []).append(k + p)
+            before_slow = k + np.flatnonzero(bulk & (firsts < n_visits))
+            for kk, cid in zip(before_slow.tolist(), ids[before_slow].tolist(), strict=True):
+                early.setdefault(cid, []).append(kk)
             slow = np.flatnonzero(~bulk)
         upto = stop
         scheduled = engine.scheduled
         next_due = engine.next_due()
         visited = k  # the visits before this one are processed
-        for p in slow.tolist():
-            kk = k + p
+        slow_at = k + slow
+        for kk, at, cid in zip(
+            slow_at.tolist(), times[slow_at].tolist(), ids[slow_at].tolist(), strict=True
+        ):
             if kk >= upto:
                 break
-            at = times_list[kk]
             if next_due <= at:
                 if engine.run_quiet_until(at):
                     break  # an event that may change the world is due first: the window ends
                 next_due = engine.next_due()
             engine.advance(at)  # nothing is due: this sets the clock for what it schedules
-            cid = ids_list[kk]
             same = steady[cid]
             if (
                 same is not None
@@ -972,7 +975,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                     if before is not None:
                         assert same.answer is not None
                         codes[before] = same.answer
-                        same.last = times_list[before[-1]]
+                        same.last = float(times[before[-1]])
                         same.pending = True
                         count_asked(np.full(len(before), cid))
                         bulk[np.array(before) - k] = False
@@ -992,7 +995,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 if due < loud:
                     loud = due
                     upto = min(upto, max(kk + 1, int(times.searchsorted(loud))))
-        if engine.run_quiet_until(times_list[upto - 1]):
+        if engine.run_quiet_until(float(times[upto - 1])):
             # An event that is not quiet is due within the window (a poll's detection, or
             # a visit's, answered at once): later visits wait for the next window, but not
             # those processed already (a visit may have scheduled it for its own time).
