@@ -389,3 +389,18 @@ def test_builtin_scenarios_give_each_caller_its_own_params() -> None:
     again = builtin_scenarios()["ca-compromise"]
     assert again.params == original
     assert again.params is not first.params
+
+
+def test_settable_gives_each_caller_its_own_dict() -> None:
+    """The settings' types are worked out once; a caller editing the dict it got (the CLI's
+    help lists them) changes what no parameter check reads."""
+    from simlab.scenario_file import check_params, settable
+
+    mine = settable()
+    assert mine["n_clients"] is int
+    del mine["n_clients"]
+    mine["bogus"] = str
+    assert "n_clients" in settable() and "bogus" not in settable()
+    assert check_params({"n_clients": 5}, "test") == {"n_clients": 5}
+    with pytest.raises(ScenarioError, match="unknown parameter 'bogus'"):
+        check_params({"bogus": "x"}, "test")
