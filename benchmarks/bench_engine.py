@@ -1,9 +1,9 @@
 """The batched engine beside the reference engine (equal results asserted first; three
 pairs, each run timed in this process's CPU seconds, so the ratio holds on a shared
 machine), where one batched run's time goes (the parts both engines pay alike, and the
-rest), the same comparison on every scenario x defence (one pair each), then a reference
-population run (best of three): simulated connections per second, beside bare chain
-verification.
+rest), the cell at other population sizes (:data:`SIZES`), the same comparison on every
+scenario x defence (one pair each), then a reference population run (best of three):
+simulated connections per second, beside bare chain verification.
 
 No figure is printed until the runs have been checked: the table has the run's columns,
 one row per connection within the run's clients and days, outcomes from the model's
