@@ -205,6 +205,13 @@ def run(world: World, until: SimTime | None = None) -> Rows:
 
     decisions: dict[tuple[Any, ...], tuple[Decision, dict[int, int]]] = {}
     queries = world.responder.queries
+
+    def ask(asked: dict[int, int], times: int = 1) -> None:
+        """Count again, ``times`` over, the OCSP queries a memoised decision made (by serial):
+        each visit its decision answers makes them, as in the pipeline."""
+        for serial, n in asked.items():
+            queries[serial] = queries.get(serial, 0) + n * times
+
     results: dict[tuple[str, bool, str, str], int] = {}
     software = [(c.release, c.access) for c in clients]  # read once; checked at the end
     stores = list(map(_store_of, clients))  # by identity (:func:`regroup` names them by id)
@@ -367,8 +374,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         counts = np.bincount(numbers, minlength=len(asked_list)).tolist()
         for number, times_asked in enumerate(counts[1:], start=1):
             if times_asked:
-                for serial, n in asked_list[number].items():
-                    queries[serial] = queries.get(serial, 0) + n * times_asked
+                ask(asked_list[number], times_asked)
 
     def ahead(
         client: Client, endpoint: Endpoint, on_path: bool, at: SimTime, dkey: tuple[Any, ...]
@@ -413,8 +419,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
         if known is None or not at < known.until:
             return False
         fresh[cid] = False
-        for serial, n in known.asked.items():
-            queries[serial] = queries.get(serial, 0) + n
+        ask(known.asked)
         record = known.record.again(at)
         assert record.answer is not None
         codes[k] = record.answer
@@ -566,8 +571,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             if known.shared is not None:
                 shared[u] = known.shared
             class_asked[known.number] = known.asked_number
-            for serial, times_asked in known.asked.items():
-                queries[serial] = queries.get(serial, 0) + times_asked * n
+            ask(known.asked, n)
         codes[done] = answers[cids] = code[which]
         fresh[cids] = False
         borrowed[cids] = True
@@ -656,8 +660,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             steady[cid] = move.record
             record_class[cid] = move.number
             class_asked[move.number] = move.asked_number
-            for serial, times_asked in move.asked.items():
-                queries[serial] = queries.get(serial, 0) + times_asked
+            ask(move.asked)
         answered = np.array([found[i].record.answer for i in range(n)], dtype=np.int64)
         codes[done] = answers[cids] = answered
         window[cids] = [found[i].record.window for i in range(n)]
@@ -671,8 +674,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     def refused_again(k: int, at: SimTime, client: Client, same: _Steady) -> None:
         """A visit in the class of a record whose decision was not to accept: what follows
         the decision (a click-through draw, a report), as at every such visit."""
-        for serial, n in same.asked.items():
-            queries[serial] = queries.get(serial, 0) + n
+        ask(same.asked)
         endpoint, decision = same.endpoint, same.decision
         outcome, reason = world.conclude(client, endpoint, decision, at)
         # Its code, found by identity: the endpoint and decision fix the rest of the result.
@@ -754,8 +756,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 if same.answer is None:
                     refused_again(k, at, client, same)
                     return None
-                for serial, n in same.asked.items():
-                    queries[serial] = queries.get(serial, 0) + n
+                ask(same.asked)
                 codes[k] = same.answer
                 same.last = at
                 same.pending = True
@@ -778,8 +779,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             # Its headers, if accepted, are noted as a record's repeated notes are: once,
             # later, as of its last accepted visit (the class and what the notes replace fix
             # the result). Blocked, it is what the decision concludes with nothing following.
-            for serial, n in memo[1].items():
-                queries[serial] = queries.get(serial, 0) + n
+            ask(memo[1])
             if first:
                 profile = (version, id(client.release), client.access, id(client.store), now)
                 if profile not in first_by_profile:
@@ -829,8 +829,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             decisions[dkey] = (decision, asked)
         else:
             decision, asked = memo
-            for serial, n in asked.items():  # the OCSP queries the decision made
-                queries[serial] = queries.get(serial, 0) + n
+            ask(asked)
         outcome, reason = world.conclude(client, endpoint, decision, at)
         codes[k] = code_of((endpoint.operator, endpoint.legit, outcome.value, reason))
         noted = decision.verdict == "accept"
@@ -966,8 +965,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 codes[kk] = answers[cid]
                 last[cid] = at
                 pending[cid] = True
-                for serial, n in asked_list[class_asked[record_class[cid]]].items():
-                    queries[serial] = queries.get(serial, 0) + n
+                ask(asked_list[class_asked[record_class[cid]]])
             else:
                 same = own(cid)
                 if same is not None:
