@@ -653,10 +653,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             move = found[i]
             same = steady[cid]
             assert same is not None and move.number is not None
-            if borrowed[cid] or pending[cid]:
-                same.note(clients[cid], float(before[i]))
-            else:
-                same.materialise(clients[cid])
+            same.settle(clients[cid], float(before[i]), bool(borrowed[cid] or pending[cid]))
             steady[cid] = move.record
             record_class[cid] = move.number
             class_asked[move.number] = move.asked_number
@@ -1012,16 +1009,11 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             pending[who] = True
             count_asked(who)
         k = upto
-    # Every deferred note, applied as :func:`answer_moves` applies a mover's: as of the
-    # client's last visit in the arrays if its record is borrowed or had bulk visits since.
+    # Every deferred note, applied as :func:`answer_moves` applies a mover's.
     lasts, borrowers, pendings = last.tolist(), borrowed.tolist(), pending.tolist()
     for cid, same in enumerate(steady):
-        if same is None:
-            continue
-        if borrowers[cid] or pendings[cid]:
-            same.note(clients[cid], lasts[cid])
-        else:
-            same.materialise(clients[cid])
+        if same is not None:
+            same.settle(clients[cid], lasts[cid], borrowers[cid] or pendings[cid])
     engine.run_events_until(end)
     for c, (release, access) in zip(clients, software, strict=True):
         if c.release is not release or c.access != access:
@@ -1568,6 +1560,16 @@ class _Steady:
             expires = client.expect_ct.get(host)
             expect_ct = expires is not None and at < expires
         return (entry, known_hsts, expect_ct, *timed)
+
+    def settle(self, client: Client, last: SimTime, in_arrays: bool) -> None:
+        """Apply the client's deferred notes, as of its last accepted visit: ``last``, kept
+        in the arrays, if ``in_arrays`` (the record is borrowed, or had bulk visits since;
+        a borrowed record's own flags are the template's and stay as they are), else the
+        record's own (:meth:`materialise`)."""
+        if in_arrays:
+            self.note(client, last)
+        else:
+            self.materialise(client)
 
     def materialise(self, client: Client) -> None:
         """Apply the deferred notes: the headers as the last accepted visit noted them."""
