@@ -92,7 +92,7 @@ import bisect
 import functools
 import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -1107,17 +1107,37 @@ def _own_horizon(
     return horizon
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Builds:
     """Each client's browser build and the build-time lists ``decide`` reads, as arrays: the
     rules of :meth:`World.build_of`, ``timed`` and :func:`_build_horizon`, for many visits
-    at once (first visits answered in bulk). NaN: no build, or a list that is not read."""
+    at once (first visits answered in bulk). NaN: no build, or a list that is not read.
+    What the rules derive from a client's lists alone is derived once, when it is made."""
 
     first: npt.NDArray[np.float64]  # the build installed at time 0 (``Client.build_date``)
     auto: npt.NDArray[np.bool_]
     period: float  # seconds between releases
     ct_span: npt.NDArray[np.float64]  # :func:`_reads`' windows, per client
     list_span: npt.NDArray[np.float64]
+    ct_free: npt.NDArray[np.bool_] = field(init=False)  # CT list unread, or no window
+    reads_none: npt.NDArray[np.bool_] = field(init=False)  # neither list is read
+    # The windows that can run out (longer than 0; NaN otherwise), and whether running out
+    # bounds the horizon: always on a build that does not update, else only for a window
+    # shorter than the release period plus a second (:func:`_build_horizon`).
+    ct_live: npt.NDArray[np.float64] = field(init=False)
+    list_live: npt.NDArray[np.float64] = field(init=False)
+    ct_ends: npt.NDArray[np.bool_] = field(init=False)
+    list_ends: npt.NDArray[np.bool_] = field(init=False)
+
+    def __post_init__(self) -> None:
+        ct, lists = self.ct_span, self.list_span
+        with np.errstate(invalid="ignore"):
+            self.ct_free = np.isnan(ct) | (ct <= 0)
+            self.reads_none = np.isnan(ct) & np.isnan(lists)
+            self.ct_live = np.where(ct > 0, ct, math.nan)
+            self.list_live = np.where(lists > 0, lists, math.nan)
+            self.ct_ends = ~self.auto | (self.ct_live - 1.0 < self.period)
+            self.list_ends = ~self.auto | (self.list_live - 1.0 < self.period)
 
     @classmethod
     def of(
@@ -1153,12 +1173,12 @@ class _Builds:
         build = self.at(cids, at)
         age = at - build
         no_build = np.isnan(build)
-        ct_span, list_span = self.ct_span[cids], self.list_span[cids]
+        codes = np.empty((len(cids), 2), dtype=np.int64)
         with np.errstate(invalid="ignore"):
-            ct_ok = np.isnan(ct_span) | (ct_span <= 0) | no_build | (age < ct_span)
-            list_ok = np.isnan(list_span) | no_build | (age < list_span)
-        codes = np.column_stack([ct_ok, list_ok]).astype(np.int64)
-        codes[np.isnan(ct_span) & np.isnan(list_span)] = -1
+            codes[:, 0] = self.ct_free[cids] | no_build | (age < self.ct_span[cids])
+            list_span = self.list_span[cids]
+            codes[:, 1] = np.isnan(list_span) | no_build | (age < list_span)
+        codes[self.reads_none[cids]] = -1
         return codes
 
     def horizons(
@@ -1167,20 +1187,13 @@ class _Builds:
         """:func:`_build_horizon`, by the same rules."""
         build = self.at(cids, at)
         age = at - build
-        auto = self.auto[cids]
         horizon = np.full(len(at), math.inf)
         with np.errstate(invalid="ignore"):
-            spans = [
-                np.where(span > 0, span, math.nan)
-                for span in (self.ct_span[cids], self.list_span[cids])
-            ]
-            outlived = np.zeros(len(at), dtype=bool)
-            for span in spans:
-                outlived |= age >= span
-            horizon = np.where(auto & outlived, build + self.period - 1.0, horizon)
-            for span in spans:
-                counts = ~auto | (span - 1.0 < self.period)
-                bound = counts & (age < span)
+            spans = [(self.ct_live[cids], self.ct_ends), (self.list_live[cids], self.list_ends)]
+            outlived = (age >= spans[0][0]) | (age >= spans[1][0])
+            horizon = np.where(self.auto[cids] & outlived, build + self.period - 1.0, horizon)
+            for span, ends in spans:
+                bound = ends[cids] & (age < span)
                 horizon = np.where(bound, np.minimum(horizon, build + span - 1.0), horizon)
         return np.where(np.isnan(build), math.inf, horizon)
 
