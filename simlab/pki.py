@@ -80,14 +80,46 @@ def check_hostname(name: str, *, wildcard: bool = False) -> str:
 def spki_pin(obj: x509.Certificate | PublicKey) -> str:
     """The RFC 7469 pin of a certificate or public key: base64(SHA-256(DER SPKI)).
 
-    Identical to ``openssl x509 -pubkey -noout | openssl pkey -pubin -outform der |
-    openssl dgst -sha256 -binary | base64``.
+    A certificate's pin hashes its subjectPublicKeyInfo exactly as the certificate encodes
+    it (section 2.4; Chromium hashes the bytes it extracts, ``asn1::ExtractSPKIFromDERCert``
+    in net/cert/asn1_util.cc), so it exists for any key, even one ``cryptography`` cannot
+    load, and a key encoded unusually (an EC key with explicit curve parameters, RSA-PSS
+    parameters) keeps its own bytes: re-encoding the loaded key would change them. The
+    same as ``openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst
+    -sha256 -binary | base64`` (tests/data holds such certificates). A public key (no
+    certificate) is hashed as its DER encoding.
     """
-    key = obj.public_key() if isinstance(obj, x509.Certificate) else obj
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    if isinstance(obj, x509.Certificate):
+        der = _spki_bytes(obj.tbs_certificate_bytes)
+    else:
+        der = obj.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
+
+
+def _spki_bytes(tbs: bytes) -> bytes:
+    """The subjectPublicKeyInfo element of a TBSCertificate, as encoded (RFC 5280 section
+    4.1: an optional [0] version, then serial, signature, issuer, validity and subject come
+    before it). ``tbs`` is DER that ``cryptography`` has parsed already, so every element
+    is there and every length is in range."""
+    position = _element(tbs, 0)[0]  # inside the TBSCertificate SEQUENCE
+    if tbs[position] == 0xA0:  # [0] EXPLICIT version
+        position = sum(_element(tbs, position))
+    for _ in range(5):  # serialNumber, signature, issuer, validity, subject
+        position = sum(_element(tbs, position))
+    start, length = _element(tbs, position)
+    return tbs[position : start + length]
+
+
+def _element(der: bytes, position: int) -> tuple[int, int]:
+    """Where the contents of the DER element at ``position`` start, and their length
+    (a one-byte tag: every tag before subjectPublicKeyInfo is a low-numbered one)."""
+    first = der[position + 1]
+    if first < 0x80:
+        return position + 2, first
+    size = first & 0x7F
+    return position + 2 + size, int.from_bytes(der[position + 2 : position + 2 + size], "big")
 
 
 def _fingerprint(cert: x509.Certificate) -> bytes:

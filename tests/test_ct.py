@@ -28,7 +28,7 @@ from simlab.ct.log import PUBLIC_VIEW, SignedTreeHead, proves_consistency, prove
 from simlab.ct.policy import CTFailure, CTPolicy
 from simlab.ct.sct import log_id_of, precert_tbs
 from simlab.keys import derive_key
-from simlab.pki import CT_POISON_OID, AnchorOrigin, spki_pin
+from simlab.pki import CT_POISON_OID, AnchorOrigin, Chain, spki_pin
 from simlab.runner import run
 from tests.conftest import SmallPKI, openssl_text, with_sct_list
 
@@ -255,6 +255,17 @@ def test_monitor_alerts_on_an_unexpected_key_after_merge_and_poll(small_pki: Sma
     assert alerts[0].detection_delay == 3 * HOUR
     assert spki_pin(alerts[0].certificate) == spki_pin(rogue.leaf)
     assert monitor.poll(5 * HOUR) == []  # nothing new
+
+
+def test_monitor_alerts_on_a_key_it_cannot_load() -> None:
+    """A logged certificate for a watched name whose key is on a curve cryptography cannot
+    load (secp112r1, made by openssl) is still pinned, from its SPKI bytes, and alerted."""
+    log = CTLog("argon", "Google", merge_delay=HOUR)
+    monitor = Monitor(frozenset({"example.com"}), set(), [log], poll_interval=HOUR)
+    pem = (Path(__file__).parent / "data" / "openssl-secp112r1.pem").read_bytes()
+    log.add_chain(Chain((x509.load_pem_x509_certificate(pem),)), at=0)
+    (alert,) = monitor.poll(HOUR)
+    assert alert.names == ("www.example.com",)
 
 
 def test_monitor_refuses_a_forged_sth_and_stops_reading_that_log(

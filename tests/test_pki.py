@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -26,6 +27,8 @@ from simlab.pki import (
     spki_pin,
 )
 from tests.conftest import SmallPKI, openssl_text, openssl_verify, require_tool
+
+DATA = Path(__file__).parent / "data"
 
 
 def test_issued_leaf_is_a_real_server_certificate(small_pki: SmallPKI) -> None:
@@ -254,25 +257,46 @@ def test_memo_never_changes_an_answer(times: list[int]) -> None:
 
 
 def _write(path: object, data: bytes) -> None:
-    from pathlib import Path
-
     Path(str(path)).write_bytes(data)
 
 
-def test_spki_pin_matches_the_openssl_pipeline(small_pki: SmallPKI, tmp_path: object) -> None:
+def _openssl_pin(pem: bytes) -> str:
     openssl = require_tool("openssl")
-    leaf_pem = small_pki.chain.leaf.public_bytes(serialization.Encoding.PEM)
     pipeline = (
         f"{openssl} x509 -pubkey -noout | {openssl} pkey -pubin -outform der | "
         f"{openssl} dgst -sha256 -binary | base64"
     )
-    out = subprocess.run(pipeline, shell=True, input=leaf_pem, capture_output=True, check=True)
-    assert out.stdout.decode().strip() == spki_pin(small_pki.chain.leaf)
+    out = subprocess.run(pipeline, shell=True, input=pem, capture_output=True, check=True)
+    return out.stdout.decode().strip()
+
+
+def test_spki_pin_matches_the_openssl_pipeline(small_pki: SmallPKI) -> None:
+    leaf = small_pki.chain.leaf
+    assert _openssl_pin(leaf.public_bytes(serialization.Encoding.PEM)) == spki_pin(leaf)
+
+
+# Certificates made by openssl (tests/data/README.md), with the pins the openssl pipeline
+# gave when they were made: keys encoded unusually (explicit curve parameters, RSA-PSS
+# parameters), a curve cryptography cannot load, and a version 1 certificate (its
+# TBSCertificate has no [0] version element).
+UNUSUAL_KEYS = {
+    "openssl-explicit-ec.pem": "bYGRIitsBLpJ5v0555YcCx12ysb67rRmm2mykHg+Lvw=",
+    "openssl-rsa-pss.pem": "zD2VSXLNVpscGjZvGBgMPPUuF77RwDEy44r5yjOAexw=",
+    "openssl-secp112r1.pem": "VWiPe4Rn9MVss2+6pIfPYZQYxWw2KnaubkQ2uG7LUT8=",
+    "openssl-v1.pem": "al//lxXCQgViUIxw1NGC5N/ZoMpyv/5Y4xEPOg5pvGM=",
+}
+
+
+@pytest.mark.parametrize(("name", "pin"), UNUSUAL_KEYS.items())
+def test_a_certificates_pin_hashes_its_spki_as_the_certificate_encodes_it(
+    name: str, pin: str
+) -> None:
+    pem = (DATA / name).read_bytes()
+    assert spki_pin(x509.load_pem_x509_certificate(pem)) == pin
+    assert _openssl_pin(pem) == pin
 
 
 def test_exported_chain_is_accepted_by_openssl(small_pki: SmallPKI, tmp_path: object) -> None:
-    from pathlib import Path
-
     d = Path(str(tmp_path))
     pem = serialization.Encoding.PEM
     _write(d / "root.pem", small_pki.root.certificate.public_bytes(pem))
