@@ -21,6 +21,8 @@ from simlab.files import plan, read_input, write
 from simlab.limits import MAX_SEEDS, MAX_WORKERS, SEED_MAX, check_runs
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from simlab.live import Scene
 
 Handler = Callable[[argparse.Namespace], int]
@@ -83,10 +85,23 @@ def _cmd_pin(args: argparse.Namespace) -> int:
     for name in args.files:
         data = read_input(name, PIN_FILE_MAX, "certificate file", PKIError)
         chains.append(load_chain(data, source=name))
-    for chain in chains:
-        for cert in chain.certificates:
-            print(f'pin-sha256="{spki_pin(cert)}"  {cert.subject.rfc4514_string()}')
+    lines = [
+        f'pin-sha256="{spki_pin(cert)}"  {_subject(cert)}'
+        for chain in chains
+        for cert in chain.certificates
+    ]
+    print("\n".join(lines))
     return 0
+
+
+def _subject(cert: x509.Certificate) -> str:
+    """The certificate's subject as one printable line: a subject is whatever its issuer
+    wrote, and a newline or a terminal escape in it must not forge a second pin line or
+    recolour the terminal."""
+    try:
+        return printable(cert.subject.rfc4514_string())
+    except ValueError:  # a string attribute whose bytes do not decode as its type says
+        return "(a subject whose text does not decode)"
 
 
 def _parse_value(text: str) -> object:

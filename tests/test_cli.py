@@ -192,6 +192,42 @@ def test_pin_checks_every_file_before_printing_a_pin(
         assert captured.out == "" and other in captured.err and captured.err.count("\n") == 1
 
 
+def _self_signed_der(common_name: str) -> bytes:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    from simlab.clock import DEFAULT_EPOCH
+
+    key = derive_key(0, "odd subject")
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, common_name)])
+    until = DEFAULT_EPOCH + dt.timedelta(days=1)
+    builder = x509.CertificateBuilder(name, name, key.public_key(), 1, DEFAULT_EPOCH, until)
+    cert = builder.sign(key, hashes.SHA256())
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_pin_prints_a_subject_on_one_escaped_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A subject is the issuer's text: a newline in it must not forge a second pin line,
+    nor an escape sequence reach the terminal; bytes that do not decode are said to."""
+    forged = 'x\npin-sha256="FORGED"  CN=\x1b[31mred\u202e'
+    (tmp_path / "forged.der").write_bytes(_self_signed_der(forged))
+    # The CN's UTF8String, its two bytes replaced by ones that are not UTF-8 (the signature
+    # no longer verifies, which a pin does not read).
+    (tmp_path / "bad.der").write_bytes(
+        _self_signed_der("ab").replace(b"\x0c\x02ab", b"\x0c\x02\xff\xfe")
+    )
+    assert main(["pin", str(tmp_path / "forged.der"), str(tmp_path / "bad.der")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "FORGED" in lines[0]
+    assert "\x1b" not in lines[0] and "\u202e" not in lines[0]
+    assert r"\npin-sha256" in lines[0] and r"\x1b[31m" in lines[0]
+    assert lines[1].endswith("(a subject whose text does not decode)")
+
+
 @pytest.mark.parametrize("kind", ODD_INPUTS)
 def test_pin_reads_only_a_regular_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
