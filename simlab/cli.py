@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from simlab import __version__
 from simlab.errors import SimlabError, printable, shown
-from simlab.files import plan, read_input, write
+from simlab.files import plan, read_input, write_all
 from simlab.limits import MAX_SEEDS, MAX_WORKERS, SEED_MAX, check_runs
 
 if TYPE_CHECKING:
@@ -261,8 +261,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     results = [run(args.scenario, defence, seed=args.seed, **params) for defence in defences]
     if paths is not None:  # written only once every run has succeeded
         plan(args.out, names, force=args.force)  # again: none written if one appeared
-        for path, result in zip(paths, results, strict=True):
-            write(path, for_csv(result.table).to_csv(index=False), replace=args.force)
+        tables = [for_csv(result.table).to_csv(index=False) for result in results]
+        write_all(dict(zip(paths, tables, strict=True)), replace=args.force)
     era = results[0].params["era"]
     print(f"scenario {args.scenario} (seed {args.seed}; clients: the web of {era})")
     _print_metrics([(result.defence, result) for result in results])
@@ -364,9 +364,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         }
         drawn = [task.result() for task in figures]
     plan(out, outputs, force=args.force)  # again: none written if one appeared meanwhile
-    written = [path for files in drawn for path in charts.write(files, out, replace=args.force)]
-    charts.write(tables, out, replace=args.force)
-    say(f"wrote {len(written)} figures and 2 tables ({', '.join(COMPARE_TABLES)})")
+    figure_files = {name: data for files in drawn for name, data in files.items()}
+    charts.write({**figure_files, **tables}, out, replace=args.force)
+    say(f"wrote {len(figure_files)} figures and 2 tables ({', '.join(COMPARE_TABLES)})")
     say(f"  to {out.resolve()}/")
     if not args.quiet:
         cells = metrics.groupby(["scenario", "defence"], sort=False)

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from simlab.clock import DAY, to_datetime
 from simlab.ct import CTLog
-from simlab.files import plan, write
+from simlab.files import plan, write_all
 from simlab.runner import run
 
 __all__ = ["FILES", "ctlog_file", "export", "log_list"]
@@ -118,10 +118,10 @@ def export(
     plan(out, FILES, force=force)  # again: none written if one appeared during the run
     world = result.world
     pem = serialization.Encoding.PEM
-    written: list[Path] = []
+    files: dict[Path, str | bytes] = {}  # written together once all are made
 
     def put(name: str, data: str | bytes) -> None:
-        written.append(write(paths[name], data, replace=force))
+        files[paths[name]] = data
 
     put("public-root.pem", world.root.certificate.public_bytes(pem))
     put("other-root.pem", world.other_root.certificate.public_bytes(pem))
@@ -155,4 +155,4 @@ def export(
             "the logs' public keys; `simlab live` serves the logs themselves.\n"
         ),
     )
-    return written
+    return write_all(files, replace=force)

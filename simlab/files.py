@@ -6,9 +6,10 @@ a FIFO, a folder or ``/dev/zero`` is refused at once instead of hanging or filli
 
 A command plans its outputs before any run starts (:func:`plan`): the folder must be one
 simlab can create or write into, and no file it would write may exist yet unless the user
-said ``--force``. Each file is then written whole or not at all (:func:`write`), so an
-interrupted or failed command leaves no half-written file under a final name (nor an empty
-folder: a folder is created only when there is something to write). Without ``--force`` a
+said ``--force``. Each file is then written whole or not at all, and a command's files all
+or none (:func:`write_all`), so an interrupted or failed command leaves no half-written
+file under a final name, no part of its set of files (nor an empty folder: a folder is
+created only when there is something to write). Without ``--force`` a
 file is written only under a name that is still free, so a file that appeared there while
 the runs went on is not replaced either.
 """
@@ -20,12 +21,21 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from simlab.errors import OutputError, SimlabError
 
-__all__ = ["check_output_dir", "output_dir", "plan", "read_input", "read_text", "size", "write"]
+__all__ = [
+    "check_output_dir",
+    "output_dir",
+    "plan",
+    "read_input",
+    "read_text",
+    "size",
+    "write",
+    "write_all",
+]
 
 
 def size(count: int) -> str:
@@ -142,16 +152,53 @@ def plan(
 
 
 def write(path: Path, data: bytes | str, *, replace: bool = True) -> Path:
-    """Write ``data`` (text as UTF-8) to ``path`` whole or not at all.
+    """Write ``data`` (text as UTF-8) to ``path`` whole or not at all (:func:`write_all`)."""
+    return write_all({path: data}, replace=replace)[0]
 
-    The bytes go to a new hidden file in the same folder, flushed to disk, which is then
-    renamed over ``path`` (:func:`os.replace`, atomic): a reader or an interrupted run sees
-    the old file or the complete new one. The temporary file is removed on any error. A
-    symlink at ``path`` is replaced by the file, never written through. With ``replace``
-    false, the file is linked under ``path`` only if nothing is there (:func:`os.link`
-    fails rather than replace), else :class:`OutputError`: for a command that planned its
-    outputs without ``--force``, a file that appeared since is the user's.
+
+def write_all(files: Mapping[Path, bytes | str], *, replace: bool = True) -> list[Path]:
+    """Write each ``{path: data}`` (text as UTF-8) whole, and all of them or none.
+
+    Every file's bytes go first to a new hidden file in its folder, flushed to disk; only
+    when all are written is each renamed over its path (:func:`os.replace`, atomic), so a
+    full disk or a file-size limit leaves no file of the set under its final name, and a
+    reader sees the old file or the complete new one. A symlink at a path is replaced by
+    the file, never written through. With ``replace`` false, a file is linked under its
+    path only if nothing is there (:func:`os.link` fails rather than replace), else
+    :class:`OutputError`: for a command that planned its outputs without ``--force``, a
+    file that appeared since is the user's; the files this call had already put in place
+    are then removed again. Temporary files are removed on any error.
     """
+    staged: list[tuple[Path, Path]] = []  # (temporary file, final path)
+    placed: list[Path] = []
+    done = False
+    try:
+        for path, data in files.items():
+            staged.append((_staged(path, data), path))
+        for temp, path in staged:
+            try:
+                if replace:
+                    os.replace(temp, path)
+                else:
+                    _link_new(temp, path)
+            except OSError as exc:
+                raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+            placed.append(path)
+        done = True
+    finally:
+        if not done:
+            for temp, _ in staged:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+            if not replace:  # each placed file was new: the set is taken back
+                for path in placed:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+    return placed
+
+
+def _staged(path: Path, data: bytes | str) -> Path:
+    """A new hidden file beside ``path`` holding ``data``, flushed to disk."""
     folder = output_dir(path.parent)
     payload = data.encode() if isinstance(data, str) else data
     temp, fd = _create_temporary(folder, path.name)
@@ -161,18 +208,14 @@ def write(path: Path, data: bytes | str, *, replace: bool = True) -> Path:
             stream.write(payload)
             stream.flush()
             os.fsync(stream.fileno())
-        if replace:
-            os.replace(temp, path)
-        else:
-            _link_new(temp, path)
         done = True
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
     finally:
-        if not done:
+        if not done:  # an error, or an interrupt (Ctrl-C)
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-    return path
+    return temp
 
 
 def _link_new(temp: Path, path: Path) -> None:

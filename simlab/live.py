@@ -43,7 +43,7 @@ from simlab.ct import embedded_scts, verify_sct
 from simlab.ct.http import Limits, LogFront, LoopbackServer, RequestHandler
 from simlab.errors import ScenarioError, SimlabError
 from simlab.export import ctlog_file, log_list
-from simlab.files import plan, write
+from simlab.files import plan, write_all
 from simlab.keys import PrivateKey
 from simlab.pki import Chain
 from simlab.runner import build, settings_for
@@ -351,7 +351,7 @@ class Scene:
             + "\n",
             "ctlogs.cnf": ctlog_file(self.world.logs),
         }
-        return [write(paths[name], data, replace=force) for name, data in files.items()]
+        return write_all({paths[name]: data for name, data in files.items()}, replace=force)
 
     def close(self) -> None:
         for server in self.servers.values():

@@ -75,6 +75,56 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(
     assert _listing(tmp_path) == {"README.txt": b"the user's own"}
 
 
+@pytest.mark.parametrize("replace", [True, False])
+def test_a_set_of_files_is_written_all_or_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace: bool
+) -> None:
+    """The third file of a set cannot be written (a full disk): none of the set is put in
+    place, an existing file keeps its bytes, and no temporary file is left."""
+    (tmp_path / "b.csv").write_text("the user's own")
+    real_fsync, calls = os.fsync, []
+
+    def full_at_third(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_at_third)
+    names = ["a.csv", "b.csv", "c.csv"]
+    with pytest.raises(OutputError, match="cannot write .*c.csv: No space left on device"):
+        files.write_all({tmp_path / name: name for name in names}, replace=replace)
+    assert _listing(tmp_path) == {"b.csv": b"the user's own"}
+
+
+def test_a_set_whose_last_name_is_taken_meanwhile_is_taken_back(tmp_path: Path) -> None:
+    """Without replace, a file that appeared under one of the names is the user's: the
+    files already put in place are removed again, and the user's file is kept."""
+    (tmp_path / "c.csv").write_text("appeared")
+    with pytest.raises(OutputError, match="c.csv appeared while simlab was working"):
+        files.write_all({tmp_path / n: n for n in ["a.csv", "b.csv", "c.csv"]}, replace=False)
+    assert _listing(tmp_path) == {"c.csv": b"appeared"}
+
+
+def test_a_file_size_limit_leaves_no_part_of_an_export(tmp_path: Path) -> None:
+    """A real limit (RLIMIT_FSIZE, ``ulimit -f``): the export fails with one line and writes
+    none of its files, so running it again needs no --force."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))  # a root fits, a chain not
+
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "simlab", "export", "mitm", "--out", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, preexec_fn=limit, check=False)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+    assert "cannot write" in done.stderr and "File too large" in done.stderr
+    assert not out.exists() or _listing(out) == {}
+
+
 def test_write_replaces_a_symlink_and_never_writes_through_it(tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere.txt"
     outside.write_text("not simlab's")

@@ -10,8 +10,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from simlab.charts.layout import fix_ticks
-from simlab.files import output_dir
-from simlab.files import write as write_file
+from simlab.files import write_all
 
 __all__ = ["figure_files", "render", "save", "write"]
 
@@ -61,16 +60,10 @@ def render(fig: Figure, name: str) -> dict[str, bytes]:
 
 
 def write(files: Mapping[str, bytes], out: Path, *, replace: bool = True) -> list[Path]:
-    """Write each ``{file name: bytes}`` into the folder ``out``, each whole or not at all,
-    replacing a file already there only if ``replace`` (:func:`simlab.files.write`);
-    return the paths."""
-    out = output_dir(out)
-    paths = []
-    for name, data in files.items():
-        path = out / name
-        write_file(path, data, replace=replace)
-        paths.append(path)
-    return paths
+    """Write each ``{file name: bytes}`` into the folder ``out``, each whole and all or
+    none, replacing a file already there only if ``replace``
+    (:func:`simlab.files.write_all`); return the paths."""
+    return write_all({out / name: data for name, data in files.items()}, replace=replace)
 
 
 def save(fig: Figure, out: Path, name: str) -> list[Path]:
