@@ -478,16 +478,22 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=None if not args.quiet else False,
     )
-    # The chart is drawn before anything is written: if drawing fails, nothing is on disk.
+    # The chart and the summary are made before anything is written: if making them
+    # fails, nothing is on disk.
     files = charts.render(charts.parameter_chart(metrics, args.swept, args.metric), name)
     table = for_csv(metrics).to_csv(index=False).encode()
-    plan(out, outputs, force=args.force)  # again: none written if one appeared meanwhile
-    charts.write({f"{name}.csv": table, **files}, out, replace=args.force)
     cells = metrics.groupby([args.swept, "defence"], sort=False)[args.metric].apply(
         lambda s: _sweep_cell(args.metric, s)
     )
     wide = cells.unstack()
-    rows = [[_show_value(v)] + [str(c) for c in wide.loc[v]] for v in wide.index]
+    # By position: values such as true, false and none make an object index that .loc
+    # would read as a boolean mask.
+    rows = [
+        [_show_value(value), *map(str, row)]
+        for value, row in zip(wide.index, wide.to_numpy(), strict=True)
+    ]
+    plan(out, outputs, force=args.force)  # again: none written if one appeared meanwhile
+    charts.write({f"{name}.csv": table, **files}, out, replace=args.force)
     print(f"{args.metric}, mean over {args.seeds} seed(s):")
     print("\n".join(_columns([args.swept, *map(str, wide.columns)], rows)))
     print(f"wrote {out / name}.csv, .png and .svg")

@@ -526,6 +526,18 @@ def test_sweep_verb_writes_a_table_and_a_chart(
     assert "not a numeric metric" in capsys.readouterr().err
 
 
+def test_a_sweep_of_true_false_and_none_prints_a_row_for_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Booleans and none as the swept values: pandas reads an index of them as a mask, so
+    the summary is read by position (it raised KeyError after the files were written)."""
+    argv = ["sweep", "ca-compromise", "rogue_logged", "true,false,none", "--defence", "none"]
+    extra = ["--seeds", "1", "--param", "n_clients=20", "--workers", "1", "--quiet"]
+    assert main([*argv, *extra, "--out", str(tmp_path)]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:5]
+    assert [row.split()[0] for row in rows] == ["true", "false", "none"]
+
+
 def test_a_sweep_whose_chart_fails_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
