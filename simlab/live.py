@@ -107,17 +107,22 @@ class LiveServer:
         limits: Limits | None = None,
     ) -> None:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        with tempfile.TemporaryDirectory() as folder:
-            cert_file, key_file = Path(folder, "chain.pem"), Path(folder, "key.pem")
-            cert_file.write_text(chain.pem())
-            key_file.write_bytes(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-            self.context.load_cert_chain(cert_file, key_file)
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        # The ssl module loads a chain only from files: two in a private temporary folder.
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                cert_file, key_file = Path(folder, "chain.pem"), Path(folder, "key.pem")
+                cert_file.write_text(chain.pem())
+                key_file.write_bytes(key_pem)
+                self.context.load_cert_chain(cert_file, key_file)
+        except ssl.SSLError:
+            raise  # not the folder's fault (an SSLError is an OSError too)
+        except OSError as exc:
+            raise _refused(exc) from None
 
         class Handler(_FixedAnswer):
             response_headers: ClassVar[dict[str, str]] = dict(headers or {})
@@ -216,6 +221,23 @@ class Command:
         return f"{text} </dev/null" if self.argv[:2] == ("openssl", "s_client") else text
 
 
+def _refused(exc: OSError) -> SimlabError:
+    """Live's files (the servers' chains and keys, which the ssl module loads from files
+    only, and the commands' trust stores) go to the temporary folder; it refused one (full,
+    read-only, not a folder, or a file-size limit)."""
+    return SimlabError(
+        f"the temporary folder {tempfile.gettempdir()} refused live's files "
+        f"({exc.strerror or exc}); set TMPDIR to a writable folder"
+    )
+
+
+def _scratch_folder() -> Path:
+    try:
+        return Path(tempfile.mkdtemp(prefix="simlab-live-"))
+    except OSError as exc:
+        raise _refused(exc) from None
+
+
 @dataclass
 class Scene:
     """A world stopped at simulated time ``at``, with its servers and logs live on loopback."""
@@ -224,7 +246,7 @@ class Scene:
     at: SimTime
     servers: dict[str, LiveServer] = field(default_factory=dict)
     logs: LogFront | None = None
-    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="simlab-live-")))
+    folder: Path = field(default_factory=lambda: _scratch_folder())
 
     def endpoint(self, name: str) -> Endpoint:
         endpoint = self.world.owner if name == "owner" else self.world.attacker
@@ -234,14 +256,19 @@ class Scene:
 
     def roots_file(self, client: Client) -> Path:
         """The client's trust store as a PEM file (public roots, plus any user root)."""
-        path = self.folder / f"roots-client-{client.id}.pem"
-        path.write_bytes(b"".join(c.public_bytes(_PEM) for c in client.store.certificates))
-        return path
+        roots = b"".join(c.public_bytes(_PEM) for c in client.store.certificates)
+        return self._scratch_file(f"roots-client-{client.id}.pem", roots)
 
     def ctlog_file(self) -> Path:
         """The scenario's logs in OpenSSL's CTLOG_FILE format."""
-        path = self.folder / "ctlogs.cnf"
-        path.write_text(ctlog_file(self.world.logs))
+        return self._scratch_file("ctlogs.cnf", ctlog_file(self.world.logs).encode())
+
+    def _scratch_file(self, name: str, data: bytes) -> Path:
+        path = self.folder / name
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            raise _refused(exc) from None
         return path
 
     def app_pins(self, client: Client) -> list[str]:

@@ -221,6 +221,23 @@ def test_a_bad_param_is_one_line_and_serves_nothing(
     assert _live_threads() == []
 
 
+def test_a_temporary_folder_that_refuses_the_certificate_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ssl module loads a chain from files only: where they cannot be written (here
+    the temporary folder is a file), live says so on one line and serves nothing."""
+    import tempfile
+
+    not_a_folder = tmp_path / "tmp"
+    not_a_folder.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    assert main(["live", "mitm", "--seconds", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"the temporary folder {not_a_folder} refused live's files" in err and "TMPDIR" in err
+    assert _live_threads() == []
+
+
 def test_live_without_an_attacker_serves_only_the_owner() -> None:
     with scene("key-loss", "hpkp", at_day=5) as live:
         assert set(live.servers) == {"owner"}
