@@ -242,29 +242,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from simlab.units import for_csv
 
     if str(args.scenario).endswith(".py"):
-        if args.defences or args.defence or args.params or args.out is not None:
+        if args.defences or args.defence or args.params or args.out or args.seed is not None:
             raise SimlabError(
-                f"{args.scenario} is a script: it chooses its own defences and parameters "
-                "(DEFENCE, --defence, --param and --out apply to scenarios and .toml files)"
+                f"{args.scenario} is a script: it chooses its own defences, seeds and "
+                "parameters (DEFENCE, --defence, --seed, --param and --out apply to "
+                "scenarios and .toml files)"
             )
         from simlab.scripts import run_script
 
         return run_script(args.scenario)
     params = _params(args.params)
+    seed = 0 if args.seed is None else args.seed
     defences = [*args.defences, *(args.defence or [])] or list(DEFENCES)
     # Every argument and every output file is checked before the first run.
     names = [
-        f"{settings_for(args.scenario, defence, params)[0].name}-{defence}-seed{args.seed}.csv"
+        f"{settings_for(args.scenario, defence, params)[0].name}-{defence}-seed{seed}.csv"
         for defence in defences
     ]
     paths = plan(args.out, names, force=args.force) if args.out is not None else None
-    results = [run(args.scenario, defence, seed=args.seed, **params) for defence in defences]
+    results = [run(args.scenario, defence, seed=seed, **params) for defence in defences]
     if paths is not None:  # written only once every run has succeeded
         plan(args.out, names, force=args.force)  # again: none written if one appeared
         tables = [for_csv(result.table).to_csv(index=False) for result in results]
         write_all(dict(zip(paths, tables, strict=True)), replace=args.force)
     era = results[0].params["era"]
-    print(f"scenario {args.scenario} (seed {args.seed}; clients: the web of {era})")
+    print(f"scenario {args.scenario} (seed {seed}; clients: the web of {era})")
     _print_metrics([(result.defence, result) for result in results])
     return 0
 
@@ -568,7 +570,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM cleans up exactly like Ctrl-C
 
-    params: dict[str, Any] = _params(args.param)
+    params: dict[str, Any] = _params(args.params)
     out = Path(args.out) if args.out is not None else None
     if out is not None:  # checked before the scene starts; written once it serves
         plan(out, FILES, force=args.force)
@@ -614,6 +616,15 @@ def add_param_option(p: argparse.ArgumentParser, *aliases: str) -> None:
     )
 
 
+def _add_seed(p: argparse.ArgumentParser, default: int | None = 0) -> None:
+    p.add_argument(
+        "--seed",
+        type=_whole(0, SEED_MAX),
+        default=default,
+        help=f"the run's random seed, 0 to {SEED_MAX:,} (default: 0): the same seed, the same run",
+    )
+
+
 def _add_output_options(p: argparse.ArgumentParser, text: str, **kwargs: Any) -> None:
     """``--out DIR`` and ``--force``: every verb that writes files refuses, before it runs,
     to replace a file already there unless ``--force`` is given."""
@@ -649,20 +660,22 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "defences", nargs="*", default=[], metavar="DEFENCE", help="defences (default: all)"
     )
     p.add_argument("--defence", action="append", help="a defence (repeatable; same as DEFENCE)")
-    p.add_argument("--seed", type=_whole(0, SEED_MAX), default=0)
+    _add_seed(p, default=None)  # None: not given (a script takes no seed)
     add_param_option(p)
     _add_output_options(p, "also write each run's table as CSV")
     p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser("compare", help="every scenario x every defence x N seeds, with charts")
-    p.add_argument("--seeds", type=_whole(1, MAX_SEEDS), default=3)
+    p.add_argument(
+        "--seeds", type=_whole(1, MAX_SEEDS), default=3, help="seeds per cell (default: 3)"
+    )
     p.add_argument(
         "--workers",
         type=_whole(1, MAX_WORKERS),
         default=None,
         help="processes (default: all cores)",
     )
-    _add_output_options(p, "where the tables and figures go", default="figures")
+    _add_output_options(p, "where the tables and figures go (default: figures)", default="figures")
     add_param_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress, no summary")
     p.set_defaults(handler=_cmd_compare)
@@ -671,18 +684,29 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
     p.add_argument("swept", metavar="PARAM", help="the parameter to vary, e.g. max_age_days")
     p.add_argument("values", help="comma-separated values, e.g. 1,7,30,60")
-    p.add_argument("--metric", default="interception_rate")
+    p.add_argument(
+        "--metric",
+        default="interception_rate",
+        help="the numeric metric to chart (default: interception_rate; a wrong name lists them)",
+    )
     p.add_argument("--defence", action="append", help="a defence (repeatable; default: all)")
-    p.add_argument("--seeds", type=_whole(1, MAX_SEEDS), default=3)
+    p.add_argument(
+        "--seeds", type=_whole(1, MAX_SEEDS), default=3, help="seeds per value (default: 3)"
+    )
     add_param_option(p, "--set")  # --set: the spelling sweep used before --param
-    p.add_argument("--workers", type=_whole(1, MAX_WORKERS), default=None)
-    _add_output_options(p, "where the table and chart go", default="figures")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--workers",
+        type=_whole(1, MAX_WORKERS),
+        default=None,
+        help="processes (default: all cores)",
+    )
+    _add_output_options(p, "where the table and chart go (default: figures)", default="figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_cmd_sweep)
 
     p = sub.add_parser("replay", help="replay a historical incident under every defence")
-    p.add_argument("incident")
-    p.add_argument("--seed", type=_whole(0, SEED_MAX), default=0)
+    p.add_argument("incident", help="a replay's name (`simlab list` names them)")
+    _add_seed(p)
     add_param_option(p)
     p.set_defaults(handler=_cmd_replay)
 
@@ -690,8 +714,8 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "live", help="serve a scenario's servers over real TLS and its CT logs, locally"
     )
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
-    p.add_argument("--defence", default="static")
-    p.add_argument("--seed", type=_whole(0, SEED_MAX), default=0)
+    p.add_argument("--defence", default="static", help="what the site deploys (default: static)")
+    _add_seed(p)
     p.add_argument(
         "--at-day",
         type=_number(0, math.inf, "days"),
@@ -704,7 +728,7 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         default=None,
         help="stop after this long (0: set up, print, stop)",
     )
-    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a parameter")
+    add_param_option(p)
     _add_output_options(p, "write servers.json, loglist.json, ctlogs.cnf and the CA file")
     p.set_defaults(handler=_cmd_live)
 
@@ -713,8 +737,8 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     )
     p.add_argument("scenario", metavar="SCENARIO|FILE.toml")
     _add_output_options(p, "where the files go", required=True)
-    p.add_argument("--defence", default="hpkp+ct")
-    p.add_argument("--seed", type=_whole(0, SEED_MAX), default=0)
+    p.add_argument("--defence", default="hpkp+ct", help="what the site deploys (default: hpkp+ct)")
+    _add_seed(p)
     p.set_defaults(handler=_cmd_export)
     return parser, dict(sub.choices)
 

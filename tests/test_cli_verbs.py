@@ -336,6 +336,8 @@ def test_a_script_is_utf8_within_its_cap_and_chooses_its_exit_status(
         (["run", "mitm", "--param", "colour=red"], "scenario 'mitm': unknown parameter 'colour'"),
         (["sweep", "mitm", "days", "5", "--set", "colour=red"], "unknown parameter 'colour'"),
         (["run", "examples/slow_response.py", "hpkp"], "slow_response.py is a script"),
+        (["run", "examples/slow_response.py", "--seed", "0"], "--seed, --param and --out"),
+        (["live", "mitm", "--param", "colour=red", "--seconds", "0"], "unknown parameter"),
         (["replay", "titanic"], "unknown incident 'titanic'"),
         (["show", "/no/such.toml"], "cannot read scenario file"),
     ],
