@@ -38,7 +38,7 @@ def run_script(path: str) -> int:
         at = f"line {exc.lineno}: " if exc.lineno else ""
         raise ScenarioError(f"scenario script {path}: {at}{_first_line(exc.msg)}") from None
     except (ValueError, RecursionError, MemoryError) as exc:  # a NUL byte; absurd nesting
-        raise ScenarioError(f"scenario script {path}: cannot compile: {_message(exc)}") from None
+        raise ScenarioError(f"scenario script {path}: cannot compile: {_described(exc)}") from None
     module = types.ModuleType("__main__")
     module.__file__ = path
     main, argv0 = sys.modules.get("__main__"), sys.argv[0] if sys.argv else None
@@ -49,9 +49,9 @@ def run_script(path: str) -> int:
         exec(code, module.__dict__)
     except SystemExit as exc:
         return _status(exc.code, path)
-    except BrokenPipeError:
-        raise  # simlab's own stdout closed (``simlab run s.py | head``): main stops quietly
-    except Exception as exc:
+    except (BrokenPipeError, KeyboardInterrupt):
+        raise  # stdout closed (``simlab run s.py | head``), or Ctrl-C: main stops quietly
+    except BaseException as exc:  # GeneratorExit, or a script's own BaseException subclass
         line = _line_in(exc, path)
         what = _message(exc) if isinstance(exc, SimlabError) else _described(exc)
         raise ScenarioError(

@@ -286,7 +286,10 @@ SCRIPT_FAILURES = {
     ),
     "x = (\n": "line 1: '(' was never closed",
     "if x:\nprint(1)\n": "line 2: expected an indented block",
-    "x = " + "1+" * 200_000 + "1\n": "cannot compile: maximum recursion depth exceeded",
+    "x = " + "1+" * 200_000 + "1\n": "cannot compile: RecursionError: maximum recursion depth",
+    "x = " + "-" * 100_000 + "1\n": "cannot compile: MemoryError",  # raised with no message
+    "class E(BaseException):\n    pass\n\nraise E('x')\n": "failed: E: x (line 4)",
+    "raise GeneratorExit\n": "failed: GeneratorExit (line 1)",
     "import sys\nsys.exit('bye')\n": "stopped: sys.exit('bye')",
 }
 
