@@ -46,7 +46,7 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
                 value = None
         if value is None or not low <= value <= high:
             raise argparse.ArgumentTypeError(
-                f"must be a whole number from {low:,} to {high:,}, got {text!r}"
+                f"must be a whole number from {low:,} to {high:,}, got {shown(text)}"
             )
         return value
 
@@ -64,7 +64,7 @@ def _number(low: float, high: float, unit: str) -> Callable[[str], float]:
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and low <= value <= high):
-            raise argparse.ArgumentTypeError(f"must be a number of {unit}{span}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be a number of {unit}{span}, got {shown(text)}")
         return value + 0.0  # -0 is 0
 
     return parse
@@ -108,12 +108,20 @@ def _parse_value(text: str) -> object:
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    for kind in (int, float) if text.isascii() else ():  # int() reads '١٠٠' and '１００' too
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+    if not text.isascii():  # int() reads '١٠٠' and '１００' too
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    if text.lstrip("+-").isdigit():  # past int()'s 4,300 digits (float() would give inf)
+        raise SimlabError(
+            f"{text[:12]}... is a whole number of {len(text):,} digits: too large for any parameter"
+        )
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _params(pairs: list[str] | None) -> dict[str, object]:
@@ -122,7 +130,10 @@ def _params(pairs: list[str] | None) -> dict[str, object]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise SimlabError(f"--param expects key=value, got {pair!r}")
-        out[key.strip()] = _parse_value(value.strip())
+        try:
+            out[key.strip()] = _parse_value(value.strip())
+        except SimlabError as exc:
+            raise SimlabError(f"--param {shown(key.strip())}: {exc}") from None
     return out
 
 
@@ -786,7 +797,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except SimlabError as exc:
-        print(f"simlab: error: {exc}", file=sys.stderr)
+        # Escaped: a message may quote a file name, a file's text or a certificate's.
+        print(f"simlab: error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("simlab: interrupted", file=sys.stderr)

@@ -29,7 +29,7 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from simlab.clock import DAY, DEFAULT_EPOCH, SimTime, from_datetime, to_datetime
-from simlab.errors import PKIError, ValidationRefused
+from simlab.errors import PKIError, ValidationRefused, shown
 from simlab.keys import KeyAlgorithm, PrivateKey, PublicKey, derive_key
 
 __all__ = [
@@ -59,20 +59,25 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 def check_hostname(name: str, *, wildcard: bool = False) -> str:
     """Return ``name`` lower-cased if it is a valid DNS host name, else raise PKIError.
 
-    A leading ``*.`` label is accepted only where ``wildcard`` is true (SAN entries).
+    A leading ``*.`` label is accepted only where ``wildcard`` is true (SAN entries). An
+    error quotes up to 253 characters of the name, the most a DNS name has.
     """
-    if not isinstance(name, str) or not name:
-        raise PKIError(f"bad host name {name!r}: empty")
+    if not isinstance(name, str):
+        raise PKIError(f"bad host name {shown(name)}: a {type(name).__name__}, not text")
+    if not name:
+        raise PKIError("bad host name '': empty")
     host = name.lower().rstrip(".")
     labels = host.split(".")
     if wildcard and labels[0] == "*":
         labels = labels[1:]
         if len(labels) < 2:
-            raise PKIError(f"bad host name {name!r}: a wildcard needs at least two labels")
+            raise PKIError(
+                f"bad host name {shown(name, 253)}: a wildcard needs at least two labels"
+            )
     if len(host) > 253 or not labels or not all(_LABEL.match(label) for label in labels):
         raise PKIError(
-            f"bad host name {name!r}: expected dot-separated labels of letters, digits and "
-            "hyphens (1-63 characters, no leading or trailing hyphen)"
+            f"bad host name {shown(name, 253)}: expected dot-separated labels of letters, "
+            "digits and hyphens (1-63 characters, no leading or trailing hyphen)"
         )
     return host
 

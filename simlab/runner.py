@@ -109,7 +109,7 @@ def resolve_scenario(scenario: str | Path | ScenarioSpec) -> ScenarioSpec:
         return load_scenario(text)
     builtins = builtin_scenarios()
     if text not in builtins:
-        raise ScenarioError(f"unknown scenario {text!r}; valid: {', '.join(builtins)}")
+        raise ScenarioError(f"unknown scenario {shown(text)}; valid: {', '.join(builtins)}")
     return builtins[text]
 
 

@@ -162,6 +162,11 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
     known = settable()
     out: dict[str, Any] = {}
     for key, value in params.items():
+        if key in _DEFENCE_OWNED:
+            raise ScenarioError(
+                f"{where}: parameter {key!r} is the defence's to set, not a scenario's: "
+                "choose the defence instead (`simlab list` names them)"
+            )
         if key not in known:
             raise ScenarioError(
                 f"{where}: unknown parameter {shown(key)}; valid: {', '.join(sorted(known))}"

@@ -343,6 +343,10 @@ def test_a_script_is_utf8_within_its_cap_and_chooses_its_exit_status(
         (["live", "mitm", "--param", "colour=red", "--seconds", "0"], "unknown parameter"),
         (["replay", "titanic"], "unknown incident 'titanic'"),
         (["show", "/no/such.toml"], "cannot read scenario file"),
+        # A terminal escape in a name the user gave is printed escaped.
+        (["show", "/no/\x1b[31mred.toml"], "cannot read scenario file /no/\\x1b[31mred.toml"),
+        (["run", "mitm", "--param", "hpkp=true"], "'hpkp' is the defence's to set"),
+        (["show", "x" * 100_000], "unknown scenario 'xxxxxxxxxx"),
     ],
 )
 def test_errors_are_one_line_on_stderr(
@@ -352,6 +356,7 @@ def test_errors_are_one_line_on_stderr(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert "()" not in err  # the user's words, not the names of simlab's functions
+    assert "\x1b" not in err and len(err) < 1000  # escaped, and quoted within bounds
 
 
 def test_export_writes_artefacts_openssl_accepts(

@@ -309,9 +309,15 @@ def test_a_sweep_is_bounded_before_its_list_of_runs_is_made(
     ("argv", "message"),
     [
         (["run", "mitm", "none", "--param", "days=1" + "0" * 400], BAD_MESSAGE),
-        # More than Python's 4,300 digits: int() refuses it, so it is read as a float (inf).
-        (["run", "mitm", "none", "--param", "days=" + "1" * 5000], "'days' must be a finite"),
-        (["run", "mitm", "none", "--param", "n_clients=" + "1" * 5000], "'n_clients' must be"),
+        # More than Python's 4,300 digits: int() refuses it (float() would read inf).
+        (
+            ["run", "mitm", "none", "--param", "days=" + "1" * 5000],
+            "'days': 111111111111\\.\\.\\. is",
+        ),
+        (
+            ["run", "mitm", "none", "--param", "n_clients=" + "1" * 5000],
+            "of 5,000 digits: too large",
+        ),
         (["run", "mitm", "none", "--param", "max_age_days=1e308"], "'max_age_days' must be"),
         (["sweep", "mitm", "days", "30,1e400", "--seeds", "1"], "'days' must be a finite"),
         # checked for the whole comparison, not per scenario group (as --quiet runs them)
@@ -406,10 +412,12 @@ def test_fuzz_any_parameters(params: dict[str, Any]) -> None:
     value=st.text(max_size=60) | st.integers(1, 6000).map(lambda n: "9" * n),
 )
 def test_fuzz_cli_parameter_text(key: str, value: str) -> None:
-    """What ``--param KEY=VALUE`` makes of any text, as ``simlab run`` checks it."""
+    """What ``--param KEY=VALUE`` makes of any text, as ``simlab run`` checks it (a whole
+    number past int()'s 4,300 digits is refused as it is read)."""
     params = typed_outcome(lambda: _params([f"{key}={value}"]))
-    assert isinstance(params, dict)
-    _valid_or_refused(params)
+    assert isinstance(params, dict) or len(value) > 4300
+    if isinstance(params, dict):
+        _valid_or_refused(params)
 
 
 # -- the README's Limits section states the bounds the code enforces ----------------------

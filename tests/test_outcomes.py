@@ -405,7 +405,7 @@ def test_result_has_every_metric_and_tidy_columns() -> None:
         ),
         (("mitm", "none"), {"bogus": 1}, "unknown parameter 'bogus'; valid: .*attack_days"),
         (("mitm", "none"), {"days": "ten"}, "'days' must be float, got str"),
-        (("mitm", "none"), {"hpkp": True}, "unknown parameter 'hpkp'"),
+        (("mitm", "none"), {"hpkp": True}, "'hpkp' is the defence's to set"),
     ],
 )
 def test_bad_arguments_raise_simlab_errors_listing_valid_ones(

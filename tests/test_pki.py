@@ -154,6 +154,12 @@ def test_bad_host_names_raise_simlab_errors_naming_them(bad: str) -> None:
     assert isinstance(info.value, SimlabError)
 
 
+@pytest.mark.parametrize(("bad", "said"), [(None, "a NoneType"), (b"example.com", "a bytes")])
+def test_a_host_name_that_is_not_text_is_said_to_be_so(bad: object, said: str) -> None:
+    with pytest.raises(PKIError, match=f"{said}, not text"):
+        check_hostname(bad)  # type: ignore[arg-type]
+
+
 def test_issuance_errors_name_the_bad_value(small_pki: SmallPKI) -> None:
     key = derive_key(0, "k").public_key()
     with pytest.raises(PKIError, match="inverted validity window"):

@@ -120,7 +120,7 @@ def test_example_file_runs_with_its_parameters() -> None:
         ),
         (
             "[scenario]\nname='x'\nstory='mitm'\ntitle='t'\n[params]\nhpkp=true\n",
-            "unknown parameter 'hpkp'",
+            "parameter 'hpkp' is the defence's to set, not a scenario's",
         ),
         ("[scenario]\nname='x'\nstory='mitm'\ntitle='t'\n[extra]\n", "unknown table \\[extra\\]"),
         (
