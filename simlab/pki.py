@@ -171,10 +171,35 @@ def load_pem_chain(data: bytes | str, *, source: str = "<input>") -> Chain:
     raw = data.encode() if isinstance(data, str) else data
     try:
         certs = x509.load_pem_x509_certificates(raw)
-    except ValueError as exc:  # its message ends with the reason, after a link to a FAQ
-        reason = str(exc).rpartition("details. ")[2]
-        raise PKIError(f"{source}: not a readable PEM certificate file ({reason})") from None
+    except ValueError:  # its message is the parser's debug text: find the block at fault
+        raise PKIError(f"{source}: {_pem_problem(raw)}") from None
     return Chain(tuple(certs))
+
+
+_PEM_END = b"-----END CERTIFICATE-----"
+
+
+def _pem_problem(raw: bytes) -> str:
+    """Which CERTIFICATE block of ``raw`` does not parse, and why, in a user's words."""
+    begins = [m.start() for m in re.finditer(rb"-----BEGIN CERTIFICATE-----", raw)]
+    for number, start in enumerate(begins, 1):
+        line = raw.count(b"\n", 0, start) + 1
+        where = f"certificate block {number} (line {line})"
+        body_start = start + len(b"-----BEGIN CERTIFICATE-----")
+        end = raw.find(_PEM_END, body_start)
+        if end < 0 or (number < len(begins) and end > begins[number]):
+            return f"{where} has no -----END CERTIFICATE----- line"
+        try:
+            der = base64.b64decode(b"".join(raw[body_start:end].split()), validate=True)
+        except ValueError:
+            return f"{where} is not valid base64"
+        try:
+            x509.load_der_x509_certificate(der)
+        except ValueError:
+            return f"{where} does not hold an X.509 certificate ({len(der):,} bytes)"
+    if not begins:
+        return "no -----BEGIN CERTIFICATE----- block"
+    return "not a readable PEM certificate file"
 
 
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----")

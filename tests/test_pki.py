@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 from pathlib import Path
 
@@ -229,14 +230,20 @@ def test_revocations_at_one_time_are_told_apart(small_pki: SmallPKI) -> None:
     }
 
 
-def test_unreadable_pem_names_its_source() -> None:
-    with pytest.raises(PKIError, match="cert.pem: not a readable PEM"):
-        load_pem_chain(
-            b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
-            source="cert.pem",
-        )
-    with pytest.raises(PKIError, match="notes.txt"):
-        load_pem_chain(b"hello", source="notes.txt")
+def test_unreadable_pem_names_its_source_the_block_and_what_is_wrong(small_pki: SmallPKI) -> None:
+    good = small_pki.chain.pem().encode()
+    begin, end = b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----\n"
+    blocks, lines = good.count(begin), good.count(b"\n")
+    after = f"certificate block {blocks + 1} (line {lines + 1})"  # after the good ones
+    cases = {
+        begin + b"not base64!\n" + end: "certificate block 1 (line 1) is not valid base64",
+        good + begin + b"aGVsbG8=\n" + end: f"{after} does not hold an X.509 certificate",
+        good.replace(end, b"", 1): "certificate block 1 (line 1) has no -----END CERTIFICATE",
+        b"hello": "no -----BEGIN CERTIFICATE----- block",
+    }
+    for data, problem in cases.items():
+        with pytest.raises(PKIError, match=re.escape(f"cert.pem: {problem}")):
+            load_pem_chain(data, source="cert.pem")
 
 
 @settings(max_examples=60, deadline=None)
