@@ -30,6 +30,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from simlab.errors import ScenarioError, shown
 from simlab.files import read_text
 from simlab.stories import STORIES
@@ -172,6 +174,7 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
                 f"{where}: unknown parameter {shown(key)}; valid: {', '.join(sorted(known))}"
             )
         expected = known[key]
+        value = _plain(value)
         if type(None) in _types(expected) and _is_unset(value):
             value = None
         if float in _types(expected) and isinstance(value, int) and not isinstance(value, bool):
@@ -192,6 +195,15 @@ def check_params(params: dict[str, Any], where: str) -> dict[str, Any]:
             )
         out[key] = value
     return out
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar (a number read from a table or an array) as the Python value it holds;
+    anything else as it is."""
+    if isinstance(value, np.generic) and not isinstance(value, (str, bytes)):
+        plain: object = value.item()
+        return plain
+    return value
 
 
 MAX_FILE_BYTES = 64 * 1024

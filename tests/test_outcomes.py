@@ -413,3 +413,20 @@ def test_bad_arguments_raise_simlab_errors_listing_valid_ones(
 ) -> None:
     with pytest.raises(SimlabError, match=message):
         simlab.run(*args, **kwargs)
+
+
+def test_numpy_numbers_are_taken_as_the_values_they_hold() -> None:
+    """A value read from a table or an array is a numpy scalar: taken as its Python value,
+    and still refused where that value is (5.5 clients)."""
+    import numpy as np
+
+    given = {"n_clients": np.int64(40), "click_through": np.float32(0.5), "hsts_preload": np.True_}
+    plain = {"n_clients": 40, "click_through": 0.5, "hsts_preload": True}
+    from_numpy, from_python = (
+        simlab.run("mitm", "none", **given),
+        simlab.run("mitm", "none", **plain),
+    )
+    assert from_numpy.table.equals(from_python.table) and from_numpy.params == from_python.params
+    assert type(from_numpy.params["n_clients"]) is int
+    with pytest.raises(SimlabError, match="'n_clients' must be int, got float 5.5"):
+        simlab.run("mitm", "none", n_clients=np.float64(5.5))
