@@ -205,10 +205,16 @@ def _pem_problem(raw: bytes) -> str:
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----")
 
 
-def load_chain(data: bytes, *, source: str = "<input>") -> Chain:
+def load_chain(data: bytes | bytearray | memoryview | str, *, source: str = "<input>") -> Chain:
     """The certificates in a file a user names: PEM blocks (a chain file, other blocks
     skipped) or one DER certificate (``openssl x509 -outform der``). Anything else is a
     PKIError naming ``source`` and what it holds instead, e.g. only a private key."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    elif isinstance(data, bytearray | memoryview):
+        data = bytes(data)
+    elif not isinstance(data, bytes):
+        raise PKIError(f"{source}: a {type(data).__name__}, not the bytes of a certificate file")
     labels = {m.group(1).decode("ascii") for m in _PEM_BEGIN.finditer(data)}
     if not labels:
         if not data.strip():

@@ -23,6 +23,7 @@ from simlab.pki import (
     TrustStore,
     Validator,
     check_hostname,
+    load_chain,
     load_pem_chain,
     self_signed,
     spki_pin,
@@ -228,6 +229,14 @@ def test_revocations_at_one_time_are_told_apart(small_pki: SmallPKI) -> None:
         other.leaf.serial_number,
         small_pki.chain.leaf.serial_number,
     }
+
+
+def test_load_chain_takes_text_and_any_bytes_and_refuses_the_rest(small_pki: SmallPKI) -> None:
+    pem = small_pki.chain.pem()
+    for data in (pem, pem.encode(), bytearray(pem.encode()), memoryview(pem.encode())):
+        assert load_chain(data, source="c.pem") == small_pki.chain
+    with pytest.raises(PKIError, match="c.pem: a NoneType, not the bytes of a certificate file"):
+        load_chain(None, source="c.pem")  # type: ignore[arg-type]
 
 
 def test_unreadable_pem_names_its_source_the_block_and_what_is_wrong(small_pki: SmallPKI) -> None:
