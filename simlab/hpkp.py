@@ -518,6 +518,8 @@ def parse(header: str, *, report_only: bool = False, profile: str | Profile = "c
     """
     if not isinstance(header, str):
         raise HeaderError(f"header must be a string, not {type(header).__name__}")
+    if not isinstance(report_only, bool):  # 'yes' would be kept as the policy's flag
+        raise HeaderError(f"report_only must be True or False, not {shown(report_only)}")
     ua = _profile_for(profile)
     if len(header) > _CACHED_HEADER_CHARS:
         return _parse(header, report_only, ua)

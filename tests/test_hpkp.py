@@ -357,6 +357,12 @@ def test_a_nul_is_an_ordinary_character_to_chromium_and_rejected_for_firefox() -
         parse(header, profile="firefox")
 
 
+@pytest.mark.parametrize(("header", "report_only"), [(b"max-age=1", False), ("max-age=1", "yes")])
+def test_parse_refuses_arguments_of_the_wrong_type(header: object, report_only: object) -> None:
+    with pytest.raises(HeaderError, match="must be"):
+        parse(header, report_only=report_only)  # type: ignore[arg-type]
+
+
 def test_header_error_is_a_simlab_error() -> None:
     assert issubclass(HeaderError, SimlabError)
 
