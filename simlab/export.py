@@ -153,6 +153,8 @@ def export(
             "  simlab pin owner-chain.pem                       # RFC 7469 pins\n"
             "loglist.json (Chrome's v3 log list) and ctlogs.cnf (OpenSSL's CTLOG_FILE) hold\n"
             "the logs' public keys; `simlab live` serves the logs themselves.\n"
+            # --force leaves an earlier export's other files: say which files are this one's.
+            f"This export wrote: {', '.join(p.name for p in files)}, README.txt.\n"
         ),
     )
     return write_all(files, replace=force)

@@ -220,6 +220,26 @@ def test_export_files_name_everything_an_export_may_write(tmp_path: Path) -> Non
         export("key-loss", tmp_path / "c", defence="none")
 
 
+def test_an_export_over_an_earlier_one_says_which_files_are_its_own(tmp_path: Path) -> None:
+    """--force replaces the files an export writes and leaves an earlier export's others
+    (an attacker's chain, where the new scenario has no attacker): README.txt names the
+    files that are this export's, so a stale one can be told apart."""
+
+    def listed(folder: Path) -> set[str]:
+        (line,) = [x for x in (folder / "README.txt").read_text().splitlines() if "wrote" in x]
+        return set(line.removeprefix("This export wrote: ").removesuffix(".").split(", "))
+
+    export("ca-compromise", tmp_path)
+    assert listed(tmp_path) == {p.name for p in tmp_path.iterdir()}
+    export("key-loss", tmp_path, defence="none", force=True)
+    assert "attacker-chain.pem" in {p.name for p in tmp_path.iterdir()} - listed(tmp_path)
+    assert listed(tmp_path) == set(EXPORT_FILES) - {
+        "attacker-chain.pem",
+        "attacker-public-key-pins.txt",
+        "owner-public-key-pins.txt",
+    }
+
+
 def test_run_refuses_to_replace_a_table_before_any_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
