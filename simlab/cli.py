@@ -647,6 +647,9 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     parser = argparse.ArgumentParser(
         prog="simlab",
         description="A teaching laboratory for web PKI trust: pinning, HPKP and CT.",
+        epilog="exit status: 0 done; 1 simlab refused an input or could not finish (one line "
+        "on stderr); 2 the command line does not parse; 130 interrupted; 141 the reader "
+        "closed the pipe",
     )
     parser.add_argument("--version", action="version", version=f"simlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -156,6 +156,10 @@ def _exit_code(argv: list[str]) -> int:
         (["run", "mitm", "--seed", "١٢"], "argument --seed: must be a whole number"),  # not ASCII
         (["run", "mitm", "--seed", "1_0"], "argument --seed: must be a whole number"),
         (["run", "mitm", "--seed", " 12"], "argument --seed: must be a whole number"),
+        (
+            ["run", "mitm", "--seed", "9" * 10_000],
+            "got '9999999999999999999999999999999999999999'... (10,000 characters)",
+        ),  # quoted within bounds
         (["compare", "--seeds", "0"], "argument --seeds: must be a whole number from 1 to 1,000"),
         (["sweep", "mitm", "days", "5", "--seeds", "1001"], "argument --seeds: must be a whole"),
         (["compare", "--workers", "33"], "argument --workers: must be a whole number from 1 to 32"),
