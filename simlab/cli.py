@@ -636,6 +636,15 @@ def _add_seed(p: argparse.ArgumentParser, default: int | None = 0) -> None:
     )
 
 
+def _add_workers(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers",
+        type=_whole(1, MAX_WORKERS),
+        default=None,
+        help="processes (default: all cores)",
+    )
+
+
 def _add_output_options(p: argparse.ArgumentParser, text: str, **kwargs: Any) -> None:
     """``--out DIR`` and ``--force``: every verb that writes files refuses, before it runs,
     to replace a file already there unless ``--force`` is given."""
@@ -683,12 +692,7 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     p.add_argument(
         "--seeds", type=_whole(1, MAX_SEEDS), default=3, help="seeds per cell (default: 3)"
     )
-    p.add_argument(
-        "--workers",
-        type=_whole(1, MAX_WORKERS),
-        default=None,
-        help="processes (default: all cores)",
-    )
+    _add_workers(p)
     _add_output_options(p, "where the tables and figures go (default: figures)", default="figures")
     add_param_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress, no summary")
@@ -708,12 +712,7 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "--seeds", type=_whole(1, MAX_SEEDS), default=3, help="seeds per value (default: 3)"
     )
     add_param_option(p, "--set")  # --set: the spelling sweep used before --param
-    p.add_argument(
-        "--workers",
-        type=_whole(1, MAX_WORKERS),
-        default=None,
-        help="processes (default: all cores)",
-    )
+    _add_workers(p)
     _add_output_options(p, "where the table and chart go (default: figures)", default="figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_cmd_sweep)
