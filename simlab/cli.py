@@ -10,6 +10,7 @@ import argparse
 import io
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -104,6 +105,9 @@ def _subject(cert: x509.Certificate) -> str:
         return "(a subject whose text does not decode)"
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _parse_value(text: str) -> object:
     lowered = text.lower()
     if lowered in ("true", "false"):
@@ -114,9 +118,10 @@ def _parse_value(text: str) -> object:
         return int(text)
     except ValueError:
         pass
-    if text.lstrip("+-").isdigit():  # past int()'s 4,300 digits (float() would give inf)
+    if _INTEGER.fullmatch(text):  # past int()'s 4,300 digits (float() would give inf)
         raise SimlabError(
-            f"{text[:12]}... is a whole number of {len(text):,} digits: too large for any parameter"
+            f"{text[:12]}... is a whole number of {len(text.lstrip('+-')):,} digits: too large for "
+            "any parameter"
         )
     try:
         return float(text)

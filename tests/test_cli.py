@@ -483,3 +483,20 @@ def _one_flag_lines(draw: st.DrawFn) -> list[str]:
 @given(argv=_one_flag_lines())
 def test_every_flag_value_gives_a_result_or_one_clear_error(argv: list[str]) -> None:
     _check_command_line(argv)
+
+
+def test_param_values_are_read_as_bools_numbers_or_text() -> None:
+    from simlab.cli import _parse_value
+
+    read = {t: _parse_value(t) for t in ["TRUE", "-5", "1_000", "5e3", "--5", "١٠٠", "none"]}
+    assert read == {
+        "TRUE": True,
+        "-5": -5,
+        "1_000": 1000,
+        "5e3": 5000.0,
+        "--5": "--5",  # not a number, and not one too large either
+        "١٠٠": "١٠٠",  # numbers are ASCII digits
+        "none": "none",
+    }
+    with pytest.raises(simlab.SimlabError, match="a whole number of 4,301 digits: too large"):
+        _parse_value("-" + "9" * 4301)
