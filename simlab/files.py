@@ -9,9 +9,9 @@ simlab can create or write into, and no file it would write may exist yet unless
 said ``--force``. Each file is then written whole or not at all, and a command's files all
 or none (:func:`write_all`), so an interrupted or failed command leaves no half-written
 file under a final name, no part of its set of files (nor an empty folder: a folder is
-created only when there is something to write). Without ``--force`` a
-file is written only under a name that is still free, so a file that appeared there while
-the runs went on is not replaced either.
+created only when there is something to write). Without ``--force`` a file is written only
+under a name that is still free, so a file that appeared there while the runs went on is
+not replaced either.
 """
 
 from __future__ import annotations

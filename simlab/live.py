@@ -246,7 +246,7 @@ class Scene:
     at: SimTime
     servers: dict[str, LiveServer] = field(default_factory=dict)
     logs: LogFront | None = None
-    folder: Path = field(default_factory=lambda: _scratch_folder())
+    folder: Path = field(default_factory=_scratch_folder)
 
     def endpoint(self, name: str) -> Endpoint:
         endpoint = self.world.owner if name == "owner" else self.world.attacker
