@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import socket
 import struct
@@ -213,6 +214,85 @@ def test_a_deeply_nested_json_body_is_a_bad_request_not_a_crashed_handler(
         status, data = _post(base + "add-chain", body)
         assert status == 400 and "expected" in data["error_message"]
     assert _get(base + "get-sth")[0] == 200  # the server still answers
+
+
+def _leaf_from(
+    issuer: x509.Name, key: Any, extensions: list[tuple[x509.ExtensionType, bool]]
+) -> x509.Certificate:
+    """A leaf for www.example.com that ``issuer`` (with ``key``) signs, with ``extensions``
+    (value, critical) that simlab's own CA would never write."""
+    from cryptography.hazmat.primitives import hashes
+
+    from simlab.clock import DEFAULT_EPOCH
+
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "www.example.com")])
+    builder = x509.CertificateBuilder(
+        issuer,
+        subject,
+        derive_key(0, "hostile leaf").public_key(),
+        7,
+        DEFAULT_EPOCH,
+        DEFAULT_EPOCH + dt.timedelta(days=1),
+    )
+    for value, critical in extensions:
+        builder = builder.add_extension(value, critical=critical)
+    return builder.sign(key, hashes.SHA256())
+
+
+def _unreadable_key_parent() -> x509.Certificate:
+    """A self-signed certificate whose key algorithm OID nobody knows (id-ecPublicKey's last
+    arc changed): ``cryptography`` loads the certificate but not its key."""
+    from simlab.pki import self_signed
+
+    good = self_signed("Parent", derive_key(0, "parent")).public_bytes(DER)
+    ec_public_key = bytes.fromhex("06072a8648ce3d0201")
+    assert good.count(ec_public_key) == 1
+    return x509.load_der_x509_certificate(
+        good.replace(ec_public_key, bytes.fromhex("06072a8648ce3d0209"))
+    )
+
+
+@pytest.mark.timeout(60)
+def test_hostile_submissions_and_queries_get_a_400_and_the_log_keeps_serving(
+    served: tuple[LogFront, CTLog, Clock], small_pki: SmallPKI
+) -> None:
+    """Each of these once closed the connection with no answer, or printed a traceback."""
+    from simlab.pki import CT_POISON_OID
+
+    front, _, _ = served
+    base = front.url("argon") + "ct/v1/"
+    inter = small_pki.inter
+
+    def chain_body(*certs: x509.Certificate) -> bytes:
+        return json.dumps(
+            {"chain": [base64.b64encode(c.public_bytes(DER)).decode() for c in certs]}
+        ).encode()
+
+    parent = _unreadable_key_parent()
+    child = _leaf_from(parent.subject, derive_key(0, "any signer"), [])
+    not_null = x509.UnrecognizedExtension(CT_POISON_OID, b"\x04\x00")  # poison is NULL
+    bad_poison = _leaf_from(inter.certificate.subject, inter.key, [(not_null, True)])
+    mild = _leaf_from(inter.certificate.subject, inter.key, [(x509.PrecertPoison(), False)])
+    posts = {
+        ("add-chain", chain_body(child, parent)): "not signed by the next one",
+        ("add-chain", chain_body(bad_poison, inter.certificate)): "extensions that do not parse",
+        ("add-pre-chain", chain_body(mild, inter.certificate)): "poison extension must be critical",
+        ("add-chain", chain_body(*[small_pki.chain.leaf] * 9)): "at most 8 certificates",
+    }
+    for (endpoint, body), message in posts.items():
+        status, data = _post(base + endpoint, body)
+        assert status == 400 and message in data["error_message"], (endpoint, data)
+    for query in [
+        "get-proof-by-hash?hash=%E2%82%AC&tree_size=1",
+        "get-entries?start=%2B1&end=2",
+        "get-entries?start=%EF%BC%91&end=2",
+        "get-entries?start=1_0&end=20",
+    ]:
+        assert _get(base + query)[0] == 400, query
+    with socket.create_connection(("127.0.0.1", front.port), timeout=5) as raw:
+        raw.sendall(b"GET http://[x/argon/ct/v1/get-sth HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert raw.recv(100).startswith(b"HTTP/1.1 400")
+    assert _get(base + "get-sth")[0] == 200
 
 
 def test_a_front_refuses_bad_mount_names_and_page_sizes(small_pki: SmallPKI) -> None:

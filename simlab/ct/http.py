@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.certificate_transparency import LogEntryType
 
@@ -335,12 +335,18 @@ def _der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(_DER)
 
 
-def _has_poison(cert: x509.Certificate) -> bool:
+def _poison(cert: x509.Certificate) -> x509.Extension[x509.ExtensionType] | None:
+    """The certificate's CT poison extension, if it has one (its extensions parse: see
+    :meth:`LogFront._submitted_chain`)."""
     try:
-        cert.extensions.get_extension_for_oid(CT_POISON_OID)
+        return cert.extensions.get_extension_for_oid(CT_POISON_OID)
     except x509.ExtensionNotFound:
-        return False
-    return True
+        return None
+
+
+_MAX_CHAIN = 8
+"""Certificates an ``add-chain`` may submit. A web PKI chain has two to four; each one is
+a signature to check, so the cap bounds what one request costs."""
 
 
 class _BadRequest(Exception):
@@ -426,7 +432,7 @@ class LogFront:
         size = self._sth(mount).tree_size
         try:
             leaf_hash = base64.b64decode(query.get("hash", ""), validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a character that is not ASCII
             raise _BadRequest("hash must be base64") from None
         if len(leaf_hash) != 32:
             raise _BadRequest("hash must be a base64 SHA-256 leaf hash")
@@ -472,11 +478,26 @@ class LogFront:
     def get_roots(self) -> dict[str, object]:
         return {"certificates": [_b64(_der(r)) for r in self.roots]}
 
-    def add_chain(self, mount: Mount, body: bytes, *, pre: bool) -> dict[str, object]:
+    def checked_submission(self, body: bytes, *, pre: bool) -> list[x509.Certificate]:
+        """The chain an ``add-chain`` or ``add-pre-chain`` body submits, checked (sections
+        3.1, 4.1, 4.2). It reads only the request and the roots, so a handler runs it
+        before taking the log's lock: a costly chain delays no other client."""
         chain = self._submitted_chain(body)
-        if _has_poison(chain[0]) != pre:
+        poison = _poison(chain[0])
+        if (poison is not None) != pre:
             what = "add-pre-chain needs a precertificate" if pre else "add-chain got a precert"
             raise _BadRequest(what)
+        if poison is not None and not poison.critical:
+            raise _BadRequest("a precertificate's poison extension must be critical (3.1)")
+        if pre and len(chain) < 2:
+            raise _BadRequest("add-pre-chain needs the precertificate's issuer")
+        return chain
+
+    def add_chain(
+        self, mount: Mount, chain: list[x509.Certificate], *, pre: bool
+    ) -> dict[str, object]:
+        """Log a chain :meth:`checked_submission` returned; its SCT as section 4.1 gives
+        it."""
         at = self.clock()
         if pre:
             sct = mount.log.add_pre_chain(chain[0], chain[1], at=at)
@@ -487,6 +508,10 @@ class LogFront:
     def _submitted_chain(self, body: bytes) -> list[x509.Certificate]:
         try:
             raw = json.loads(body)["chain"]
+            if not isinstance(raw, list):
+                raise TypeError
+            if len(raw) > _MAX_CHAIN:
+                raise _BadRequest(f"at most {_MAX_CHAIN} certificates in a chain")
             chain = [
                 x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in raw
             ]
@@ -494,6 +519,14 @@ class LogFront:
             raise _BadRequest('expected {"chain": [base64 DER certificates]}') from None
         if not chain:
             raise _BadRequest("the chain is empty")
+        for number, cert in enumerate(chain, 1):
+            try:
+                cert.extensions  # noqa: B018 - parsed here, not later under the log's lock
+            except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+                raise _BadRequest(
+                    f"certificate {number} of the chain has extensions that do not parse "
+                    "(RFC 5280 section 4.2)"
+                ) from None
         # Section 4.1: the log checks the signatures up to a root it accepts.
         for child, parent in zip(chain, [*chain[1:], None], strict=True):
             if parent is None:
@@ -503,24 +536,24 @@ class LogFront:
                 raise _BadRequest("the chain does not end at a root this log accepts")
             if not _signed_by(child, parent):
                 raise _BadRequest("a certificate in the chain is not signed by the next one")
-        if len(chain) < 2 and _has_poison(chain[0]):
-            raise _BadRequest("add-pre-chain needs the precertificate's issuer")
         return chain
 
 
 def _signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     try:
         child.verify_directly_issued_by(parent)
-    except (InvalidSignature, ValueError, TypeError):  # a wrong signature, name or key type
-        return False
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False  # a wrong signature, name or key type, or a key nobody can read
     return True
 
 
 def _int(query: Mapping[str, str], name: str) -> int:
-    try:
-        return int(query[name])
-    except (KeyError, ValueError):
-        raise _BadRequest(f"parameter {name} must be an integer") from None
+    """A query parameter as a whole number, written in ASCII digits (int() would also take
+    '+1', ' 1', '1_0' and other scripts' digits)."""
+    text = query.get(name, "")
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
+        raise _BadRequest(f"parameter {name} must be a whole number in ASCII digits")
+    return int(text)
 
 
 def _log_key(log: CTLog) -> PrivateKey:
@@ -541,7 +574,11 @@ class _FrontHandler(RequestHandler):
     front: LogFront
 
     def _route(self) -> tuple[Mount, str, dict[str, str]] | None:
-        parts = urlsplit(self.path)
+        try:
+            parts = urlsplit(self.path)
+        except ValueError:  # e.g. an absolute URL with an unclosed [ in its host
+            self.reply(400, {"error_message": "the request target is not a URL path"})
+            return None
         segments = parts.path.split("/")
         # "", NAME, "ct", "v1", ENDPOINT
         if len(segments) != 5 or segments[0] or segments[2:4] != ["ct", "v1"]:
@@ -586,10 +623,16 @@ class _FrontHandler(RequestHandler):
         if body is None:
             return
         front = self.front
-        if endpoint in _POSTS:
-            self._answer(lambda: front.add_chain(mount, body, pre=endpoint == "add-pre-chain"))
-        else:
+        if endpoint not in _POSTS:
             self._answer(None)
+            return
+        pre = endpoint == "add-pre-chain"
+        try:
+            chain = front.checked_submission(body, pre=pre)  # outside the log's lock
+        except _BadRequest as exc:
+            self._refuse(exc)
+            return
+        self._answer(lambda: front.add_chain(mount, chain, pre=pre))
 
     def _answer(self, call: Callable[[], dict[str, object]] | None) -> None:
         if call is None:
@@ -599,9 +642,12 @@ class _FrontHandler(RequestHandler):
             with self.front.lock:
                 result = call()
         except _BadRequest as exc:
-            self.reply(exc.status, {"error_message": str(exc), "success": False})
+            self._refuse(exc)
             return
         self.reply(200, result)
+
+    def _refuse(self, exc: _BadRequest) -> None:
+        self.reply(exc.status, {"error_message": str(exc), "success": False})
 
 
 def sth_from_json(
