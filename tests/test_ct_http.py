@@ -168,6 +168,11 @@ def test_add_chain_and_add_pre_chain_answer_with_scts_that_verify(
     }
     status, data = _post(base + "add-pre-chain", json.dumps(pre).encode())
     assert status == 200 and base64.b64decode(data["id"]) == log.log_id
+    # The same chain again: the same SCT (RFC 6962 4.1 allows it), and nothing new logged.
+    logged = len(log.submissions)
+    clock.now += 60
+    assert _post(base + "add-pre-chain", json.dumps(pre).encode()) == (200, data)
+    assert len(log.submissions) == logged
     status, data = _post(base + "add-chain", json.dumps(pre).encode())
     assert status == 400 and "precert" in data["error_message"]
 
@@ -435,6 +440,32 @@ def test_headers_requests_and_connections_are_capped() -> None:
         finally:
             for conn in held:
                 conn.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_burst_of_clients_connecting_at_once_is_answered() -> None:
+    """Sixty clients connect in the same instant (under the connection cap): the listen
+    backlog holds them all, so none waits on a dropped handshake."""
+    with _front_server(Limits()) as front:
+        request = b"GET /l/ct/v1/get-sth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        go = threading.Barrier(60)
+        answers: list[bytes] = []
+
+        def client() -> None:
+            go.wait()
+            try:
+                with socket.create_connection(("127.0.0.1", front.port), timeout=10) as conn:
+                    conn.sendall(request)
+                    answers.append(conn.recv(20))
+            except OSError as exc:
+                answers.append(repr(exc).encode())
+
+        threads = [threading.Thread(target=client) for _ in range(60)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [a for a in answers if not a.startswith(b"HTTP/1.1 200")] == []
 
 
 def test_closing_joins_every_thread_and_cuts_open_connections() -> None:
