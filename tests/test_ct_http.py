@@ -442,6 +442,42 @@ def test_headers_requests_and_connections_are_capped() -> None:
                 conn.close()
 
 
+def _exchange(port: int, data: bytes, *, half_close: bool = False) -> bytes:
+    """Send raw bytes on a fresh connection; everything the server answers before closing."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(data)
+        if half_close:
+            conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+        return answer
+
+
+@pytest.mark.timeout(60)
+def test_the_http_layer_answers_every_malformed_request_with_a_status_line() -> None:
+    post = b"POST /l/ct/v1/add-chain HTTP/1.1\r\nHost: x\r\n"
+    cases = {
+        b"GET /l/ct/v1/get-sth?x=" + b"a" * 20_000 + b" HTTP/1.1\r\n\r\n": b"414",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n": b"400",  # a ClientHello
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n": b"505",  # an HTTP/2 preface
+        b"HEAD /l/ct/v1/get-sth HTTP/1.1\r\nConnection: close\r\n\r\n": b"200",
+        post + b"Content-Length: +2\r\n\r\n{}": b"400",
+        post + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}": b"400",
+        post + b"\r\n{}": b"411",
+    }
+    with _front_server(Limits()) as front:
+        for request, status in cases.items():
+            answer = _exchange(front.port, request)
+            assert answer.startswith(b"HTTP/1.1 " + status), (request[:40], answer[:80])
+            if status != b"200":
+                assert b"application/json" in answer and b"error_message" in answer
+        head = _exchange(front.port, b"HEAD /l/ct/v1/get-sth HTTP/1.1\r\nConnection: close\r\n\r\n")
+        assert head.endswith(b"\r\n\r\n") and b"Content-Length: " in head  # no body
+        short = _exchange(front.port, post + b"Content-Length: 50\r\n\r\n{}", half_close=True)
+        assert short.startswith(b"HTTP/1.1 400") and b"after 2 of 50 bytes" in short
+
+
 @pytest.mark.timeout(60)
 def test_a_burst_of_clients_connecting_at_once_is_answered() -> None:
     """Sixty clients connect in the same instant (under the connection cap): the listen

@@ -14,7 +14,11 @@ the one in the log list. A real monitor (SSLMate's ``certspotter``) catches both
 Both this front and :mod:`simlab.live`'s TLS servers run on :class:`LoopbackServer`: a
 thread per connection, short read timeouts, a deadline per request enforced by a reaper
 (so a client that sends one byte a second is cut off too), and caps on header and body
-size, requests per connection and open connections. It binds 127.0.0.1 only.
+size, requests per connection and open connections. Every malformed request (a bad request
+line, a Content-Length that is not one number, a body shorter than it) gets a status line
+and a JSON error. It binds 127.0.0.1 only. The cap on open connections is the server's, not
+a client's: on loopback every client has the same address, so a few hundred clients that
+each hold a connection open can keep others out until the deadlines cut them.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -115,6 +120,10 @@ class RequestHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 under :class:`Limits`. Subclasses implement ``do_GET`` / ``do_POST``."""
 
     protocol_version = "HTTP/1.1"
+    # An answer to a request line that is not HTTP/1.x (garbage, a TLS ClientHello, an
+    # HTTP/2 preface) still starts with a status line: http.server would answer it as
+    # HTTP/0.9, with a bare HTML page.
+    default_request_version = "HTTP/1.1"
     server_version = "simlab"
     sys_version = ""
     server: LoopbackServer
@@ -128,33 +137,61 @@ class RequestHandler(BaseHTTPRequestHandler):
         limits = self.server.limits
         self.server.arm(self.request, limits.request_deadline)
         self.rfile.allow(limits.max_head_bytes)  # type: ignore[attr-defined]
+        self.requestline = ""  # set once the request line is read whole
         try:
             super().handle_one_request()
         except _TooLarge:
             self.close_connection = True
+            # The request line alone over the cap is a URI too long; else the headers are.
+            status = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+            if not self.requestline:
+                status = HTTPStatus.REQUEST_URI_TOO_LONG
+            body = json.dumps(
+                {"error_message": f"at most {limits.max_head_bytes} bytes", "success": False}
+            ).encode()
             with contextlib.suppress(OSError):
                 self.wfile.write(
-                    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                    f"HTTP/1.1 {status.value} {status.phrase}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                    "Connection: close\r\n\r\n".encode()
+                    + body
                 )
             return
         self._served += 1
         if self._served >= limits.max_requests:
             self.close_connection = True
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """An error http.server finds in a request (a bad request line, an unsupported
+        method), answered in JSON like every other error here."""
+        self.close_connection = True
+        self.reply(code, {"error_message": message or HTTPStatus(code).phrase, "success": False})
+
     def body(self) -> bytes | None:
-        """The request body, or None after answering 411/413 (missing or too long)."""
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self.reply(411, {"error_message": "a Content-Length is required"})
+        """The request body, or None after answering 400/411/413: a Content-Length that is
+        missing, not one number of ASCII digits (or given twice, differently: RFC 9112
+        section 6.3), too long, or longer than the body the client sent."""
+        lengths = set(self.headers.get_all("Content-Length") or [])
+        text = lengths.pop() if len(lengths) == 1 else ""
+        if not (text.isascii() and text.isdigit()):
+            self.close_connection = True
+            status = 400 if lengths or text else 411
+            self.reply(status, {"error_message": "one Content-Length in ASCII digits is required"})
             return None
-        if not 0 <= length <= self.server.limits.max_body_bytes:
+        length = int(text)
+        if length > self.server.limits.max_body_bytes:
             self.close_connection = True
             self.reply(413, {"error_message": f"at most {self.server.limits.max_body_bytes} bytes"})
             return None
         self.rfile.allow(length)  # type: ignore[attr-defined]
-        return self.rfile.read(length)
+        data = self.rfile.read(length)
+        if len(data) < length:
+            self.close_connection = True
+            self.reply(
+                400, {"error_message": f"the body ended after {len(data)} of {length} bytes"}
+            )
+            return None
+        return data
 
     def reply(
         self,
@@ -622,6 +659,8 @@ class _FrontHandler(RequestHandler):
             "get-roots": front.get_roots,
         }
         self._answer(calls.get(endpoint))
+
+    do_HEAD = do_GET  # the GET's status and headers, without the body (:meth:`reply`)
 
     def do_POST(self) -> None:
         routed = self._route()
