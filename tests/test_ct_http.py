@@ -21,7 +21,15 @@ from cryptography.x509.certificate_transparency import LogEntryType
 
 from simlab.clock import HOUR
 from simlab.ct import CTLog, MerkleTree, precert_hook, verify_sct
-from simlab.ct.http import Lie, Limits, LogFront, Mount, sth_from_json
+from simlab.ct.http import (
+    Lie,
+    Limits,
+    LogFront,
+    LoopbackServer,
+    Mount,
+    RequestHandler,
+    sth_from_json,
+)
 from simlab.ct.log import proves_consistency
 from simlab.ct.merkle import leaf_hash, verify_inclusion
 from simlab.ct.sct import SCT
@@ -502,6 +510,21 @@ def test_a_burst_of_clients_connecting_at_once_is_answered() -> None:
         for thread in threads:
             thread.join()
         assert [a for a in answers if not a.startswith(b"HTTP/1.1 200")] == []
+
+
+def test_a_handlers_own_error_is_printed_not_dropped_in_silence(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A client hanging up is the client's doing and is quiet; a handler that raises is a
+    bug, and its traceback is printed so that it can be found."""
+
+    class Broken(RequestHandler):
+        def do_GET(self) -> None:
+            raise ValueError("a bug in a handler")
+
+    with LoopbackServer(Broken) as server:
+        assert _exchange(server.port, b"GET / HTTP/1.1\r\n\r\n") == b""
+    assert "ValueError: a bug in a handler" in capfd.readouterr().err
 
 
 def test_closing_joins_every_thread_and_cuts_open_connections() -> None:

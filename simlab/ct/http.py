@@ -280,15 +280,19 @@ class LoopbackServer(ThreadingHTTPServer):
         conn = request
         try:
             if self.tls is not None:
-                conn = self.tls.wrap_socket(
-                    request, server_side=True, do_handshake_on_connect=False
-                )
-                with self._lock:
-                    self._deadlines[conn] = self._deadlines.pop(request, 0.0)
-                conn.do_handshake()
-            self.RequestHandlerClass(conn, client_address, self)  # type: ignore[arg-type]
-        except (OSError, ValueError):
-            pass  # a refused handshake, a reset, a deadline: the client's problem, not ours
+                try:
+                    conn = self.tls.wrap_socket(
+                        request, server_side=True, do_handshake_on_connect=False
+                    )
+                    with self._lock:
+                        self._deadlines[conn] = self._deadlines.pop(request, 0.0)
+                    conn.do_handshake()
+                except (OSError, ValueError):
+                    return  # a refused handshake, or one cut at its deadline
+            # An error of the handler's own (not the client hanging up) reaches
+            # handle_error, which prints it: a bug shows instead of a silent drop.
+            with contextlib.suppress(OSError):  # a reset, a deadline: the client's doing
+                self.RequestHandlerClass(conn, client_address, self)  # type: ignore[arg-type]
         finally:
             with self._lock:
                 self._deadlines.pop(conn, None)
