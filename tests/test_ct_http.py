@@ -71,6 +71,13 @@ def _post(url: str, body: bytes) -> tuple[int, Any]:
             return error.code, json.loads(error.read() or b"{}")
 
 
+def _chain_body(*certs: x509.Certificate) -> bytes:
+    """An ``add-chain`` request body (RFC 6962 4.1)."""
+    return json.dumps(
+        {"chain": [base64.b64encode(c.public_bytes(DER)).decode() for c in certs]}
+    ).encode()
+
+
 def _issue(small_pki: SmallPKI, log: CTLog, label: str, at: float) -> x509.Certificate:
     key = derive_key(0, label).public_key()
     names = [f"{label}.example.com"]
@@ -154,8 +161,7 @@ def test_add_chain_and_add_pre_chain_answer_with_scts_that_verify(
     front, log, clock = served
     base = front.url("argon") + "ct/v1/"
     chain = small_pki.chain
-    body = {"chain": [base64.b64encode(c.public_bytes(DER)).decode() for c in chain.certificates]}
-    status, data = _post(base + "add-chain", json.dumps(body).encode())
+    status, data = _post(base + "add-chain", _chain_body(*chain.certificates))
     assert status == 200 and data["sct_version"] == 0
     signature = base64.b64decode(data["signature"])
     sct = SCT(
@@ -169,19 +175,15 @@ def test_add_chain_and_add_pre_chain_answer_with_scts_that_verify(
     assert sth_from_json(_get(base + "get-sth")[1], log.log_id).tree_size == 6
 
     precert = log.submissions[0].certificate
-    pre = {
-        "chain": [
-            base64.b64encode(c.public_bytes(DER)).decode() for c in (precert, chain.certificates[1])
-        ]
-    }
-    status, data = _post(base + "add-pre-chain", json.dumps(pre).encode())
+    pre = _chain_body(precert, chain.certificates[1])
+    status, data = _post(base + "add-pre-chain", pre)
     assert status == 200 and base64.b64decode(data["id"]) == log.log_id
     # The same chain again: the same SCT (RFC 6962 4.1 allows it), and nothing new logged.
     logged = len(log.submissions)
     clock.now += 60
-    assert _post(base + "add-pre-chain", json.dumps(pre).encode()) == (200, data)
+    assert _post(base + "add-pre-chain", pre) == (200, data)
     assert len(log.submissions) == logged
-    status, data = _post(base + "add-chain", json.dumps(pre).encode())
+    status, data = _post(base + "add-chain", pre)
     assert status == 400 and "precert" in data["error_message"]
 
 
@@ -194,8 +196,7 @@ def test_a_chain_from_a_root_the_log_does_not_accept_is_refused(
 
     stranger = CertificateAuthority.root("Stranger Root", domain_control=Owners({"x.org": "o"}))
     chain = stranger.issue("o", ["x.org"], derive_key(0, "x").public_key(), at=0)
-    body = {"chain": [base64.b64encode(c.public_bytes(DER)).decode() for c in chain.certificates]}
-    status, data = _post(front.url("argon") + "ct/v1/add-chain", json.dumps(body).encode())
+    status, data = _post(front.url("argon") + "ct/v1/add-chain", _chain_body(*chain.certificates))
     assert status == 400 and "root this log accepts" in data["error_message"]
     status, data = _post(front.url("argon") + "ct/v1/add-chain", b'{"chain": ["%%%"]}')
     assert status == 400
@@ -276,21 +277,19 @@ def test_hostile_submissions_and_queries_get_a_400_and_the_log_keeps_serving(
     base = front.url("argon") + "ct/v1/"
     inter = small_pki.inter
 
-    def chain_body(*certs: x509.Certificate) -> bytes:
-        return json.dumps(
-            {"chain": [base64.b64encode(c.public_bytes(DER)).decode() for c in certs]}
-        ).encode()
-
     parent = _unreadable_key_parent()
     child = _leaf_from(parent.subject, derive_key(0, "any signer"), [])
     not_null = x509.UnrecognizedExtension(CT_POISON_OID, b"\x04\x00")  # poison is NULL
     bad_poison = _leaf_from(inter.certificate.subject, inter.key, [(not_null, True)])
     mild = _leaf_from(inter.certificate.subject, inter.key, [(x509.PrecertPoison(), False)])
     posts = {
-        ("add-chain", chain_body(child, parent)): "not signed by the next one",
-        ("add-chain", chain_body(bad_poison, inter.certificate)): "extensions that do not parse",
-        ("add-pre-chain", chain_body(mild, inter.certificate)): "poison extension must be critical",
-        ("add-chain", chain_body(*[small_pki.chain.leaf] * 9)): "at most 8 certificates",
+        ("add-chain", _chain_body(child, parent)): "not signed by the next one",
+        ("add-chain", _chain_body(bad_poison, inter.certificate)): "extensions that do not parse",
+        (
+            "add-pre-chain",
+            _chain_body(mild, inter.certificate),
+        ): "poison extension must be critical",
+        ("add-chain", _chain_body(*[small_pki.chain.leaf] * 9)): "at most 8 certificates",
     }
     for (endpoint, body), message in posts.items():
         status, data = _post(base + endpoint, body)
