@@ -161,21 +161,28 @@ def write_all(files: Mapping[Path, bytes | str], *, replace: bool = True) -> lis
 
     Every file's bytes go first to a new hidden file in its folder, flushed to disk; only
     when all are written is each renamed over its path (:func:`os.replace`, atomic), so a
-    full disk or a file-size limit leaves no file of the set under its final name, and a
-    reader sees the old file or the complete new one. A symlink at a path is replaced by
-    the file, never written through. With ``replace`` false, a file is linked under its
-    path only if nothing is there (:func:`os.link` fails rather than replace), else
-    :class:`OutputError`: for a command that planned its outputs without ``--force``, a
-    file that appeared since is the user's; the files this call had already put in place
-    are then removed again. Temporary files are removed on any error.
+    full disk or a file-size limit leaves no file of the set under its final name (nor a
+    folder this call created), and a reader sees the old file or the complete new one. A
+    symlink at a path is replaced by the file, never written through. With ``replace``
+    false, a file is linked under its path only if nothing is there (:func:`os.link` fails
+    rather than replace), else :class:`OutputError`: for a command that planned its
+    outputs without ``--force``, a file that appeared since is the user's.
+
+    If a rename fails after the bytes are all written (rare: a file made immutable, a
+    folder put in the way since the command planned), the files this call had created are
+    removed again; a file it had already replaced stays replaced, whole. Temporary files
+    are removed on any error.
     """
+    folders = _missing_folders(path.parent for path in files)
     staged: list[tuple[Path, Path]] = []  # (temporary file, final path)
+    created: list[Path] = []  # final paths where nothing was before
     placed: list[Path] = []
     done = False
     try:
         for path, data in files.items():
             staged.append((_staged(path, data), path))
         for temp, path in staged:
+            new = not os.path.lexists(path)
             try:
                 if replace:
                     os.replace(temp, path)
@@ -184,17 +191,35 @@ def write_all(files: Mapping[Path, bytes | str], *, replace: bool = True) -> lis
             except OSError as exc:
                 raise OutputError(f"cannot write {path}: {exc.strerror}") from None
             placed.append(path)
+            if new:
+                created.append(path)
         done = True
     finally:
         if not done:
             for temp, _ in staged:
                 with contextlib.suppress(OSError):
                     os.unlink(temp)
-            if not replace:  # each placed file was new: the set is taken back
-                for path in placed:
-                    with contextlib.suppress(OSError):
-                        os.unlink(path)
+            for path in created:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            for folder in reversed(folders):  # deepest first; only if left empty
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
     return placed
+
+
+def _missing_folders(parents: Iterable[Path]) -> list[Path]:
+    """The folders that do not exist yet on the way to each of ``parents``, outermost
+    first: what writing there creates, and a failed write takes back."""
+    missing: list[Path] = []
+    for parent in parents:
+        chain = []
+        folder = parent
+        while not os.path.lexists(folder) and folder.parent != folder:
+            chain.append(folder)
+            folder = folder.parent
+        missing += [f for f in reversed(chain) if f not in missing]
+    return missing
 
 
 def _staged(path: Path, data: bytes | str) -> Path:

@@ -97,6 +97,20 @@ def test_a_set_of_files_is_written_all_or_none(
     assert _listing(tmp_path) == {"b.csv": b"the user's own"}
 
 
+def test_a_rename_failing_after_every_byte_is_written_takes_back_the_new_files(
+    tmp_path: Path,
+) -> None:
+    """A folder put in the way of the last file since the command planned: the files this
+    call created are removed again, the one it had already replaced stays replaced (whole),
+    and the folder is untouched."""
+    (tmp_path / "a.csv").write_text("old a")
+    (tmp_path / "c.csv").mkdir()
+    with pytest.raises(OutputError, match="cannot write .*c.csv"):
+        files.write_all({tmp_path / n: f"new {n}" for n in ["a.csv", "b.csv", "c.csv"]})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "c.csv"]  # no b.csv
+    assert (tmp_path / "a.csv").read_text() == "new a.csv" and (tmp_path / "c.csv").is_dir()
+
+
 def test_a_set_whose_last_name_is_taken_meanwhile_is_taken_back(tmp_path: Path) -> None:
     """Without replace, a file that appeared under one of the names is the user's: the
     files already put in place are removed again, and the user's file is kept."""
@@ -107,22 +121,22 @@ def test_a_set_whose_last_name_is_taken_meanwhile_is_taken_back(tmp_path: Path) 
 
 
 def test_a_file_size_limit_leaves_no_part_of_an_export(tmp_path: Path) -> None:
-    """A real limit (RLIMIT_FSIZE, ``ulimit -f``): the export fails with one line and writes
-    none of its files, so running it again needs no --force."""
-    import resource
+    """A real limit (``ulimit -f 1``, 1 KiB: a root fits, a chain does not): the export
+    fails with one line and leaves none of its files, nor the folders it made, so running
+    it again needs no --force."""
+    import shlex
     import subprocess
     import sys
 
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))  # a root fits, a chain not
-
-    out = tmp_path / "out"
-    argv = [sys.executable, "-m", "simlab", "export", "mitm", "--out", str(out)]
-    done = subprocess.run(argv, capture_output=True, text=True, preexec_fn=limit, check=False)
+    out = tmp_path / "out" / "sub"
+    command = shlex.join([sys.executable, "-m", "simlab", "export", "mitm", "--out", str(out)])
+    done = subprocess.run(
+        ["bash", "-c", f"ulimit -f 1; exec {command}"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
     assert "cannot write" in done.stderr and "File too large" in done.stderr
-    assert not out.exists() or _listing(out) == {}
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_write_replaces_a_symlink_and_never_writes_through_it(tmp_path: Path) -> None:
