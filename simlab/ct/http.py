@@ -88,6 +88,11 @@ class _TooLarge(Exception):
     pass
 
 
+def _error(message: str) -> dict[str, object]:
+    """Every error's JSON body: why, and that nothing was done."""
+    return {"error_message": message, "success": False}
+
+
 class _CappedReader:
     """``rfile`` with a byte budget per request: a client cannot stream headers forever."""
 
@@ -142,6 +147,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.server.arm(self.request, limits.request_deadline)
         self.rfile.allow(limits.max_head_bytes)  # type: ignore[attr-defined]
         self.requestline = ""  # set once the request line is read whole
+        self._body_read = False
         try:
             super().handle_one_request()
         except _TooLarge:
@@ -150,9 +156,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             status = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
             if not self.requestline:
                 status = HTTPStatus.REQUEST_URI_TOO_LONG
-            body = json.dumps(
-                {"error_message": f"at most {limits.max_head_bytes} bytes", "success": False}
-            ).encode()
+            body = json.dumps(_error(f"at most {limits.max_head_bytes} bytes")).encode()
             with contextlib.suppress(OSError):
                 self.wfile.write(
                     f"HTTP/1.1 {status.value} {status.phrase}\r\n"
@@ -162,40 +166,52 @@ class RequestHandler(BaseHTTPRequestHandler):
                 )
             return
         self._served += 1
-        if self._served >= limits.max_requests:
+        if self._served >= limits.max_requests or self._body_unread():
             self.close_connection = True
+
+    def _body_unread(self) -> bool:
+        """Whether the request announced a body its handler did not read (a GET with one):
+        its bytes must not be read as the next request."""
+        headers = getattr(self, "headers", None)
+        if headers is None or self._body_read:
+            return False
+        length = headers.get("Content-Length", "0").strip()
+        return "Transfer-Encoding" in headers or length not in ("", "0")
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """An error http.server finds in a request (a bad request line, an unsupported
         method), answered in JSON like every other error here."""
         self.close_connection = True
-        self.reply(code, {"error_message": message or HTTPStatus(code).phrase, "success": False})
+        self.reply(code, _error(message or HTTPStatus(code).phrase))
 
     def body(self) -> bytes | None:
         """The request body, or None after answering 400/411/413: a Content-Length that is
-        missing, not one number of ASCII digits (or given twice, differently: RFC 9112
-        section 6.3), too long, or longer than the body the client sent."""
-        lengths = set(self.headers.get_all("Content-Length") or [])
+        missing, not one number of ASCII digits (or given twice, differently, or beside a
+        Transfer-Encoding: RFC 9112 section 6.3), too long, or longer than the body the
+        client sent. Chunked bodies are not taken: an add-chain body has a known length."""
+        max_body = self.server.limits.max_body_bytes
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
         text = lengths.pop() if len(lengths) == 1 else ""
-        if not (text.isascii() and text.isdigit()):
-            self.close_connection = True
-            status = 400 if lengths or text else 411
-            self.reply(status, {"error_message": "one Content-Length in ASCII digits is required"})
+        chunked = "Transfer-Encoding" in self.headers
+        if chunked or not (text.isascii() and text.isdigit()):
+            status = 400 if lengths or text or chunked else 411
+            self._no_body(status, "one Content-Length in ASCII digits is required")
+            return None
+        if len(text) > len(str(max_body)) or int(text) > max_body:  # no int() of 5,000 digits
+            self._no_body(413, f"at most {max_body} bytes")
             return None
         length = int(text)
-        if length > self.server.limits.max_body_bytes:
-            self.close_connection = True
-            self.reply(413, {"error_message": f"at most {self.server.limits.max_body_bytes} bytes"})
-            return None
+        self._body_read = True
         self.rfile.allow(length)  # type: ignore[attr-defined]
         data = self.rfile.read(length)
         if len(data) < length:
-            self.close_connection = True
-            self.reply(
-                400, {"error_message": f"the body ended after {len(data)} of {length} bytes"}
-            )
+            self._no_body(400, f"the body ended after {len(data)} of {length} bytes")
             return None
         return data
+
+    def _no_body(self, status: int, message: str) -> None:
+        self.close_connection = True  # what the client sent next is not a request to read
+        self.reply(status, _error(message))
 
     def reply(
         self,
@@ -432,7 +448,7 @@ class LogFront:
         self.clock = clock
         self.page_size = page_size
         self.lock = threading.Lock()
-        self._scts: dict[tuple[Mount, bool, bytes], dict[str, object]] = {}  # under the lock
+        self._scts: dict[tuple[CTLog, bool, tuple[bytes, ...]], dict[str, object]] = {}  # locked
         front = self
 
         class Handler(_FrontHandler):
@@ -546,11 +562,11 @@ class LogFront:
         self, mount: Mount, chain: list[x509.Certificate], *, pre: bool
     ) -> dict[str, object]:
         """Log a chain :meth:`checked_submission` returned; its SCT as section 4.1 gives
-        it. A certificate this front has logged before gets the SCT it got then ("If the
-        log has previously seen this exact chain, it MAY return the same SCT as it returned
-        before", section 4.1), as real logs dedupe: a client that resubmits one chain in a
-        loop adds nothing to the log or to memory."""
-        key = (mount, pre, _der(chain[0]))
+        it. A chain this front has logged before, to the same log (whichever view's URL it
+        came by), gets the SCT it got then ("If the log has previously seen this exact
+        chain, it MAY return the same SCT as it returned before", section 4.1): a client
+        that resubmits one chain in a loop adds nothing to the log or to memory."""
+        key = (mount.log, pre, tuple(_der(c) for c in chain))
         known = self._scts.get(key)
         if known is not None:
             return known
@@ -634,16 +650,16 @@ class _FrontHandler(RequestHandler):
         try:
             parts = urlsplit(self.path)
         except ValueError:  # e.g. an absolute URL with an unclosed [ in its host
-            self.reply(400, {"error_message": "the request target is not a URL path"})
+            self.reply(400, _error("the request target is not a URL path"))
             return None
         segments = parts.path.split("/")
         # "", NAME, "ct", "v1", ENDPOINT
         if len(segments) != 5 or segments[0] or segments[2:4] != ["ct", "v1"]:
-            self.reply(404, {"error_message": "expected /LOG/ct/v1/ENDPOINT"})
+            self.reply(404, _error("expected /LOG/ct/v1/ENDPOINT"))
             return None
         mount = self.front.mounts.get(segments[1])
         if mount is None:
-            self.reply(404, {"error_message": f"no log named {segments[1]!r} here"})
+            self.reply(404, _error(f"no log named {segments[1]!r} here"))
             return None
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         return mount, segments[4], query
@@ -654,9 +670,7 @@ class _FrontHandler(RequestHandler):
             return
         mount, endpoint, query = routed
         if endpoint in _POSTS:
-            self.reply(
-                405, {"error_message": f"{endpoint} takes a POST"}, headers={"Allow": "POST"}
-            )
+            self.reply(405, _error(f"{endpoint} takes a POST"), headers={"Allow": "POST"})
             return
         front = self.front
         calls: dict[str, Callable[[], dict[str, object]]] = {
@@ -676,7 +690,7 @@ class _FrontHandler(RequestHandler):
             return
         mount, endpoint, _ = routed
         if endpoint in _GETS:
-            self.reply(405, {"error_message": f"{endpoint} takes a GET"}, headers={"Allow": "GET"})
+            self.reply(405, _error(f"{endpoint} takes a GET"), headers={"Allow": "GET"})
             return
         body = self.body()
         if body is None:
@@ -695,7 +709,7 @@ class _FrontHandler(RequestHandler):
 
     def _answer(self, call: Callable[[], dict[str, object]] | None) -> None:
         if call is None:
-            self.reply(404, {"error_message": "unknown endpoint (RFC 6962 section 4)"})
+            self.reply(404, _error("unknown endpoint (RFC 6962 section 4)"))
             return
         try:
             with self.front.lock:
@@ -706,7 +720,7 @@ class _FrontHandler(RequestHandler):
         self.reply(200, result)
 
     def _refuse(self, exc: _BadRequest) -> None:
-        self.reply(exc.status, {"error_message": str(exc), "success": False})
+        self.reply(exc.status, _error(str(exc)))
 
 
 def sth_from_json(
