@@ -134,7 +134,7 @@ def _params(pairs: list[str] | None) -> dict[str, object]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SimlabError(f"--param expects key=value, got {pair!r}")
+            raise SimlabError(f"--param expects key=value, got {shown(pair)}")
         try:
             out[key.strip()] = _parse_value(value.strip())
         except SimlabError as exc:
@@ -467,10 +467,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.metric not in METRICS or args.metric == "detected_by":
         raise SimlabError(
-            f"--metric {args.metric!r} is not a numeric metric; valid: "
+            f"--metric {shown(args.metric)} is not a numeric metric; valid: "
             f"{', '.join(m for m in METRICS if m != 'detected_by')}"
         )
-    values = [_parse_value(v.strip()) for v in args.values.split(",") if v.strip()]
+    try:
+        values = [_parse_value(v.strip()) for v in args.values.split(",") if v.strip()]
+    except SimlabError as exc:
+        raise SimlabError(f"a value of {shown(args.swept)}: {exc}") from None
     if not values:
         raise SimlabError(f"no values to sweep in {args.values!r}; give them comma-separated")
     params = _params(args.params)
@@ -524,7 +527,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     replay = REPLAYS.get(args.incident)
     if replay is None:
-        raise SimlabError(f"unknown incident {args.incident!r}; valid: {', '.join(REPLAYS)}")
+        raise SimlabError(f"unknown incident {shown(args.incident)}; valid: {', '.join(REPLAYS)}")
     given = _params(args.params)
     params = {**replay.params, **given}  # e.g. n_clients=300000: real size
     # An error names the replay and what the user set, not the replay's own settings.

@@ -225,9 +225,12 @@ def _refused(exc: OSError) -> SimlabError:
     """Live's files (the servers' chains and keys, which the ssl module loads from files
     only, and the commands' trust stores) go to the temporary folder; it refused one (full,
     read-only, not a folder, or a file-size limit)."""
+    try:
+        folder = f"the temporary folder {tempfile.gettempdir()}"
+    except OSError:  # no candidate folder is usable: gettempdir itself fails
+        folder = "every temporary folder"
     return SimlabError(
-        f"the temporary folder {tempfile.gettempdir()} refused live's files "
-        f"({exc.strerror or exc}); set TMPDIR to a writable folder"
+        f"{folder} refused live's files ({exc.strerror or exc}); set TMPDIR to a writable folder"
     )
 
 

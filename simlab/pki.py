@@ -210,7 +210,10 @@ def load_chain(data: bytes | bytearray | memoryview | str, *, source: str = "<in
     skipped) or one DER certificate (``openssl x509 -outform der``). Anything else is a
     PKIError naming ``source`` and what it holds instead, e.g. only a private key."""
     if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
+        try:
+            data = data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that no byte decodes to
+            raise PKIError(f"{source}: text that no file holds, not a certificate") from None
     elif isinstance(data, bytearray | memoryview):
         data = bytes(data)
     elif not isinstance(data, bytes):

@@ -347,6 +347,10 @@ def test_a_script_is_utf8_within_its_cap_and_chooses_its_exit_status(
         (["show", "/no/\x1b[31mred.toml"], "cannot read scenario file /no/\\x1b[31mred.toml"),
         (["run", "mitm", "--param", "hpkp=true"], "'hpkp' is the defence's to set"),
         (["show", "x" * 100_000], "unknown scenario 'xxxxxxxxxx"),
+        (["replay", "x" * 100_000], "unknown incident 'xxxxxxxxxx"),
+        (["run", "mitm", "--param", "p" * 100_000], "--param expects key=value, got 'pppp"),
+        (["sweep", "mitm", "days", "1", "--metric", "m" * 100_000], "is not a numeric metric"),
+        (["sweep", "mitm", "days", "9" * 5000], "a value of 'days': 999999999999... is a whole"),
     ],
 )
 def test_errors_are_one_line_on_stderr(

@@ -238,6 +238,20 @@ def test_a_temporary_folder_that_refuses_the_certificate_is_one_line(
     assert _live_threads() == []
 
 
+def test_no_usable_temporary_folder_at_all_is_one_line() -> None:
+    """Under ``ulimit -f 0`` no temporary folder takes a file, so even asking which folder
+    is the temporary one fails: still one line, no traceback."""
+    import shlex
+
+    command = shlex.join([sys.executable, "-m", "simlab", "live", "mitm", "--seconds", "0"])
+    done = subprocess.run(
+        ["bash", "-c", f"ulimit -f 0; exec {command}"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("simlab: error: every temporary folder refused live's files")
+
+
 def test_live_without_an_attacker_serves_only_the_owner() -> None:
     with scene("key-loss", "hpkp", at_day=5) as live:
         assert set(live.servers) == {"owner"}

@@ -237,6 +237,8 @@ def test_load_chain_takes_text_and_any_bytes_and_refuses_the_rest(small_pki: Sma
         assert load_chain(data, source="c.pem") == small_pki.chain
     with pytest.raises(PKIError, match="c.pem: a NoneType, not the bytes of a certificate file"):
         load_chain(None, source="c.pem")  # type: ignore[arg-type]
+    with pytest.raises(PKIError, match="c.pem: text that no file holds"):
+        load_chain("\ud800", source="c.pem")  # a lone surrogate: no bytes decode to it
 
 
 def test_unreadable_pem_names_its_source_the_block_and_what_is_wrong(small_pki: SmallPKI) -> None:
