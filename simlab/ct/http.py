@@ -152,18 +152,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             super().handle_one_request()
         except _TooLarge:
             self.close_connection = True
-            # The request line alone over the cap is a URI too long; else the headers are.
             status = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-            if not self.requestline:
+            if not self.requestline:  # the request line alone is over the cap: never parsed
                 status = HTTPStatus.REQUEST_URI_TOO_LONG
-            body = json.dumps(_error(f"at most {limits.max_head_bytes} bytes")).encode()
+                self.command, self.request_version = "", self.default_request_version
             with contextlib.suppress(OSError):
-                self.wfile.write(
-                    f"HTTP/1.1 {status.value} {status.phrase}\r\n"
-                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                    "Connection: close\r\n\r\n".encode()
-                    + body
-                )
+                self.reply(status, _error(f"at most {limits.max_head_bytes} bytes"))
             return
         self._served += 1
         if self._served >= limits.max_requests or self._body_unread():
