@@ -166,9 +166,27 @@ class Chain:
         return Chain(self.certificates + other.certificates)
 
 
-def load_pem_chain(data: bytes | str, *, source: str = "<input>") -> Chain:
+FileData = bytes | bytearray | memoryview | str
+"""What a certificate file's content may be given as: its bytes, or its text."""
+
+
+def _file_bytes(data: FileData, source: str) -> bytes:
+    """``data`` as bytes, or PKIError naming ``source``: text is encoded as read (file names'
+    surrogate escapes become their bytes again), a lone surrogate no file holds is refused,
+    and so is anything that is neither text nor bytes."""
+    if isinstance(data, str):
+        try:
+            return data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that no byte decodes to
+            raise PKIError(f"{source}: text that no file holds, not a certificate") from None
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    raise PKIError(f"{source}: a {type(data).__name__}, not the bytes of a certificate file")
+
+
+def load_pem_chain(data: FileData, *, source: str = "<input>") -> Chain:
     """Parse every PEM certificate in ``data``; raise PKIError naming ``source`` if none parse."""
-    raw = data.encode() if isinstance(data, str) else data
+    raw = _file_bytes(data, source)
     try:
         certs = x509.load_pem_x509_certificates(raw)
     except ValueError:  # its message is the parser's debug text: find the block at fault
@@ -205,19 +223,11 @@ def _pem_problem(raw: bytes) -> str:
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----")
 
 
-def load_chain(data: bytes | bytearray | memoryview | str, *, source: str = "<input>") -> Chain:
+def load_chain(data: FileData, *, source: str = "<input>") -> Chain:
     """The certificates in a file a user names: PEM blocks (a chain file, other blocks
     skipped) or one DER certificate (``openssl x509 -outform der``). Anything else is a
     PKIError naming ``source`` and what it holds instead, e.g. only a private key."""
-    if isinstance(data, str):
-        try:
-            data = data.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:  # a lone surrogate that no byte decodes to
-            raise PKIError(f"{source}: text that no file holds, not a certificate") from None
-    elif isinstance(data, bytearray | memoryview):
-        data = bytes(data)
-    elif not isinstance(data, bytes):
-        raise PKIError(f"{source}: a {type(data).__name__}, not the bytes of a certificate file")
+    data = _file_bytes(data, source)
     labels = {m.group(1).decode("ascii") for m in _PEM_BEGIN.finditer(data)}
     if not labels:
         if not data.strip():

@@ -4,6 +4,7 @@ import datetime as dt
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -231,14 +232,17 @@ def test_revocations_at_one_time_are_told_apart(small_pki: SmallPKI) -> None:
     }
 
 
-def test_load_chain_takes_text_and_any_bytes_and_refuses_the_rest(small_pki: SmallPKI) -> None:
+@pytest.mark.parametrize("load", [load_chain, load_pem_chain])
+def test_either_reader_takes_text_and_any_bytes_and_refuses_the_rest(
+    small_pki: SmallPKI, load: Any
+) -> None:
     pem = small_pki.chain.pem()
     for data in (pem, pem.encode(), bytearray(pem.encode()), memoryview(pem.encode())):
-        assert load_chain(data, source="c.pem") == small_pki.chain
+        assert load(data, source="c.pem") == small_pki.chain
     with pytest.raises(PKIError, match="c.pem: a NoneType, not the bytes of a certificate file"):
-        load_chain(None, source="c.pem")  # type: ignore[arg-type]
+        load(None, source="c.pem")
     with pytest.raises(PKIError, match="c.pem: text that no file holds"):
-        load_chain("\ud800", source="c.pem")  # a lone surrogate: no bytes decode to it
+        load("\ud800", source="c.pem")  # a lone surrogate: no bytes decode to it
 
 
 def test_unreadable_pem_names_its_source_the_block_and_what_is_wrong(small_pki: SmallPKI) -> None:
