@@ -194,16 +194,16 @@ def load_pem_chain(data: FileData, *, source: str = "<input>") -> Chain:
     return Chain(tuple(certs))
 
 
-_PEM_END = b"-----END CERTIFICATE-----"
+_PEM_BEGIN_CERTIFICATE, _PEM_END = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
 
 
 def _pem_problem(raw: bytes) -> str:
     """Which CERTIFICATE block of ``raw`` does not parse, and why, in a user's words."""
-    begins = [m.start() for m in re.finditer(rb"-----BEGIN CERTIFICATE-----", raw)]
+    begins = [m.start() for m in re.finditer(re.escape(_PEM_BEGIN_CERTIFICATE), raw)]
     for number, start in enumerate(begins, 1):
         line = raw.count(b"\n", 0, start) + 1
         where = f"certificate block {number} (line {line})"
-        body_start = start + len(b"-----BEGIN CERTIFICATE-----")
+        body_start = start + len(_PEM_BEGIN_CERTIFICATE)
         end = raw.find(_PEM_END, body_start)
         if end < 0 or (number < len(begins) and end > begins[number]):
             return f"{where} has no -----END CERTIFICATE----- line"
