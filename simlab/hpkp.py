@@ -13,7 +13,7 @@ minimum pins              2                                    1 (the backup rul
 header over a chain to a  noted, but never enforced            not noted
 user-installed root
 violation reports         sent (report-uri), de-duplicated     not implemented
-Report-Only header        evaluated and reported               not supported (Bugzilla 1091177)
+Report-Only header        evaluated and reported               not supported (Bugzilla 1091176)
 longest header value      256 KiB (``kMaxHeaderBufSize``)      1 MiB (measured; see below)
 ========================  ===================================  ==================================
 

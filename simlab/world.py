@@ -1119,7 +1119,7 @@ class World:
 @functools.cache
 def _any_issuance(name: str) -> CTPolicy:
     """Policy ``name`` applied whatever the certificate's issuance date (Expect-CT)."""
-    return dataclasses.replace(POLICIES[name], issued_after=None)
+    return dataclasses.replace(POLICIES[name], required_from=None)
 
 
 def _draw(weighted: tuple[tuple[Release, float], ...], r: float) -> Release:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -25,12 +26,18 @@ from simlab.ct import (
     verify_sct,
 )
 from simlab.ct.log import PUBLIC_VIEW, SignedTreeHead, proves_consistency, proves_inclusion
-from simlab.ct.policy import CTFailure, CTPolicy
+from simlab.ct.policy import CTFailure, CTPolicy, CTVerdict
 from simlab.ct.sct import log_id_of, precert_tbs
 from simlab.keys import derive_key
-from simlab.pki import CT_POISON_OID, AnchorOrigin, Chain, spki_pin
+from simlab.pki import (
+    CT_POISON_OID,
+    AnchorOrigin,
+    CertificateAuthority,
+    Chain,
+    spki_pin,
+)
 from simlab.runner import run
-from tests.conftest import SmallPKI, openssl_text, with_sct_list
+from tests.conftest import Owners, SmallPKI, openssl_text, with_sct_list
 
 DATA = Path(__file__).parent / "data"
 
@@ -304,41 +311,150 @@ def test_monitor_catches_a_log_that_rewrites_its_history(small_pki: SmallPKI) ->
 # -- client policy -----------------------------------------------------------------------------
 
 
-def test_chrome_2022_policy_counts_valid_scts_and_operators(small_pki: SmallPKI) -> None:
-    argon, argon2, nimbus = (
-        CTLog("argon", "Google"),
-        CTLog("xenon", "Google"),
-        CTLog("nimbus", "CF"),
+class _Issuer:
+    """A CA and CT logs whose clocks start at ``epoch``: certificates of a policy's era."""
+
+    def __init__(self, epoch: dt.datetime) -> None:
+        root = CertificateAuthority.root(
+            "Era Root", domain_control=Owners({"example.com": "owner"}), epoch=epoch
+        )
+        self.inter = root.create_intermediate("Era CA")
+        self.epoch = epoch
+        self.logs = {
+            name: CTLog(name, operator, epoch=epoch)
+            for name, operator in [
+                ("argon", "Google"),
+                ("xenon", "Google"),
+                ("icarus", "Google"),
+                ("nimbus", "Cloudflare"),
+                ("yeti", "DigiCert"),
+                ("nessie", "DigiCert"),
+                ("stranger", "Nobody"),  # not in the clients' log list
+            ]
+        }
+        self.known = _known([log for name, log in self.logs.items() if name != "stranger"])
+        self.issuer = self.inter.certificate
+
+    def chain(self, embedded: str = "", *, days: float = 90, label: str = "leaf") -> Chain:
+        """A chain whose leaf embeds SCTs from the logs named (space-separated)."""
+        logs = [self.logs[name] for name in embedded.split()]
+        key = derive_key(0, label).public_key()
+        hook = precert_hook(logs, 0.0) if logs else None
+        return self.inter.issue(
+            "owner", ["example.com"], key, at=0.0, lifetime=days * DAY, precert_hook=hook
+        )
+
+    def verdict(
+        self, policy: str, embedded: str = "", tls: str = "", *, days: float = 90
+    ) -> CTVerdict:
+        chain = self.chain(embedded, days=days, label=f"{embedded}/{days}")
+        delivered = [self.logs[name].add_chain(chain, at=0.0) for name in tls.split()]
+        return POLICIES[policy].evaluate(
+            chain.leaf,
+            self.issuer,
+            self.known,
+            anchor_origin=AnchorOrigin.PUBLIC,
+            tls_scts=delivered,
+        )
+
+
+@pytest.fixture(scope="module")
+def in_2023() -> _Issuer:
+    return _Issuer(dt.datetime(2023, 1, 1, tzinfo=dt.UTC))
+
+
+@pytest.fixture(scope="module")
+def in_2019() -> _Issuer:
+    return _Issuer(dt.datetime(2019, 1, 1, tzinfo=dt.UTC))
+
+
+def test_chrome_2022_counts_operators_over_every_sct_however_delivered(in_2023: _Issuer) -> None:
+    # chrome_ct_policy_enforcer.cc, CheckCTPolicyCompliance (kPolicyUpdateDate onwards).
+    def ok(embedded: str = "", tls: str = "", days: float = 90) -> bool:
+        return in_2023.verdict("chrome-2022", embedded, tls, days=days).ok
+
+    assert ok("argon nimbus") and not ok("argon xenon") and not ok("argon")
+    assert in_2023.verdict("chrome-2022", "argon xenon").failure is CTFailure.TOO_FEW_OPERATORS
+    assert in_2023.verdict("chrome-2022", "argon").failure is CTFailure.TOO_FEW_OPERATORS
+    # One SCT over TLS is enough when the operators, counted over all SCTs, are diverse ...
+    assert ok("argon", tls="nimbus") and ok(tls="argon nimbus")
+    assert not ok(tls="argon") and not ok(tls="argon xenon")
+    # ... and a TLS SCT lends its operator to embedded SCTs too few on their own.
+    assert ok("argon xenon", tls="yeti")
+    # Lifetimes: 2 embedded SCTs up to 180 days exactly, 3 above (base::Days(180)).
+    assert ok("argon nimbus", days=180) and not ok("argon nimbus", days=180 + 1 / 24)
+    assert ok("argon nimbus yeti", days=181)
+    assert in_2023.verdict("chrome-2022", "argon stranger").failure is (
+        CTFailure.TOO_FEW_OPERATORS  # the unknown log's SCT counts for nothing
     )
-    known = _known([argon, argon2, nimbus])
-    policy = POLICIES["chrome-2022"]
-    issuer = small_pki.inter.certificate
-    public = AnchorOrigin.PUBLIC
-
-    two_ops = _issue(small_pki, [argon, nimbus], label="a")
-    assert policy.evaluate(two_ops, issuer, known, anchor_origin=public).ok
-
-    one = _issue(small_pki, [argon], label="b")
-    verdict = policy.evaluate(one, issuer, known, anchor_origin=public)
-    assert verdict.failure is CTFailure.TOO_FEW_SCTS and "1 valid SCT(s)" in verdict.detail
-
-    same_operator = _issue(small_pki, [argon, argon2], label="c")
-    verdict = policy.evaluate(same_operator, issuer, known, anchor_origin=public)
-    assert verdict.failure is CTFailure.TOO_FEW_OPERATORS
-
-    unknown = _issue(small_pki, [argon, CTLog("unknown", "Nobody")], label="d")
-    assert policy.evaluate(unknown, issuer, known, anchor_origin=public).failure is (
+    assert in_2023.verdict("chrome-2022", "argon nimbus stranger", days=200).failure is (
         CTFailure.TOO_FEW_SCTS
     )
-    tls = nimbus.add_chain(small_pki.chain, at=0)
-    assert not policy.evaluate(small_pki.chain.leaf, issuer, known, anchor_origin=public).ok
-    assert policy.evaluate(
-        small_pki.chain.leaf,
-        issuer,
-        known,
-        anchor_origin=public,
-        tls_scts=[tls, argon.add_chain(small_pki.chain, at=0)],
-    ).ok
+
+
+def test_chrome_2018_wants_google_and_non_google_and_counts_calendar_months(
+    in_2019: _Issuer,
+) -> None:
+    def ok(embedded: str = "", tls: str = "", days: float = 90) -> bool:
+        return in_2019.verdict("chrome-2018", embedded, tls, days=days).ok
+
+    assert ok("argon nimbus") and not ok("nimbus yeti") and not ok("argon xenon")
+    assert in_2019.verdict("chrome-2018", "nimbus yeti").failure is CTFailure.NO_GOOGLE_LOG
+    assert ok("argon", tls="nimbus") and ok("nimbus", tls="argon")  # one TLS SCT, pooled
+    assert not ok(tls="nimbus yeti")
+    # Embedded SCTs must hold the Google and the non-Google log among themselves.
+    assert not ok("argon xenon nimbus".replace(" nimbus", ""), tls="")
+    # RoundedDownMonthDifference from 1 January 2019: 15 months (to 1 April 2020) need 3.
+    before_15_months = (dt.datetime(2020, 3, 31, tzinfo=dt.UTC) - in_2019.epoch).days
+    at_15_months = (dt.datetime(2020, 4, 1, tzinfo=dt.UTC) - in_2019.epoch).days
+    assert ok("argon nimbus", days=before_15_months)
+    assert not ok("argon nimbus", days=at_15_months)
+    assert ok("argon nimbus yeti", days=at_15_months)
+
+
+def test_chrome_2022_judges_older_certificates_by_the_2018_rules(in_2019: _Issuer) -> None:
+    # The earliest SCT is before 15 April 2022: one Google and one non-Google log, not two
+    # operators, decide (Cloudflare and DigiCert, without Google, fail).
+    assert in_2019.verdict("chrome-2022", "argon nimbus").ok
+    assert not in_2019.verdict("chrome-2022", "nimbus yeti").ok
+    assert in_2019.verdict("chrome-2022", "nimbus yeti").failure is CTFailure.NO_GOOGLE_LOG
+
+
+def test_firefox_counts_embedded_and_tls_scts_separately(in_2023: _Issuer) -> None:
+    # Mozilla's CT policy: embedded from distinct operators; over TLS, 2 from distinct logs.
+    def ok(embedded: str = "", tls: str = "") -> bool:
+        return in_2023.verdict("firefox-2025", embedded, tls).ok
+
+    assert ok("argon nimbus") and not ok("argon xenon")
+    assert ok(tls="argon xenon") and not ok(tls="argon")
+    assert not ok("argon", tls="nimbus")  # Chromium would pool these two
+
+
+def test_apple_2021_caps_the_scts_one_operator_counts(in_2023: _Issuer) -> None:
+    def ok(embedded: str, days: float) -> bool:
+        return in_2023.verdict("apple-2021", embedded, days=days).ok
+
+    assert ok("argon nimbus", 90) and not ok("argon xenon", 90)  # 1 per operator counts
+    assert ok("argon xenon nimbus", 200)  # 2 per operator count: 3 needed, 3 counted
+    assert not ok("argon xenon icarus", 200) and not ok("argon nimbus", 200)
+    assert in_2023.verdict("apple-2021", "argon xenon icarus", days=200).detail == (
+        "2 valid SCT(s) embedded from distinct logs counted (at most 2 per operator), 3 required"
+    )
+
+
+def test_apple_2021_judges_older_certificates_by_the_2018_table(in_2019: _Issuer) -> None:
+    # Issued before 21 April 2021: the 2018 table, no operator cap (2 below 15 months).
+    assert in_2019.verdict("apple-2021", "argon xenon").ok
+    assert in_2019.verdict("apple-2021", "argon xenon", days=200).ok
+
+
+def test_the_chrome_requirement_starts_on_1_may_2018() -> None:
+    # ChromeRequireCTDelegate::IsCTRequiredForHost: valid_start >= kMay_1_2018.
+    for day, required in [((2018, 4, 30, 23, 59, 59), False), ((2018, 5, 1), True)]:
+        issuer = _Issuer(dt.datetime(*day, tzinfo=dt.UTC))  # type: ignore[misc]
+        verdict = issuer.verdict("chrome-2018")
+        assert verdict.ok is not required, day
+        assert ("issued before 2018-05-01" in verdict.exempt) is not required, day
 
 
 def test_user_roots_are_exempt_and_none_policy_accepts(small_pki: SmallPKI) -> None:
@@ -352,14 +468,23 @@ def test_user_roots_are_exempt_and_none_policy_accepts(small_pki: SmallPKI) -> N
 
 def test_era_rules_by_lifetime_and_issuance_date(small_pki: SmallPKI) -> None:
     chrome18, chrome22, apple = POLICIES["chrome-2018"], POLICIES["chrome-2022"], POLICIES["apple"]
-    assert [chrome18.required_scts(d) for d in (90, 456, 457, 821, 822, 1187)] == [2, 2, 3, 3, 4, 5]
+    # Chrome 2018 counts calendar months, a partial one as a half (RoundedDownMonthDifference).
+    assert [chrome18.required_scts(m) for m in (14, 14.5, 15, 27, 27.5, 39, 39.5)] == [
+        2,
+        2,
+        3,
+        3,
+        4,
+        4,
+        5,
+    ]
     assert [chrome22.required_scts(d) for d in (90, 180, 181, 398)] == [2, 2, 3, 3]
     # Apple's 2018 policy used the 2018 lifetime table; the 180/181-day split came in 2021.
     assert [apple.required_scts(d) for d in (180, 456, 457)] == [2, 2, 3]
     assert [POLICIES["apple-2021"].required_scts(d) for d in (180, 181, 398)] == [2, 3, 3]
-    # simlab's default epoch is January 2016: before Chrome's April 2018 CT deadline.
+    # simlab's default epoch is January 2016: before Chrome's May 2018 CT deadline.
     verdict = chrome18.evaluate(small_pki.chain.leaf, None, {}, anchor_origin=AnchorOrigin.PUBLIC)
-    assert verdict.ok and "issued before 2018-04-30" in verdict.exempt
+    assert verdict.ok and "issued before 2018-05-01" in verdict.exempt
 
 
 def test_sth_timestamp_is_the_whole_second_datetime_of_its_time() -> None:
