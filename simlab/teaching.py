@@ -18,7 +18,27 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["accepted_by_kind", "check"]
+__all__ = ["Checked", "accepted_by_kind", "check"]
+
+
+class Checked:
+    """What :func:`check` found: true when the answer is right. It shows nothing as a cell's
+    last value: check() has printed its verdict already, and Jupyter would otherwise print a
+    bare ``False`` under every unanswered exercise, which reads as "wrong"."""
+
+    __slots__ = ("correct",)
+
+    def __init__(self, correct: bool) -> None:
+        self.correct = correct
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __repr__(self) -> str:
+        return f"Checked({self.correct})"
+
+    def _ipython_display_(self) -> None:
+        """Nothing to display (IPython's display hook)."""
 
 
 def check(
@@ -28,7 +48,7 @@ def check(
     hint: str,
     explain: str = "",
     tolerance: float = 0.0,
-) -> bool:
+) -> Checked:
     """Print whether ``answer`` matches ``expected`` (numbers within ``tolerance``, relative
     or absolute): the explanation when it does, the hint when it does not or is missing.
 
@@ -43,7 +63,7 @@ def check(
         print(f"  Hint: {hint.strip()}")
         if os.environ.get("SIMLAB_ANSWER_KEY"):
             print(f"  Answer key: {_value(expected)!r}")
-        return False
+        return Checked(False)
     expected = _value(expected)
     if isinstance(expected, bool) or isinstance(answer, bool):  # True is not 1 here
         correct = type(answer) is type(expected) and answer == expected
@@ -57,7 +77,7 @@ def check(
         print(f"Correct. {explain}".strip())
     else:
         print(f"Not quite. Hint: {hint.strip()}")
-    return correct
+    return Checked(correct)
 
 
 def _value(expected: Any) -> Any:

@@ -77,6 +77,8 @@ def test_notebook_runs_top_to_bottom_with_a_hint_and_an_answer_for_each_exercise
     # A sentinel like '(nobody in this run)' means the question has no answer in this model.
     assert not [a for a in answers if a.startswith("'(")], answers
     shown = "".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs if "data" in o)
+    results = [o["data"].get("text/plain") for o in outputs if o.output_type == "execute_result"]
+    assert "False" not in results and "True" not in results, "a bare verdict is shown"
     assert not re.search(r"\d{6,}\.\d", shown), "a table shows raw seconds"
 
 
