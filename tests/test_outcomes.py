@@ -155,10 +155,24 @@ def test_ca_compromise_hpkp_blocks_only_clients_holding_unexpired_pins() -> None
     assert by_release(r, "Safari") == 1.0
 
 
+def assert_seen_at_the_first_poll_after_the_merge(r: Result) -> None:
+    """The table's "~1 h": the rogue entry is merged a merge delay after its submission and
+    seen at the first hourly poll from then, so between 1 h and 2 h (merge delay plus one
+    poll interval), and 1 h when the merge falls on a poll, as in the default stories."""
+    s = r.world.s
+    alert = r.world.monitor.alerts[0]  # type: ignore[union-attr]
+    interval = s.monitor_interval_hours * HOUR
+    merged = alert.submitted_at + s.merge_delay_hours * HOUR
+    first_poll = -(-merged // interval) * interval
+    assert alert.at == first_poll
+    assert r.metrics["detection_time"] == first_poll - r.world.attack_start
+    assert abs(r.metrics["detection_time"] - HOUR) < 0.5 * HOUR  # "~1 h"
+
+
 def test_ca_compromise_ct_detects_and_revocation_decides_who_is_saved() -> None:
     r = run("ca-compromise", "ct")
     assert r.metrics["detected_by"] == "ct_monitor"  # the rational attacker logged it
-    assert r.metrics["detection_time"] <= 2 * HOUR  # merge delay 1 h + poll interval 1 h
+    assert_seen_at_the_first_poll_after_the_merge(r)
     pushed = r.world.attack_start + r.metrics["detection_time"] + 48 * HOUR + 2 * DAY
     t = r.table
     chrome = t[(t["responder"] == "attacker") & t["release"].str.startswith("Chrome")]
@@ -267,7 +281,7 @@ def test_domain_hijack_hpkp_returning_visitors_blocked_hijacker_pins_lock_out() 
 def test_domain_hijack_ct_makes_issuance_visible_to_the_monitor() -> None:
     r = run("domain-hijack", "ct")
     assert r.metrics["detected_by"] == "ct_monitor"
-    assert r.metrics["detection_time"] <= 2 * HOUR
+    assert_seen_at_the_first_poll_after_the_merge(r)
     assert r.metrics["exposure_window"] < run("domain-hijack", "none").metrics["exposure_window"]
 
 
@@ -323,7 +337,7 @@ README_CELLS: dict[str, tuple[str, str, str, str]] = {
         "intercepted everywhere; the rogue certificate is logged, nobody watches",
         "refused by Chrome desktop, Firefox and apps; the rest intercepted",
         "refused only by browsers already holding pins",
-        "seen by the monitor in ~2 h; Chrome saved days later by its CRLSet, "
+        "seen by the monitor in ~1 h; Chrome saved days later by its CRLSet, "
         "OCSP browsers intercepted throughout",
     ),
     "key-loss": (
@@ -342,7 +356,7 @@ README_CELLS: dict[str, tuple[str, str, str, str]] = {
         "every client intercepted, on every network",
         "refused by Chrome desktop, Firefox and apps",
         "refused by returning HPKP visitors",
-        "issuance seen by the monitor in ~2 h: a shorter window",
+        "issuance seen by the monitor in ~1 h: a shorter window",
     ),
     "hpkp-ransom": (
         "HPKP browsers locked out after recovery, though the site never pinned",
