@@ -67,13 +67,14 @@ A class is everything ``decide`` reads:
 - the client's release, and the path validation (the validator's own exact memo, keyed by
   chain, trust store, host and validity bucket);
 - the client's state for the host at that moment: its live HPKP entry (pins, scope,
-  report-uri), whether it knows the host as HSTS, whether its Expect-CT entry is live;
+  report-uri), whether it knows the host as HSTS from a noted header (the preload list
+  counts by the build's timeliness, below), whether its Expect-CT entry is live;
 - the time-dependent inputs, as the comparisons ``decide`` makes: revocation (each
   revocation of a certificate the endpoint serves, against the visit and against the visit
   less the push delay; no other revocation changes an answer on its chain), build
-  timeliness for CT and for static pins (an auto-updating build younger than the list's
-  span stays timely across new builds), the app release the user runs and whether its pins
-  expired.
+  timeliness for CT, for static pins and for the HSTS preload list (an auto-updating
+  build younger than the list's span stays timely across new builds), the app release the
+  user runs and whether its pins expired.
 
 The OCSP queries a decision made are counted again at each reuse (the responder's query
 log is how Fox-IT sized DigiNotar's attack). An HPKP pin mismatch is reused like any
@@ -116,6 +117,11 @@ from simlab.world import (
 __all__ = ["run"]
 
 _NOTHING_TIMED: tuple[Any, ...] = ((), (), None)
+
+_Reads = tuple[bool, tuple[float | None, ...], bool]
+"""What ``decide`` reads for one release (:func:`_reads`): whether it checks revocation, the
+build-time lists' timeliness windows (CT log list, static pins, HSTS preload; empty if none
+is read), and whether it runs the app's bundled pins."""
 
 
 def _fingerprint(world: World) -> tuple[Any, ...]:
@@ -249,8 +255,8 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     def timed(client: Client, at: SimTime, revoked: tuple[SimTime, ...]) -> tuple[Any, ...]:
         """The class inputs that depend on time but not on the client's header state;
         ``revoked``: the revocation times of the endpoint's chain (:func:`revocations_of`)."""
-        revocation, ct_timely, preload, app = reads[client.id]
-        if not (revocation or app) and ct_timely is None and preload is None:
+        revocation, spans, app = reads[client.id]
+        if not (revocation or app or spans):
             return _NOTHING_TIMED
         rev: tuple[int, ...] = ()
         if revocation and revoked:
@@ -261,12 +267,9 @@ def run(world: World, until: SimTime | None = None) -> Rows:
                 bisect.bisect_right(revoked, at),
             )
         timely: tuple[bool, ...] = ()
-        if ct_timely is not None or preload is not None:
+        if spans:
             build = world.build_of(client, at)
-            timely = (
-                ct_timely is None or ct_timely <= 0 or build is None or at - build < ct_timely,
-                preload is None or build is None or at - build < preload,
-            )
+            timely = tuple(span is None or build is None or at - build < span for span in spans)
         app_key: tuple[int, bool] | None = None
         if app:
             bundle = world.adoption.release_for(client.app_threshold, world.releases, at)
@@ -325,7 +328,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             client.access,
             same.logs if same.expect_ct_noted else None,
             revocations_of(same.endpoint) if reads[cid][0] else None,
-            app_inputs if reads[cid][3] else None,  # its horizon was worked out with
+            app_inputs if reads[cid][2] else None,  # its horizon was worked out with
             # A class spans versions, and its decision may differ between them (a distrusted
             # CT log turns an accepted class into a blocked one): records with different
             # answers are in different classes, so that a class that holds now holds for all.
@@ -446,7 +449,7 @@ def run(world: World, until: SimTime | None = None) -> Rows:
     borrowed = np.zeros(n_clients, dtype=bool)
     builds = _Builds.of(world, group_reads, first_groups)
     checks_revocation = np.array([r[0] for r in group_reads], dtype=bool)[first_groups]
-    no_app = np.array([not r[3] for r in group_reads], dtype=bool)[first_groups]
+    no_app = np.array([not r[2] for r in group_reads], dtype=bool)[first_groups]
     networks: dict[str, int] = {}
     network_of = np.array(
         [networks.setdefault(access, len(networks)) for _, access in group_software],
@@ -509,22 +512,22 @@ def run(world: World, until: SimTime | None = None) -> Rows:
             return None
         cids, ats = who[positions], times[k + positions]
         # The class inputs ``timed`` gives, as numbers: revocations known, and whether the
-        # build's CT and static pin lists are timely (-1: neither is read).
+        # build's CT, static pin and HSTS preload lists are timely (-1: none is read).
         rev = revocations_known(cids, ats)
         timely = builds.timely(cids, ats)
         groups = group_of[cids]
         base = int(rev.max()) + 3
-        key = ((groups * base + rev[:, 0] + 2) * base + rev[:, 1] + 2) * 9
-        key += (timely[:, 0] + 1) * 3 + timely[:, 1] + 1
+        key = ((groups * base + rev[:, 0] + 2) * base + rev[:, 1] + 2) * 27
+        key += ((timely[:, 0] + 1) * 3 + timely[:, 1] + 1) * 3 + timely[:, 2] + 1
         _, firsts, which = np.unique(key, return_index=True, return_inverse=True)
         rows = np.column_stack([groups, rev, timely])[firsts]
         profiles: list[_Profile | None] = []  # None: no profile to copy
         until = np.full(len(rows), -math.inf)
-        for u, (group, r0, r1, t0, t1) in enumerate(rows.tolist()):
+        for u, (group, r0, r1, *lists) in enumerate(rows.tolist()):
             release, access, store = group_keys[group]
             now = (
                 () if r0 == -1 else (r0, r1),
-                () if t0 == -1 else (bool(t0), bool(t1)),
+                () if lists[0] == -1 else tuple(map(bool, lists)),
                 None,
             )
             known = first_by_profile.get((version, release, access, store, now))
@@ -1045,34 +1048,37 @@ def _answer(endpoint: Endpoint, decision: Decision) -> tuple[str, bool, str, str
     return None
 
 
-def _reads(world: World, release: Any, kind: str) -> tuple[bool, float | None, float | None, bool]:
-    """For one release: whether ``decide`` checks revocation; the CT and static-pin build
-    timeliness windows in seconds it compares the build's age with (None: not read); and
-    whether it runs the app's bundled pins."""
+def _reads(world: World, release: Any, kind: str) -> _Reads:
+    """For one release: whether ``decide`` checks revocation; the build timeliness windows in
+    seconds it compares the build's age with, for the CT log list, the static pins and the
+    HSTS preload list (None: not read; inf: never stale); and whether it runs the app's
+    bundled pins."""
     s = world.s
     revocation = release.revocation != "none"
-    ct_timely = None
-    if release.ct_policy is not None:
-        ct_timely = release.ct_timely_days * DAY if release.ct_timely_days > 0 else 0.0
+
+    def span(days: int) -> float:
+        return days * DAY if days > 0 else math.inf
+
+    ct_timely = span(release.ct_timely_days) if release.ct_policy is not None else None
     preload = None
     if s.preload and release.static_pins and kind == "browser":
-        days = release.static_pins_timely_days or float("inf")
-        preload = days * DAY
+        preload = span(release.static_pins_timely_days)
+    hsts_preload = None  # read where the host is on the list (:meth:`World._client`)
+    if s.hsts_preload and release.hsts and release.hsts_preload and kind == "browser":
+        hsts_preload = span(release.hsts_preload_timely_days)
+    spans = (ct_timely, preload, hsts_preload)
     app = kind == "app" and s.app_pins and release.static_pins
-    return revocation, ct_timely, preload, app
+    return revocation, spans if any(x is not None for x in spans) else (), app
 
 
-def _build_horizon(
-    world: World, client: Client, at: SimTime, reads: tuple[bool, float | None, float | None, bool]
-) -> SimTime:
+def _build_horizon(world: World, client: Client, at: SimTime, reads: _Reads) -> SimTime:
     """Before this, whether the client's build is timely stays as at ``at`` (a second
     short of each boundary): all ``decide`` reads of the build.
 
     An auto-updating browser's build is never older than the release period, so a span at
     least a second longer keeps it timely forever, and a new build only matters if it makes
     a stale build timely again."""
-    _, ct_timely, preload, _ = reads
-    spans = [span for span in (ct_timely, preload) if span is not None and span > 0]
+    spans = [span for span in reads[1] if span is not None]
     build = world.build_of(client, at) if spans else None
     if build is None:
         return math.inf
@@ -1089,16 +1095,14 @@ def _build_horizon(
     return horizon
 
 
-def _own_horizon(
-    world: World, client: Client, at: SimTime, reads: tuple[bool, float | None, float | None, bool]
-) -> SimTime:
+def _own_horizon(world: World, client: Client, at: SimTime, reads: _Reads) -> SimTime:
     """Before this, the time-dependent inputs that are the client's own compare as at
     ``at``: its build's (:func:`_build_horizon`), and the app release it runs and whether
     that release's pins have expired (``timed``'s app key). The last two also depend on the
     world's app releases and adoption curve (:func:`_app_inputs`): a record is not carried
     past a change of those without working this out again."""
     horizon = _build_horizon(world, client, at, reads)
-    if reads[3]:
+    if reads[2]:
         adoption, releases, threshold = world.adoption, world.releases, client.app_threshold
         horizon = min(horizon, adoption.release_holds_until(threshold, releases, at))
         pins = adoption.release_for(threshold, releases, at).pins
@@ -1117,43 +1121,28 @@ class _Builds:
     first: npt.NDArray[np.float64]  # the build installed at time 0 (``Client.build_date``)
     auto: npt.NDArray[np.bool_]
     period: float  # seconds between releases
-    ct_span: npt.NDArray[np.float64]  # :func:`_reads`' windows, per client
-    list_span: npt.NDArray[np.float64]
-    ct_free: npt.NDArray[np.bool_] = field(init=False)  # CT list unread, or no window
-    reads_none: npt.NDArray[np.bool_] = field(init=False)  # neither list is read
-    # The windows that can run out (longer than 0; NaN otherwise), and whether running out
-    # bounds the horizon: always on a build that does not update, else only for a window
-    # shorter than the release period plus a second (:func:`_build_horizon`).
-    ct_live: npt.NDArray[np.float64] = field(init=False)
-    list_live: npt.NDArray[np.float64] = field(init=False)
-    ct_ends: npt.NDArray[np.bool_] = field(init=False)
-    list_ends: npt.NDArray[np.bool_] = field(init=False)
+    spans: npt.NDArray[np.float64]  # :func:`_reads`' windows, a column per list, per client
+    reads_none: npt.NDArray[np.bool_] = field(init=False)  # no list is read
+    # Whether running out bounds the horizon: always on a build that does not update, else
+    # only for a window shorter than the release period plus a second (:func:`_build_horizon`).
+    ends: npt.NDArray[np.bool_] = field(init=False)
 
     def __post_init__(self) -> None:
-        ct, lists = self.ct_span, self.list_span
+        self.reads_none = np.asarray(np.isnan(self.spans).all(axis=1))
         with np.errstate(invalid="ignore"):
-            self.ct_free = np.isnan(ct) | (ct <= 0)
-            self.reads_none = np.isnan(ct) & np.isnan(lists)
-            self.ct_live = np.where(ct > 0, ct, math.nan)
-            self.list_live = np.where(lists > 0, lists, math.nan)
-            self.ct_ends = ~self.auto | (self.ct_live - 1.0 < self.period)
-            self.list_ends = ~self.auto | (self.list_live - 1.0 < self.period)
+            self.ends = ~self.auto[:, None] | (self.spans - 1.0 < self.period)
 
     @classmethod
-    def of(
-        cls,
-        world: World,
-        reads: list[tuple[bool, float | None, float | None, bool]],
-        group_of: npt.NDArray[np.int64],
-    ) -> _Builds:
+    def of(cls, world: World, reads: list[_Reads], group_of: npt.NDArray[np.int64]) -> _Builds:
         """From the clients, and what each group of them reads (``reads[group_of[cid]]``)."""
         clients = world.clients
+        unread = (None, None, None)
+        spans = [[math.nan if s is None else s for s in r[1] or unread] for r in reads]
         return cls(
             np.array([math.nan if c.build_date is None else c.build_date for c in clients]),
             np.array([c.auto_update for c in clients], dtype=bool),
             world.s.browser_release_days * DAY,
-            np.array([math.nan if r[1] is None else r[1] for r in reads])[group_of],
-            np.array([math.nan if r[2] is None else r[2] for r in reads])[group_of],
+            np.array(spans, dtype=np.float64).reshape(len(reads), 3)[group_of],
         )
 
     def at(
@@ -1168,16 +1157,13 @@ class _Builds:
     def timely(
         self, cids: npt.NDArray[np.int64], at: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.int64]:
-        """The ``timely`` part of ``timed``, as two columns: whether the build's CT log list
-        and its static pin list are timely (1 or 0), or -1 in both where neither is read."""
+        """The ``timely`` part of ``timed``, a column per list: whether the build's list is
+        timely (1 or 0; 1 where it is not read), or -1 in every column where none is read."""
         build = self.at(cids, at)
-        age = at - build
-        no_build = np.isnan(build)
-        codes = np.empty((len(cids), 2), dtype=np.int64)
+        age = (at - build)[:, None]
+        spans = self.spans[cids]
         with np.errstate(invalid="ignore"):
-            codes[:, 0] = self.ct_free[cids] | no_build | (age < self.ct_span[cids])
-            list_span = self.list_span[cids]
-            codes[:, 1] = np.isnan(list_span) | no_build | (age < list_span)
+            codes = (np.isnan(spans) | np.isnan(build)[:, None] | (age < spans)).astype(np.int64)
         codes[self.reads_none[cids]] = -1
         return codes
 
@@ -1186,15 +1172,13 @@ class _Builds:
     ) -> npt.NDArray[np.float64]:
         """:func:`_build_horizon`, by the same rules."""
         build = self.at(cids, at)
-        age = at - build
-        horizon = np.full(len(at), math.inf)
+        age = (at - build)[:, None]
+        spans, ends = self.spans[cids], self.ends[cids]
         with np.errstate(invalid="ignore"):
-            spans = [(self.ct_live[cids], self.ct_ends), (self.list_live[cids], self.list_ends)]
-            outlived = (age >= spans[0][0]) | (age >= spans[1][0])
-            horizon = np.where(self.auto[cids] & outlived, build + self.period - 1.0, horizon)
-            for span, ends in spans:
-                bound = ends[cids] & (age < span)
-                horizon = np.where(bound, np.minimum(horizon, build + span - 1.0), horizon)
+            outlived = (age >= spans).any(axis=1)
+            horizon = np.where(self.auto[cids] & outlived, build + self.period - 1.0, math.inf)
+            bound = np.where(ends & (age < spans), build[:, None] + spans - 1.0, math.inf)
+            horizon = np.minimum(horizon, bound.min(axis=1))
         return np.where(np.isnan(build), math.inf, horizon)
 
 
@@ -1269,7 +1253,6 @@ class _Move:
         the new class's); None if a mover's horizon would read more than the arrays hold."""
         if tokens[:3] != old.tokens[:3] or tokens[4:] != old.tokens[4:]:
             return None  # not the old class's tokens: the move's key would not fix the class
-        host = world.host
         pin_age = expect_ct_age = None
         if client.kph is not None and record.pin_max_age is None and old.tokens[0] is not None:
             if old.pin_max_age is None:
@@ -1279,12 +1262,10 @@ class _Move:
             if not old.expect_ct_noted:
                 return None
             expect_ct_age = float(EXPECT_CT_MAX_AGE)
-        hsts = client.hsts
         shared: SimTime | None = None
         if (
-            hsts is None
+            client.hsts is None
             or record.hsts_noted
-            or host in hsts.preloaded
             or not old.tokens[1]  # as :meth:`_Steady.shared_horizon` reads it
         ):
             shared = record.class_horizon(world, client.store, at, revocation, revoked)
@@ -1438,7 +1419,7 @@ class _Steady:
         client: Client,
         at: SimTime,
         timed: tuple[Any, ...],
-        reads: tuple[bool, float | None, float | None, bool],
+        reads: _Reads,
         revocations: tuple[SimTime, ...],
     ) -> bool:
         """The exact check (:meth:`holds`), and if it passes, a new horizon from ``at``."""
@@ -1452,7 +1433,7 @@ class _Steady:
         world: World,
         client: Client,
         at: SimTime,
-        reads: tuple[bool, float | None, float | None, bool],
+        reads: _Reads,
         revocations: tuple[SimTime, ...],
     ) -> None:
         """Set ``horizon`` and ``window``: a visit before ``horizon`` and within ``window``
@@ -1470,8 +1451,7 @@ class _Steady:
         window = math.inf
         if self.pin_max_age is not None:
             window = min(window, self.pin_max_age)
-        hsts = client.hsts
-        if self.hsts_noted and hsts is not None and self.host not in hsts.preloaded:
+        if self.hsts_noted and client.hsts is not None:
             window = min(window, HSTS_HEADER.max_age)
         if self.expect_ct_noted:
             window = min(window, EXPECT_CT_MAX_AGE)
@@ -1482,7 +1462,7 @@ class _Steady:
         world: World,
         client: Client,
         at: SimTime,
-        reads: tuple[bool, float | None, float | None, bool],
+        reads: _Reads,
         revocations: tuple[SimTime, ...],
     ) -> SimTime | None:
         """The horizon but for the client's own build and app release
@@ -1490,9 +1470,8 @@ class _Steady:
         class share it while the validation's bucket and the revocation counts are the same."""
         host = self.host
         hsts = client.hsts
-        if hsts is not None and not self.hsts_noted:  # noqa: SIM102
-            if host not in hsts.preloaded and hsts.known(host, at):
-                return None  # known from an entry this class does not refresh: expiry unread
+        if hsts is not None and not self.hsts_noted and hsts.known(host, at, preload=False):
+            return None  # known from an entry this class does not refresh: expiry unread
         horizon = self.class_horizon(world, client.store, at, reads[0], revocations)
         kph = client.kph
         if kph is not None and self.pin_max_age is None:
@@ -1564,9 +1543,9 @@ class _Steady:
         if hsts is None:
             known_hsts = False
         elif self.hsts_noted:
-            known_hsts = host in hsts.preloaded or at < last + HSTS_HEADER.max_age
+            known_hsts = at < last + HSTS_HEADER.max_age
         else:
-            known_hsts = hsts.known(host, at)
+            known_hsts = hsts.known(host, at, preload=False)
         if self.expect_ct_noted:
             expect_ct = at < last + EXPECT_CT_MAX_AGE
         else:
@@ -1617,12 +1596,14 @@ class _Steady:
 
 def _host_state(client: Client, host: str, at: SimTime) -> tuple[object, bool, bool]:
     """What the client holds for the host that decides a connection: its HPKP entry (as a
-    value), whether it knows the host as HSTS, and whether an Expect-CT entry is live."""
+    value), whether it knows the host as HSTS from a noted header, and whether an Expect-CT
+    entry is live."""
     entry = None
     if client.kph is not None:
         found = client.kph.lookup(host, at)
         if found is not None:
             entry = (found.host, found.pins, found.include_subdomains, found.report_uri)
-    known_hsts = client.hsts is not None and client.hsts.known(host, at)
+    # Noted entries only: the preload list counts as the build's timeliness says (``timed``).
+    known_hsts = client.hsts is not None and client.hsts.known(host, at, preload=False)
     expires = client.expect_ct.get(host)
     return entry, known_hsts, expires is not None and at < expires

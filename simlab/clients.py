@@ -76,6 +76,7 @@ class Release:
     revocation: str
     hsts: bool
     hsts_preload: bool
+    hsts_preload_timely_days: int
     user_roots: bool
     user_roots_bypass_pins: bool
     overridable: frozenset[str]
@@ -139,7 +140,7 @@ _BOOLS = (
     "user_roots_bypass_pins",
 )
 
-_DAYS = ("static_pins_timely_days", "ct_timely_days")
+_DAYS = ("static_pins_timely_days", "ct_timely_days", "hsts_preload_timely_days")
 
 
 def _release(row: Mapping[str, Any], where: str) -> Release:

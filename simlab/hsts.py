@@ -39,8 +39,10 @@ class KnownHSTSHosts:
         else:
             self._noted[host] = (at + policy.max_age, policy.include_subdomains)
 
-    def known(self, host: str, at: SimTime) -> bool:
-        if host in self.preloaded:
+    def known(self, host: str, at: SimTime, *, preload: bool = True) -> bool:
+        """Whether ``host`` is a Known HSTS Host at ``at``; ``preload``: whether the preload
+        list counts (a stale build ignores its list, see ``hsts_preload_timely_days``)."""
+        if preload and host in self.preloaded:
             return True
         for candidate in parent_domains(host):
             entry = self._noted.get(candidate)

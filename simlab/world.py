@@ -836,7 +836,7 @@ class World:
         """Chromium ``ShouldSSLErrorsBeFatal`` / Firefox ``OverrideAllowedForHost``: on a
         host the client knows as HSTS or pinned, every certificate error is fatal."""
         states = client.release.fatal_on
-        if "hsts" in states and client.hsts is not None and client.hsts.known(self.host, at):
+        if "hsts" in states and self.knows_hsts(client, at):
             return True
         dynamic = client.kph.lookup(self.host, at) if client.kph is not None else None
         if "dynamic_pins" in states and dynamic is not None:
@@ -846,6 +846,17 @@ class World:
             if preload is not None and preload.is_timely(at) and preload.lookup(self.host):
                 return True
         return False
+
+    def knows_hsts(self, client: Client, at: SimTime) -> bool:
+        """Whether the client knows the host as HSTS: noted from a header, or on its build's
+        preload list while the build is timely for its release (``hsts_preload_timely_days``:
+        Chromium ``GetStaticDomainState`` checks ``IsBuildTimely``; Firefox drops its list
+        at ``gPreloadListExpirationTime``)."""
+        known = client.hsts
+        if known is None:
+            return False
+        timely = self._timely(client, at, client.release.hsts_preload_timely_days)
+        return known.known(self.host, at, preload=timely)
 
     def revoked(
         self, client: Client, validation: Validation, at: SimTime, *, reachable: bool

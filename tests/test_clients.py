@@ -21,7 +21,7 @@ from simlab.clock import DAY
 from simlab.errors import SimlabError
 from simlab.keys import derive_key
 from simlab.pki import Chain, self_signed
-from simlab.world import Client, Settings, World
+from simlab.world import HSTS_HEADER, Client, Settings, World
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -344,6 +344,40 @@ def test_a_stale_build_fails_open_for_ct_and_static_pins() -> None:
     assert world.decide(client, rogue, fresh).verdict == "block"  # static pins: error is fatal
     late = world.decide(client, rogue, stale)
     assert late.verdict == "accept"  # CT_POLICY_BUILD_NOT_TIMELY and IsBuildTimely both open
+
+
+@pytest.mark.parametrize(("family", "days"), [("chrome-desktop", 70), ("firefox", 126)])
+def test_a_stale_build_ignores_its_hsts_preload_list(family: str, days: int) -> None:
+    """A preloaded HSTS host makes an untrusted certificate fatal only while the build is
+    timely: Chromium's GetStaticDomainState checks IsBuildTimely (70 days), Firefox drops
+    its list at gPreloadListExpirationTime (18 weeks). Past that, a stale browser shows an
+    ordinary warning the user may click through; an updating one keeps the list."""
+    month = Era(2018, 10)
+    world = _world(month, hsts_preload=True)
+    release = clients.current(family, month)
+    assert release is not None and release.hsts_preload_timely_days == days
+    stale = _client(world, release)
+    stale.auto_update = False
+    chain = _self_signed(world)
+    assert world.decide(stale, chain, (days - 1) * DAY).verdict == "block"
+    assert world.decide(stale, chain, (days + 1) * DAY).verdict == "warn"  # click-through
+    updating = _client(world, release)
+    assert world.decide(updating, chain, (days + 1) * DAY).verdict == "block"
+    assert stale.hsts is not None
+    stale.hsts.note(world.host, HSTS_HEADER, days * DAY)
+    assert world.decide(stale, chain, (days + 1) * DAY).verdict == "block"  # noted, not preload
+
+
+def test_a_release_without_an_hsts_preload_expiry_keeps_its_list() -> None:
+    """Safari and IE/Edge Legacy have no build-age rule for their preload list."""
+    month = Era(2018, 10)
+    world = _world(month, hsts_preload=True)
+    for family in ("safari", "ie-edge"):
+        release = clients.current(family, month)
+        assert release is not None and release.hsts_preload_timely_days == 0
+        client = _client(world, release)
+        client.auto_update = False
+        assert world.decide(client, _self_signed(world), 3000 * DAY).verdict == "block"
 
 
 def test_a_local_root_bypasses_pins_only_where_there_are_pins() -> None:

@@ -204,6 +204,20 @@ def test_builds_that_outlive_their_timeliness(release_days: float, stale: float)
         _assert_same(*_pair("ca-compromise", defence, 1, **params))
 
 
+@pytest.mark.parametrize("era", ["2018-10", "2012-06"])
+def test_stale_builds_lose_the_hsts_preload_list(era: str) -> None:
+    """A preloaded host is HSTS only while the build is timely (70 days for Chrome, 18
+    weeks for Firefox): stale browsers cross that boundary during the attack, turning a
+    fatal error into a click-through, and the batched engine must see each crossing."""
+    params = {"n_clients": 300, "days": 150.0, "attack_start_day": 60.0, "attack_days": 80.0}
+    params |= {"stale_browser_share": 0.6, "browser_release_days": 100.0, "era": era}
+    fast, reference = _pair("mitm", "none", 3, hsts_preload=True, **params)
+    table = reference.table
+    clicked = table[(table["outcome"] == "clicked_through") & (table["kind"] == "browser")]
+    assert len(clicked) > 0
+    _assert_same(fast, reference)
+
+
 def test_a_revocation_of_another_certificate() -> None:
     """Revoking the attacker's certificate changes no decision on the owner's chain: the
     batched engine carries the owner's classes across it, and must still see the rogue
@@ -241,7 +255,7 @@ def test_a_revocation_at_the_time_of_an_earlier_one(monkeypatch: pytest.MonkeyPa
     _assert_same(fast, reference)
 
 
-_SPANS = st.sampled_from([None, 0.0, 10 * DAY, 70 * DAY, math.inf])
+_SPANS = st.sampled_from([None, 10 * DAY, 70 * DAY, 126 * DAY, math.inf])
 
 
 @settings(max_examples=300, deadline=None)  # enough to reach each rule's boundary cases
@@ -250,45 +264,41 @@ _SPANS = st.sampled_from([None, 0.0, 10 * DAY, 70 * DAY, math.inf])
     build=st.one_of(st.none(), st.floats(-3650 * DAY, 0)),
     auto=st.booleans(),
     period_days=st.sampled_from([1.0, 3.0, 42.0, 100.0, 365.25]),
-    ct=_SPANS,
-    lists=_SPANS,
+    spans=st.tuples(_SPANS, _SPANS, _SPANS),
 )
 def test_first_visits_in_bulk_read_builds_as_one_at_a_time(
     at: float,
     build: float | None,
     auto: bool,
     period_days: float,
-    ct: float | None,
-    lists: float | None,
+    spans: tuple[float | None, float | None, float | None],
 ) -> None:
     """The batched engine answers first visits in bulk from arrays: the build, its
-    timeliness and the horizon of the record must be what the per-visit code computes,
-    to the bit (numpy's floor division of doubles is CPython's)."""
+    timeliness (CT log list, static pins, HSTS preload) and the horizon of the record must
+    be what the per-visit code computes, to the bit (numpy's floor division of doubles is
+    CPython's)."""
     world = SimpleNamespace(s=SimpleNamespace(browser_release_days=period_days))
     world.build_of = lambda c, t: World.build_of(world, c, t)  # type: ignore[arg-type]
     client = SimpleNamespace(build_date=build, auto_update=auto)
     period = period_days * DAY
     build_at = world.build_of(client, at)
-    reads = (False, ct, lists, False)
+    unread = all(span is None for span in spans)
+    reads = (False, () if unread else spans, False)
     builds = batch._Builds(
         np.array([math.nan if build is None else build]),
         np.array([auto]),
         period,
-        np.array([math.nan if ct is None else ct]),
-        np.array([math.nan if lists is None else lists]),
+        np.array([[math.nan if span is None else span for span in spans]]),
     )
     one, when = np.zeros(1, dtype=np.int64), np.array([at])
     built = builds.at(one, when)[0]
     assert (math.isnan(built) and build_at is None) or built == build_at
     timely = builds.timely(one, when)[0].tolist()
-    if ct is None and lists is None:
-        assert timely == [-1, -1]
+    if unread:
+        assert timely == [-1, -1, -1]
     else:
         age = None if build_at is None else at - build_at
-        assert timely == [
-            ct is None or ct <= 0 or age is None or age < ct,
-            lists is None or age is None or age < lists,
-        ]
+        assert timely == [span is None or age is None or age < span for span in spans]
     horizon = batch._build_horizon(world, client, at, reads)  # type: ignore[arg-type]
     assert builds.horizons(one, when)[0] == horizon
 
