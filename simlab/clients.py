@@ -310,10 +310,15 @@ def release_table() -> str:
         pins = mark(r.static_pins)
         if r.static_pins and r.static_pins_timely_days:
             pins += f" ({r.static_pins_timely_days} days)"
+        hsts = mark(r.hsts)
+        if r.hsts and r.hsts_preload:
+            hsts += ", preload" + (
+                f" ({r.hsts_preload_timely_days} days)" if r.hsts_preload_timely_days else ""
+            )
         lines.append(
             f"| {r.name} | {_in_force_from(r.released)} | {pins} "
             f"| {r.hpkp or '-'} | {ct} | {mark(r.expect_ct)} | {r.revocation} "
-            f"| {mark(r.hsts)} | {roots} | {', '.join(sorted(r.overridable)) or 'none'} "
+            f"| {hsts} | {roots} | {', '.join(sorted(r.overridable)) or 'none'} "
             f"| {', '.join(sorted(r.fatal_on)) or '-'} |"
         )
     return "\n".join(lines)

@@ -84,7 +84,10 @@ MEANINGS: dict[str, str] = {
         "(simlab/data/clients.toml)"
     ),
     "hsts": ("the site sends HSTS, so browsers that saw it make every certificate error fatal"),
-    "hsts_preload": "the site is on the browsers' HSTS preload list: HSTS from the first visit",
+    "hsts_preload": (
+        "the site is on the browsers' HSTS preload list: HSTS from the first visit, while the"
+        " browser's build is timely (Chrome 70 days, Firefox 18 weeks)"
+    ),
     "owner_scts": (
         "how many SCTs the owner's certificates embed (0-3); none: 3 where the site deploys "
         "CT or the era's CAs logged everything, else 0"
