@@ -94,8 +94,8 @@ REPLAYS: dict[str, Replay] = {
                 "response_hours": 72.0,
             },
             (
-                "Vitaly Friedman, 'Be Afraid Of HTTP Public Key Pinning (HPKP)', Smashing "
-                "Magazine, 26 October 2016, "
+                "Mathias Biilmann Christensen (Netlify), 'Be Afraid Of HTTP Public Key Pinning "
+                "(HPKP)', Smashing Magazine, 26 October 2016, "
                 "https://www.smashingmagazine.com/be-afraid-of-public-key-pinning/",
             ),
         ),
@@ -111,8 +111,8 @@ REPLAYS: dict[str, Replay] = {
             "locked out after recovery unless the attacker's key is ransomed back.",
             {"era": "2016-08", "include_subdomains": True, "days": 90.0, "max_age_days": 365.0},
             (
-                "Bashar Zadegan and Tim Lester, 'Abusing Bleeding Edge Web Standards for AppSec "
-                "Glory', Black Hat USA 2016 and DEF CON 24 (RansomPKP)",
+                "Bryant Zadegan and Ryan Lester, 'Abusing Bleeding Edge Web Standards for AppSec "
+                "Glory', Black Hat USA 2016 (3 August 2016) and DEF CON 24 (RansomPKP)",
             ),
         ),
         Replay(

@@ -11,7 +11,7 @@ import pandas as pd
 import simlab
 from simlab.clock import DAY, HOUR
 from simlab.replays import REPLAYS
-from simlab.runner import Result
+from simlab.runner import Result, resolve_scenario
 
 
 @cache
@@ -111,3 +111,11 @@ def test_every_replay_cites_a_source_runs_in_its_era_and_names_historical_defenc
     for r in REPLAYS.values():
         assert r.sources and r.historical
         assert r.params["era"][:4] == r.name[-4:]
+
+
+def test_the_key_loss_scenario_cites_the_smashing_replays_article_at_its_address() -> None:
+    r = REPLAYS["smashing-magazine-2016"]
+    (cited,) = r.sources
+    url = next(word for word in cited.split() if word.startswith("https://"))
+    (scenario_source,) = resolve_scenario(r.scenario).sources
+    assert scenario_source.startswith(url + " ") and "26 October 2016" in scenario_source
