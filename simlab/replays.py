@@ -120,9 +120,13 @@ REPLAYS: dict[str, Replay] = {
             "ca-compromise",
             "Symantec/Thawte's unrequested google.com precertificate (2015)",
             ("ct",),
-            "On 14 September 2015 (day 13) Google's monitor found in the CT logs an EV "
-            "precertificate for google.com it never requested, issued by Symantec's Thawte. "
-            "They were internal test certificates: nobody was intercepted. Symantec first "
+            "On 14 September 2015 (day 13), at about 19:20 GMT, Symantec's Thawte issued an EV "
+            "precertificate for google.com that Google never requested, and logged it in CT. "
+            "Google found it through CT; its post of 18 September does not say when, and "
+            "Symantec said it learned of it on 16 September. Here the owner's CT monitor sees "
+            "it 1 h 40 min after issuance: that delay is the model's merge delay "
+            "(merge_delay_hours) and monitor poll interval (monitor_interval_hours), not "
+            "history. They were internal test certificates: nobody was intercepted. Symantec first "
             "reported 23 test certificates, then 164 more over 76 domains, plus 2,458 for "
             "unregistered domains. From 1 June 2016 Chrome required CT for every new Symantec "
             "certificate.",
@@ -130,7 +134,7 @@ REPLAYS: dict[str, Replay] = {
                 "era": "2015-09",
                 "domain": "google.com",
                 "days": 30.0,
-                "attack_start_day": 13.0,
+                "attack_start_day": 13 + (19 + 20 / 60) / 24,  # 14 September, 19:20 GMT
                 "rogue_logged": True,
                 "rogue_used": False,
             },
