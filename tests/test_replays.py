@@ -3,6 +3,8 @@ noticed, when, and what was lost (see the sources in ``simlab.replays``)."""
 
 from __future__ import annotations
 
+import math
+import statistics
 from functools import cache
 from typing import Any
 
@@ -10,14 +12,16 @@ import pandas as pd
 
 import simlab
 from simlab.clock import DAY, HOUR
-from simlab.replays import REPLAYS
+from simlab.replays import REPLAYS, first_report_days
 from simlab.runner import Result, resolve_scenario
+
+SEEDS = range(20)  # the spread a replay's story states
 
 
 @cache
-def replay(name: str, defence: str, **extra: Any) -> Result:
+def replay(name: str, defence: str, seed: int = 0, **extra: Any) -> Result:
     r = REPLAYS[name]
-    return simlab.run(r.scenario, defence, seed=0, **{**r.params, **extra})
+    return simlab.run(r.scenario, defence, seed=seed, **{**r.params, **extra})
 
 
 def _attacker_rows(result: Result, release_prefix: str) -> pd.DataFrame:
@@ -28,6 +32,29 @@ def _attacker_rows(result: Result, release_prefix: str) -> pd.DataFrame:
 def _accepted(rows: pd.DataFrame) -> float:
     assert len(rows) > 0
     return float(rows["outcome"].isin(["intercepted", "clicked_through"]).mean())
+
+
+def _spread(days: list[float | None]) -> tuple[str, float]:
+    """The story's sentence about the first report's spread over seeds, and its median day
+    (a run with no report counts as the latest)."""
+    n, found = len(days), sorted(d for d in days if d is not None)
+    median = statistics.median([math.inf if d is None else d for d in days])
+    between = f"between day {found[0]:.1f} and day {found[-1]:.1f}"
+    if len(found) == n:
+        return (
+            f"over {n} seeds (0-{n - 1}) the first report came {between}, median day {median:.1f}",
+            median,
+        )
+    return (
+        f"over {n} seeds (0-{n - 1}), nobody reported in {n - len(found)} runs before the attack "
+        f"ended; in the others the first report came {between}; the median over all {n} is day "
+        f"{median:.1f}",
+        median,
+    )
+
+
+def _story(name: str) -> str:
+    return " ".join(REPLAYS[name].story.split())
 
 
 def test_diginotar_chrome_13_pins_protected_its_users_and_a_user_noticed_weeks_later() -> None:
@@ -61,9 +88,7 @@ def test_diginotar_ocsp_logs_size_the_attack_but_found_nothing() -> None:
     assert replay("diginotar-2011", "none").metrics["detected_by"] is None
 
 
-def test_smashing_magazine_no_report_uri_so_readers_told_it_and_the_cap_bounds_the_lockout() -> (
-    None
-):
+def test_smashing_magazine_no_report_uri_so_no_hpkp_report_and_the_cap_bounds_the_lockout() -> None:
     r = replay("smashing-magazine-2016", "hpkp")
     assert r.metrics["legit_failure_rate"] > 0.03
     assert r.metrics["detected_by"] == "user_report"  # no report-uri: no HPKP report
@@ -72,6 +97,20 @@ def test_smashing_magazine_no_report_uri_so_readers_told_it_and_the_cap_bounds_t
     assert with_reports.metrics["detected_by"] == "hpkp_report"
     assert with_reports.metrics["detection_time"] < r.metrics["detection_time"]
     assert replay("smashing-magazine-2016", "none").metrics["legit_failure_rate"] == 0.0
+
+
+def test_smashing_magazine_first_report_spread_over_seeds_is_the_storys() -> None:
+    sentence, median = _spread(first_report_days(REPLAYS["smashing-magazine-2016"], SEEDS))
+    assert sentence in _story("smashing-magazine-2016")
+    assert 20 < median < 22  # within two days of the roll on 21 October (day 20)
+
+
+def test_smashing_magazine_story_follows_the_article_and_marks_the_models_prediction() -> None:
+    story = _story("smashing-magazine-2016")
+    assert "whose pin returning visitors did not hold (the new header listed it" in story
+    assert "simlab's model predicts that visitors who first came during the roll" in story
+    assert "the article does not report it" in story
+    assert "readers" not in story  # the article does not say who told Smashing
 
 
 def test_smashing_magazine_going_back_let_returning_visitors_in_and_locked_out_new_ones() -> None:
