@@ -124,6 +124,7 @@ def test_smashing_magazine_first_report_spread_over_seeds_is_the_storys() -> Non
 def test_smashing_magazine_story_follows_the_article_and_marks_the_models_prediction() -> None:
     story = _story("smashing-magazine-2016")
     assert "whose pin returning visitors did not hold (the new header listed it" in story
+    assert "the new pin was missing from the header, this follows the article" in story
     assert "simlab's model predicts that visitors who first came during the roll" in story
     assert "the article does not report it" in story
     assert "readers" not in story  # the article does not say who told Smashing
