@@ -12,10 +12,14 @@ Days are counted from the first day of the era's month.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["REPLAYS", "Replay"]
+from simlab.clock import DAY
+from simlab.runner import run
+
+__all__ = ["REPLAYS", "Replay", "first_report_days"]
 
 
 @dataclass(frozen=True)
@@ -38,24 +42,28 @@ REPLAYS: dict[str, Replay] = {
             "DigiNotar's rogue *.google.com (2011)",
             ("static",),
             "A rogue *.google.com certificate, issued by the compromised DigiNotar on 10 July "
-            "2011, was used on-path in Iran from about 4 August (day 3 here). Chrome 13's static "
-            "pins for Google refused it; Firefox, IE and Safari had none. An Iranian Chrome user "
-            "posted the pin warning on 27 August (day 26); DigiNotar revoked the certificate on "
-            "29 August, which stopped the browsers that still asked DigiNotar's OCSP responder "
-            "(the attacker did not block it). Fox-IT later sized the attack from those OCSP "
-            "logs: about 300,000 IPs, over 99% from Iran. user_report_prob is the chance that "
-            "one blocked Chrome visit gets reported publicly, set so that the first report "
-            "comes weeks, not hours, after mass use began, as it did.",
+            "2011, was used on-path in Iran from about 4 August (day 3 here) until DigiNotar "
+            "revoked it on 29 August (day 28), as Fox-IT's OCSP logs show; the run's attack "
+            "ends there too. Chrome 13's static pins for Google refused it; Firefox, IE and "
+            "Safari had none. An Iranian Chrome user posted the pin warning on 27 August (day "
+            "26). Fox-IT later sized the attack from the OCSP logs: about 300,000 IPs, over 99% "
+            "from Iran. In the run, user_report_prob is the chance that one blocked Chrome visit "
+            "gets reported publicly, set so that the median first report over seeds falls near "
+            "day 26; revocation follows a report by response_hours and stops the browsers that "
+            "still asked DigiNotar's OCSP responder (the attacker did not block it). That chance "
+            "is memoryless, so runs differ widely: over 20 seeds (0-19), nobody reported in 9 "
+            "runs before the attack ended; in the others the first report came between day 3.9 "
+            "and day 23.9; the median over all 20 is day 22.8 (history: day 26).",
             {
                 "era": "2011-08",
                 "domain": "google.com",
                 "days": 40.0,
                 "attack_start_day": 3.0,
-                "attack_days": 37.0,
+                "attack_days": 25.0,  # to the revocation on 29 August
                 "n_clients": 1000,
                 "browser_share": 1.0,
                 "app_share": 0.0,
-                "user_report_prob": 0.003,
+                "user_report_prob": 0.0025,
                 "response_hours": 48.0,
                 "ocsp_blockable": False,
                 "rogue_logged": False,
@@ -76,12 +84,17 @@ REPLAYS: dict[str, Replay] = {
             ("hpkp",),
             "Smashing Magazine sent 'Public-Key-Pins: ...; max-age=31536000; includeSubDomains' "
             "with no report-uri. On 21 October 2016 (day 20), when its certificate expired, it "
-            "rolled to a new key whose pin was not in the header, and returning Chrome and "
-            "Firefox visitors were locked out. No report could tell it (no report-uri): readers "
-            "did. It went back to a certificate for a pinned key after a few days, which let the "
-            "returning visitors back in; but visitors who first came during the roll had noted "
-            "the new key's pins and were now locked out in turn: HPKP has no clean way back. "
-            "Browsers' 60-day cap bounds the exposure of max-age=31536000.",
+            "rolled to a new key whose pin returning visitors did not hold (the new header "
+            "listed it, beside two of the old pins; the old header did not), so returning Chrome "
+            "and Firefox visitors were locked out. Where shorter accounts say the new pin was "
+            "missing from the header, this follows the article. No HPKP report could tell it "
+            "(no report-uri); someone had to: in the run, a blocked visitor reports it with "
+            "chance user_report_prob, and over 20 seeds (0-19) the first report came between "
+            "day 20.1 and day 32.8, median day 21.6. It went back to a certificate for a pinned "
+            "key after a few days, which let the returning visitors back in. simlab's model "
+            "predicts that visitors who first came during the roll had noted the new key's pins "
+            "and were then locked out in turn (HPKP has no clean way back); the article does not "
+            "report it. Browsers' 60-day cap bounds the exposure of max-age=31536000.",
             {
                 "era": "2016-10",
                 "days": 60.0,
@@ -94,8 +107,8 @@ REPLAYS: dict[str, Replay] = {
                 "response_hours": 72.0,
             },
             (
-                "Vitaly Friedman, 'Be Afraid Of HTTP Public Key Pinning (HPKP)', Smashing "
-                "Magazine, 26 October 2016, "
+                "Mathias Biilmann Christensen (Netlify), 'Be Afraid Of HTTP Public Key Pinning "
+                "(HPKP)', Smashing Magazine, 26 October 2016, "
                 "https://www.smashingmagazine.com/be-afraid-of-public-key-pinning/",
             ),
         ),
@@ -111,8 +124,8 @@ REPLAYS: dict[str, Replay] = {
             "locked out after recovery unless the attacker's key is ransomed back.",
             {"era": "2016-08", "include_subdomains": True, "days": 90.0, "max_age_days": 365.0},
             (
-                "Bashar Zadegan and Tim Lester, 'Abusing Bleeding Edge Web Standards for AppSec "
-                "Glory', Black Hat USA 2016 and DEF CON 24 (RansomPKP)",
+                "Bryant Zadegan and Ryan Lester, 'Abusing Bleeding Edge Web Standards for AppSec "
+                "Glory', Black Hat USA 2016 (3 August 2016) and DEF CON 24 (RansomPKP)",
             ),
         ),
         Replay(
@@ -120,9 +133,13 @@ REPLAYS: dict[str, Replay] = {
             "ca-compromise",
             "Symantec/Thawte's unrequested google.com precertificate (2015)",
             ("ct",),
-            "On 14 September 2015 (day 13) Google's monitor found in the CT logs an EV "
-            "precertificate for google.com it never requested, issued by Symantec's Thawte. "
-            "They were internal test certificates: nobody was intercepted. Symantec first "
+            "On 14 September 2015 (day 13), at about 19:20 GMT, Symantec's Thawte issued an EV "
+            "precertificate for google.com that Google never requested, and logged it in CT. "
+            "Google found it through CT; its post of 18 September does not say when, and "
+            "Symantec said it learned of it on 16 September. Here the owner's CT monitor sees "
+            "it 1 h 40 min after issuance: that delay is the model's merge delay "
+            "(merge_delay_hours) and monitor poll interval (monitor_interval_hours), not "
+            "history. They were internal test certificates: nobody was intercepted. Symantec first "
             "reported 23 test certificates, then 164 more over 76 domains, plus 2,458 for "
             "unregistered domains. From 1 June 2016 Chrome required CT for every new Symantec "
             "certificate.",
@@ -130,7 +147,7 @@ REPLAYS: dict[str, Replay] = {
                 "era": "2015-09",
                 "domain": "google.com",
                 "days": 30.0,
-                "attack_start_day": 13.0,
+                "attack_start_day": 13 + (19 + 20 / 60) / 24,  # 14 September, 19:20 GMT
                 "rogue_logged": True,
                 "rogue_used": False,
             },
@@ -143,3 +160,15 @@ REPLAYS: dict[str, Replay] = {
         ),
     )
 }
+
+
+def first_report_days(replay: Replay, seeds: Iterable[int]) -> list[float | None]:
+    """Each seed's day of the owner's first detection under the replay's historical defence
+    (None: nobody noticed). A chance per visit (``user_report_prob``) is memoryless, so its
+    first report spreads widely over seeds: a replay states the spread, not one seed's day."""
+    days: list[float | None] = []
+    for seed in seeds:
+        r = run(replay.scenario, replay.historical[0], seed=seed, **replay.params)
+        found = r.metrics["detection_time"]
+        days.append(None if found is None else (r.world.attack_start + found) / DAY)
+    return days
