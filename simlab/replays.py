@@ -53,7 +53,9 @@ REPLAYS: dict[str, Replay] = {
             "still asked DigiNotar's OCSP responder (the attacker did not block it). That chance "
             "is memoryless, so runs differ widely: over 20 seeds (0-19), nobody reported in 9 "
             "runs before the attack ended; in the others the first report came between day 3.9 "
-            "and day 23.9; the median over all 20 is day 22.8 (history: day 26).",
+            "and day 23.9; the median over all 20 is day 22.8 (history: day 26). The chance is "
+            "per visit and calibrated at the replay's 1,000 clients: with more clients, scale "
+            "it down in proportion, or the first report comes in hours (notebook 02).",
             {
                 "era": "2011-08",
                 "domain": "google.com",
