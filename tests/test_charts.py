@@ -87,9 +87,39 @@ def test_heatmap_names_a_defence_that_is_best_or_tied_in_every_row() -> None:
         "interception_rate",
     )
     claim = claims.heatmap_claim(table, "interception_rate")
-    assert claim == "'static' lets the attacker in least or ties in all 2 scenarios (alone in 1)"
+    assert claim == (
+        "'static' lets the attacker in least in 1 of 2 scenarios and ties for it in the rest; "
+        "all defences tie in 1 of 2"
+    )
     fig = charts.heatmap(table, "interception_rate")
-    assert fig.get_suptitle().startswith("interception rate: " + claim)
+    assert fig.get_suptitle().replace("\n", " ").startswith("interception rate: " + claim)
+
+
+def test_a_defence_never_beaten_but_never_alone_best_is_not_called_the_winner() -> None:
+    # 'ct' ties with 'static' in one row, with 'none' in another, and every defence ties in
+    # the third: 'ct' is never beaten, but it is no winner.
+    values = {
+        ("hijack", "none"): [7.0, 7.0],
+        ("hijack", "static"): [2.0, 2.0],
+        ("hijack", "ct"): [2.0, 2.0],
+        ("ransom", "none"): [2.0, 2.0],
+        ("ransom", "static"): [7.0, 7.0],
+        ("ransom", "ct"): [2.0, 2.0],
+        ("theft", "none"): [13.8, 13.8],
+        ("theft", "static"): [13.8, 13.8],
+        ("theft", "ct"): [13.8, 13.8],
+    }
+    days = {k: [v * 86400 for v in vs] for k, vs in values.items()}
+    tied = claims.heatmap_claim(_grid(days, "exposure_window"), "exposure_window")
+    assert tied == (
+        "no defence is best alone in any scenario; 'ct' ties for best in all 3 scenarios; "
+        "all defences tie in 1 of 3"
+    )
+    # The same rows with 'ct' ahead alone in each: now it is the winner, and no row ties.
+    for scenario in ("hijack", "ransom", "theft"):
+        days[(scenario, "ct")] = [86400.0, 86400.0]
+    ahead = claims.heatmap_claim(_grid(days, "exposure_window"), "exposure_window")
+    assert ahead == "'ct' closes the attacker's window soonest in all 3 scenarios"
 
 
 def test_heatmap_does_not_crown_a_defence_another_beats_in_some_row() -> None:
@@ -173,8 +203,37 @@ def test_a_defence_worst_in_most_rows_is_named() -> None:
     claim = claims.heatmap_claim(table, "legit_failure_rate")
     assert claim == (
         "'none' and 'ct' are best or tied in all 3 scenarios; "
-        "'hpkp' breaks most of its own users' connections in 3 of 3"
+        "'hpkp' has the most failed connections to the real site in 3 of 3"
     )
+
+
+def test_failures_are_called_self_inflicted_only_where_no_attacker_ran() -> None:
+    table = _grid(
+        {
+            ("key-loss", "none"): [0.0],
+            ("key-loss", "hpkp"): [0.2],
+            ("hpkp-ransom", "none"): [0.22],
+            ("hpkp-ransom", "static"): [0.05],
+            ("mitm", "none"): [0.0],
+            ("mitm", "hpkp"): [0.01],
+        },
+        "legit_failure_rate",
+    )
+    table = _with_attacker(table, "key-loss")
+    assert claims.failure_causes(table) == [
+        "self-inflicted: the failures in key-loss (no attacker in these runs: "
+        "the site caused them itself)",
+        "the attacker's doing: the failures in hpkp-ransom (22.0% under 'none') (they happen "
+        "even when the site deploys nothing)",
+    ]
+    label = charts.heatmap(table, "legit_failure_rate").axes[1].get_ylabel()
+    assert "self-inflicted" not in label
+    assert label.startswith("share of connections to the real site that failed")
+    # An attacker in every scenario, no failure under 'none': nothing to attribute.
+    attacked = _with_attacker(table, "nowhere")
+    assert claims.failure_causes(attacked[attacked["scenario"] != "hpkp-ransom"]) == []
+    # Without the attacker column the table cannot tell.
+    assert claims.failure_causes(table.drop(columns="attacker_connections")) == []
 
 
 # -- cells: n/a, contrast, colour direction ------------------------------------------------
