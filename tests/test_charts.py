@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 import simlab
 from simlab import charts
@@ -602,6 +603,25 @@ def test_tied_sweep_lines_are_drawn_apart() -> None:
     assert len(lines) == 3
     assert len(first_points) == 3  # three defences, three visibly separate markers
     assert len({line.get_marker() for line in lines}) == 3
+
+
+@pytest.mark.parametrize(("metric", "seeds"), [("lockout_duration", 1), ("detection_time", 2)])
+def test_sweep_legend_and_notes_stay_apart_and_seed_bars_are_explained_only_with_seeds(
+    metric: str, seeds: int
+) -> None:
+    table = _sweep(
+        {
+            (v, d): [86400.0 * v * k + s for s in range(seeds)]
+            for v in (1, 7, 30, 60)
+            for k, d in enumerate(["none", "static", "hpkp", "ct", "hpkp+ct"])
+        },
+        "max_age_days",
+        metric,
+    )
+    fig = charts.parameter_chart(table, "max_age_days", metric)
+    _assert_texts_inside_and_apart(fig)
+    texts = "\n".join(t.get_text() for t in fig.findobj(Text))
+    assert ("bars: range over seeds" in texts) == (seeds > 1)
 
 
 # -- the whole pipeline ---------------------------------------------------------------------
