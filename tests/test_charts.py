@@ -542,6 +542,53 @@ def test_network_graph_title_tells_each_storys_reach() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("scenario", "ringed", "legend"),
+    [
+        (
+            "mitm",
+            "isp-0",
+            [
+                "where the attacker sits",
+                "routes it answers",
+                "clients it can answer",
+                "clients out of its reach",
+                "servers and exchange",
+            ],
+        ),
+        (
+            "domain-hijack",
+            "dc-attacker",
+            [
+                "where the attacker sits",
+                "routes it answers",
+                "clients it can answer",
+                "servers and exchange",
+            ],
+        ),
+        ("key-loss", None, ["clients out of its reach", "servers and exchange"]),
+    ],
+)
+def test_network_legend_lists_exactly_the_marks_drawn_and_rings_the_attacker(
+    scenario: str, ringed: str | None, legend: list[str]
+) -> None:
+    from matplotlib.colors import to_hex
+
+    r = simlab.run(scenario, "none", seed=0, n_clients=8, days=15, attack_start_day=3)
+    ax = charts.network_graph(r.world, r.table).axes[0]
+    legend_box = ax.get_legend()
+    assert legend_box is not None
+    assert [t.get_text() for t in legend_box.get_texts()] == legend
+    nodes = ax.collections[-1]  # drawn after the edges
+    fills = {to_hex(c) for c in nodes.get_facecolors()}
+    assert {to_hex(p.get_facecolor()) for p in legend_box.get_patches()} == fills
+    widths = list(nodes.get_linewidths())
+    names = list(r.world.network.graph)
+    assert [n for n, w in zip(names, widths, strict=True) if w > 0] == ([ringed] if ringed else [])
+    labels = [t.get_text() for t in ax.texts]
+    assert ("dc-attacker\n(unused)" in labels) == (scenario != "domain-hijack")
+
+
 # -- sweeps ---------------------------------------------------------------------------------
 
 

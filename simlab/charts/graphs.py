@@ -11,6 +11,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import networkx as nx
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -24,6 +25,8 @@ ATTACKER = "#D55E00"
 REACHED = "#E69F00"
 SAFE = "#56B4E9"
 INFRA = "#BBBBBB"
+RING = 4.0
+"""Width in points of the ring that marks where the attacker sits."""
 
 
 def _story(world: Any, table: pd.DataFrame | None, story: str | None) -> str | None:
@@ -107,16 +110,19 @@ def network_graph(
         hit = {str(k): int(v) for k, v in accepted.groupby("access")["client"].nunique().items()}
 
     def label(node: str) -> str:
-        if node == position and kind == "server":
-            return f"{node}\n(attacker\nruns it)"
+        if node == position:
+            role = {"server": "attacker\nruns it", "dns": "attacker's\nserver"}
+            head = node + "\n(" + role.get(kind, "attacker\nhere") + ")"
+        elif node == "dc-attacker" and node not in world.serving:
+            head = f"{node}\n(unused)"  # the attacker's own host serves only a DNS hijack
+        else:
+            head = node
         if node not in counts:
-            return node
+            return head
         extra = f"\n{hit[node]} intercepted" if hit.get(node) else ""
-        return f"{node}\n{counts[node]} clients{extra}"
+        return f"{head}\n{counts[node]} clients{extra}"
 
     def colour(node: str) -> str:
-        if node == position:
-            return ATTACKER
         if node in counts:
             return REACHED if node in reached else SAFE
         return INFRA
@@ -135,7 +141,18 @@ def network_graph(
         edge_color=[ATTACKER if r else "#999999" for r in on_route],
         width=[3.0 if r else 1.0 for r in on_route],
     )
-    nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=[colour(n) for n in nodes], node_size=1500)
+    fills = [colour(n) for n in nodes]
+    nx.draw_networkx_nodes(
+        graph,
+        pos,
+        ax=ax,
+        node_color=fills,
+        node_size=1500,
+        edgecolors=[
+            ATTACKER if n == position else fill for n, fill in zip(nodes, fills, strict=True)
+        ],
+        linewidths=[RING if n == position else 0.0 for n in nodes],
+    )
     for n in nodes:
         x, y = pos[n]
         ax.text(
@@ -145,21 +162,44 @@ def network_graph(
     title = reach_claim(kind, position, counts, reached, intercepted)
     ax.set_title(title + "\n" + _settings_line(world, table), fontsize=10)
     ax.legend(
-        handles=[
-            Patch(color=ATTACKER, label="attacker"),
-            Patch(color=REACHED, label="clients it can answer"),
-            Patch(color=SAFE, label="clients out of its reach"),
-            Line2D([], [], color=ATTACKER, linewidth=3, label="routes it answers"),
-        ],
+        handles=_network_legend(fills, bool(position), any(on_route)),
         loc="lower center",
         bbox_to_anchor=(0.5, -0.08),
-        ncols=4,
+        ncols=3,
         fontsize=8,
         frameon=False,
     )
     ax.margins(0.12)
     ax.axis("off")
     return fig
+
+
+def _network_legend(fills: list[str], attacker: bool, routes: bool) -> list[Artist]:
+    """A legend entry for each kind of mark the network graph drew, and for no other."""
+    handles: list[Artist] = []
+    if attacker:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                markersize=11,
+                markerfacecolor="white",
+                markeredgecolor=ATTACKER,
+                markeredgewidth=RING,
+                linestyle="none",
+                label="where the attacker sits",
+            )
+        )
+    if routes:
+        handles.append(Line2D([], [], color=ATTACKER, linewidth=3, label="routes it answers"))
+    kinds = [
+        (REACHED, "clients it can answer"),
+        (SAFE, "clients out of its reach"),
+        (INFRA, "servers and exchange"),
+    ]
+    handles += [Patch(color=c, label=text) for c, text in kinds if c in fills]
+    return handles
 
 
 def layered_layout(graph: nx.DiGraph, roots: list[str]) -> dict[str, tuple[float, float]]:
