@@ -671,6 +671,41 @@ def test_sweep_legend_and_notes_stay_apart_and_seed_bars_are_explained_only_with
     assert ("bars: range over seeds" in texts) == (seeds > 1)
 
 
+def test_web_bars_say_na_keep_the_legend_off_the_bars_and_title_each_web() -> None:
+    rows = [
+        {
+            "scenario": scenario,
+            "web": web,
+            "era": era,
+            "defence": defence,
+            "seed": seed,
+            "interception_rate": None if scenario == "key-loss" else 1.0 - 0.1 * seed,
+            "legit_failure_rate": 0.2 if (scenario, defence) == ("key-loss", "hpkp") else 0.0,
+            "attacker_connections": 0 if scenario == "key-loss" else 40,
+        }
+        for scenario in ("mitm", "mitm-local-root", "key-loss", "hpkp-ransom")
+        for web, era, defence in (("HPKP era", "2017-06", "hpkp"), ("CT era", "2020-06", "ct"))
+        for seed in (0, 1)
+    ]
+    fig = charts.web_bars(pd.DataFrame(rows))
+    assert fig.get_suptitle().splitlines()[:2] == [
+        "HPKP era: clients of 2017-06, the site deploys 'hpkp'",
+        "CT era: clients of 2020-06, the site deploys 'ct'",
+    ]
+    interception, failures = fig.axes[:2]
+    key_loss_row = 2
+    na = [t for t in interception.texts if t.get_text().strip() == "n/a"]
+    assert len(na) == 2 and all(abs(t.get_position()[1] - key_loss_row) < 0.5 for t in na)
+    assert not any(t.get_text().strip() == "n/a" for t in failures.texts)  # 0.0% is a value
+    _assert_texts_inside_and_apart(fig)
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not legend.overlaps(ax.get_window_extent(renderer))
+    with pytest.raises(SimlabError, match="'web' column"):
+        charts.web_bars(pd.DataFrame(rows).drop(columns="web"))
+
+
 # -- the whole pipeline ---------------------------------------------------------------------
 
 
