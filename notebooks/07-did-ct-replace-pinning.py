@@ -59,22 +59,9 @@ shown.assign(
 ).unstack("web")
 
 # %%
-import matplotlib.pyplot as plt
+from simlab import charts
 
-means = table.groupby(["scenario", "web"], sort=False)[
-    ["interception_rate", "legit_failure_rate"]
-].mean()
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True, layout="constrained")
-panels = {
-    "interception_rate": "attacker's connections accepted (%)",
-    "legit_failure_rate": "connections to the real site that failed (%)",
-}
-for ax, (metric, title) in zip(axes, panels.items(), strict=True):
-    (means[metric] * 100).unstack("web").plot.barh(ax=ax, color=["#0072B2", "#E69F00"])
-    ax.set_title(title)
-    ax.set_xlabel("%")
-fig.suptitle(" and ".join(f"{w.label}: clients of {w.era}, site deploys {w.defence}"
-                          for w in verdict.WEBS));
+charts.web_bars(table);
 
 # %% [markdown]
 # What the data says, computed from the table above (a different table gives different

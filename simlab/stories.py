@@ -99,7 +99,9 @@ def ca_compromise(world: World) -> Story:
         world.events.append((now, f"precertificate logged: {len(world.logs)} SCTs embedded"))
         merged = now + s.merge_delay_hours * HOUR
         world.events.append((merged, "logs merge it: monitors can see it"))
-    world.on_detect.append(lambda at: _revoke(world, world.other_ca, rogue, at))
+    world.on_detect.append(
+        lambda at: _revoke(world, world.other_ca, rogue, at, "the compromised CA")
+    )
     if not s.rogue_used:
         world.events.append((world.engine.now, "misissued certificate exists; nobody serves it"))
         return
@@ -107,9 +109,11 @@ def ca_compromise(world: World) -> Story:
     yield from _on_path(world, attacker, "rogue certificate from a compromised public CA in use")
 
 
-def _revoke(world: World, ca: CertificateAuthority, chain: Chain, at: SimTime) -> None:
+def _revoke(world: World, ca: CertificateAuthority, chain: Chain, at: SimTime, role: str) -> None:
+    """Revoke ``chain``'s leaf; the event names the CA by its role in the story, then by its
+    name (a reader of a timeline does not know which CA "Other Issuing CA" is)."""
     ca.revoke(chain.leaf.serial_number, at=at)
-    world.events.append((at, f"{ca.name} revokes the certificate"))
+    world.events.append((at, f"{role} ({ca.name}) revokes the certificate"))
 
 
 def key_loss(world: World) -> Story:
@@ -147,7 +151,7 @@ def key_theft(world: World) -> Story:
     world.events.append((world.engine.now, "stolen key and genuine certificate in use on-path"))
     yield s.theft_noticed_days * DAY
     world.events.append((world.engine.now, "owner notices the theft"))
-    _revoke(world, world.issuing, stolen.chain, world.engine.now)
+    _revoke(world, world.issuing, stolen.chain, world.engine.now, "the site's own CA")
     world.rekey(world.engine.now, use_backup=True)
     remaining = s.attack_days - s.theft_noticed_days
     if remaining > 0:
@@ -187,7 +191,13 @@ def _until_recovery(world: World, recover: Callable[[], None], what: str) -> Sto
 
     def respond(at: SimTime) -> None:
         if world.attacker is not None and world.attacker.chain is not world.owner.chain:
-            _revoke(world, world.other_ca, world.attacker.chain, at)
+            _revoke(
+                world,
+                world.other_ca,
+                world.attacker.chain,
+                at,
+                "the CA that issued the attacker's certificate",
+            )
         recover_once(at)
 
     world.on_detect.append(respond)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 import simlab
 from simlab import charts
@@ -87,9 +88,39 @@ def test_heatmap_names_a_defence_that_is_best_or_tied_in_every_row() -> None:
         "interception_rate",
     )
     claim = claims.heatmap_claim(table, "interception_rate")
-    assert claim == "'static' lets the attacker in least or ties in all 2 scenarios (alone in 1)"
+    assert claim == (
+        "'static' lets the attacker in least in 1 of 2 scenarios and ties for it in the rest; "
+        "all defences tie in 1 of 2"
+    )
     fig = charts.heatmap(table, "interception_rate")
-    assert fig.get_suptitle().startswith("interception rate: " + claim)
+    assert fig.get_suptitle().replace("\n", " ").startswith("interception rate: " + claim)
+
+
+def test_a_defence_never_beaten_but_never_alone_best_is_not_called_the_winner() -> None:
+    # 'ct' ties with 'static' in one row, with 'none' in another, and every defence ties in
+    # the third: 'ct' is never beaten, but it is no winner.
+    values = {
+        ("hijack", "none"): [7.0, 7.0],
+        ("hijack", "static"): [2.0, 2.0],
+        ("hijack", "ct"): [2.0, 2.0],
+        ("ransom", "none"): [2.0, 2.0],
+        ("ransom", "static"): [7.0, 7.0],
+        ("ransom", "ct"): [2.0, 2.0],
+        ("theft", "none"): [13.8, 13.8],
+        ("theft", "static"): [13.8, 13.8],
+        ("theft", "ct"): [13.8, 13.8],
+    }
+    days = {k: [v * 86400 for v in vs] for k, vs in values.items()}
+    tied = claims.heatmap_claim(_grid(days, "exposure_window"), "exposure_window")
+    assert tied == (
+        "no defence is best alone in any scenario; 'ct' ties for best in all 3 scenarios; "
+        "all defences tie in 1 of 3"
+    )
+    # The same rows with 'ct' ahead alone in each: now it is the winner, and no row ties.
+    for scenario in ("hijack", "ransom", "theft"):
+        days[(scenario, "ct")] = [86400.0, 86400.0]
+    ahead = claims.heatmap_claim(_grid(days, "exposure_window"), "exposure_window")
+    assert ahead == "'ct' closes the attacker's window soonest in all 3 scenarios"
 
 
 def test_heatmap_does_not_crown_a_defence_another_beats_in_some_row() -> None:
@@ -173,8 +204,37 @@ def test_a_defence_worst_in_most_rows_is_named() -> None:
     claim = claims.heatmap_claim(table, "legit_failure_rate")
     assert claim == (
         "'none' and 'ct' are best or tied in all 3 scenarios; "
-        "'hpkp' breaks most of its own users' connections in 3 of 3"
+        "'hpkp' has the most failed connections to the real site in 3 of 3"
     )
+
+
+def test_failures_are_called_self_inflicted_only_where_no_attacker_ran() -> None:
+    table = _grid(
+        {
+            ("key-loss", "none"): [0.0],
+            ("key-loss", "hpkp"): [0.2],
+            ("hpkp-ransom", "none"): [0.22],
+            ("hpkp-ransom", "static"): [0.05],
+            ("mitm", "none"): [0.0],
+            ("mitm", "hpkp"): [0.01],
+        },
+        "legit_failure_rate",
+    )
+    table = _with_attacker(table, "key-loss")
+    assert claims.failure_causes(table) == [
+        "self-inflicted: the failures in key-loss (no attacker in these runs: "
+        "the site caused them itself)",
+        "the attacker's doing: the failures in hpkp-ransom (22.0% under 'none') (they happen "
+        "even when the site deploys nothing)",
+    ]
+    label = charts.heatmap(table, "legit_failure_rate").axes[1].get_ylabel()
+    assert "self-inflicted" not in label
+    assert label.startswith("share of connections to the real site that failed")
+    # An attacker in every scenario, no failure under 'none': nothing to attribute.
+    attacked = _with_attacker(table, "nowhere")
+    assert claims.failure_causes(attacked[attacked["scenario"] != "hpkp-ransom"]) == []
+    # Without the attacker column the table cannot tell.
+    assert claims.failure_causes(table.drop(columns="attacker_connections")) == []
 
 
 # -- cells: n/a, contrast, colour direction ------------------------------------------------
@@ -482,6 +542,53 @@ def test_network_graph_title_tells_each_storys_reach() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("scenario", "ringed", "legend"),
+    [
+        (
+            "mitm",
+            "isp-0",
+            [
+                "where the attacker sits",
+                "routes it answers",
+                "clients it can answer",
+                "clients out of its reach",
+                "servers and exchange",
+            ],
+        ),
+        (
+            "domain-hijack",
+            "dc-attacker",
+            [
+                "where the attacker sits",
+                "routes it answers",
+                "clients it can answer",
+                "servers and exchange",
+            ],
+        ),
+        ("key-loss", None, ["clients out of its reach", "servers and exchange"]),
+    ],
+)
+def test_network_legend_lists_exactly_the_marks_drawn_and_rings_the_attacker(
+    scenario: str, ringed: str | None, legend: list[str]
+) -> None:
+    from matplotlib.colors import to_hex
+
+    r = simlab.run(scenario, "none", seed=0, n_clients=8, days=15, attack_start_day=3)
+    ax = charts.network_graph(r.world, r.table).axes[0]
+    legend_box = ax.get_legend()
+    assert legend_box is not None
+    assert [t.get_text() for t in legend_box.get_texts()] == legend
+    nodes = ax.collections[-1]  # drawn after the edges
+    fills = {to_hex(c) for c in nodes.get_facecolors()}
+    assert {to_hex(p.get_facecolor()) for p in legend_box.get_patches()} == fills
+    widths = list(nodes.get_linewidths())
+    names = list(r.world.network.graph)
+    assert [n for n, w in zip(names, widths, strict=True) if w > 0] == ([ringed] if ringed else [])
+    labels = [t.get_text() for t in ax.texts]
+    assert ("dc-attacker\n(unused)" in labels) == (scenario != "domain-hijack")
+
+
 # -- sweeps ---------------------------------------------------------------------------------
 
 
@@ -543,6 +650,60 @@ def test_tied_sweep_lines_are_drawn_apart() -> None:
     assert len(lines) == 3
     assert len(first_points) == 3  # three defences, three visibly separate markers
     assert len({line.get_marker() for line in lines}) == 3
+
+
+@pytest.mark.parametrize(("metric", "seeds"), [("lockout_duration", 1), ("detection_time", 2)])
+def test_sweep_legend_and_notes_stay_apart_and_seed_bars_are_explained_only_with_seeds(
+    metric: str, seeds: int
+) -> None:
+    table = _sweep(
+        {
+            (v, d): [86400.0 * v * k + s for s in range(seeds)]
+            for v in (1, 7, 30, 60)
+            for k, d in enumerate(["none", "static", "hpkp", "ct", "hpkp+ct"])
+        },
+        "max_age_days",
+        metric,
+    )
+    fig = charts.parameter_chart(table, "max_age_days", metric)
+    _assert_texts_inside_and_apart(fig)
+    texts = "\n".join(t.get_text() for t in fig.findobj(Text))
+    assert ("bars: range over seeds" in texts) == (seeds > 1)
+
+
+def test_web_bars_say_na_keep_the_legend_off_the_bars_and_title_each_web() -> None:
+    rows = [
+        {
+            "scenario": scenario,
+            "web": web,
+            "era": era,
+            "defence": defence,
+            "seed": seed,
+            "interception_rate": None if scenario == "key-loss" else 1.0 - 0.1 * seed,
+            "legit_failure_rate": 0.2 if (scenario, defence) == ("key-loss", "hpkp") else 0.0,
+            "attacker_connections": 0 if scenario == "key-loss" else 40,
+        }
+        for scenario in ("mitm", "mitm-local-root", "key-loss", "hpkp-ransom")
+        for web, era, defence in (("HPKP era", "2017-06", "hpkp"), ("CT era", "2020-06", "ct"))
+        for seed in (0, 1)
+    ]
+    fig = charts.web_bars(pd.DataFrame(rows))
+    assert fig.get_suptitle().splitlines()[:2] == [
+        "HPKP era: clients of 2017-06, the site deploys 'hpkp'",
+        "CT era: clients of 2020-06, the site deploys 'ct'",
+    ]
+    interception, failures = fig.axes[:2]
+    key_loss_row = 2
+    na = [t for t in interception.texts if t.get_text().strip() == "n/a"]
+    assert len(na) == 2 and all(abs(t.get_position()[1] - key_loss_row) < 0.5 for t in na)
+    assert not any(t.get_text().strip() == "n/a" for t in failures.texts)  # 0.0% is a value
+    _assert_texts_inside_and_apart(fig)
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not legend.overlaps(ax.get_window_extent(renderer))
+    with pytest.raises(SimlabError, match="'web' column"):
+        charts.web_bars(pd.DataFrame(rows).drop(columns="web"))
 
 
 # -- the whole pipeline ---------------------------------------------------------------------
@@ -675,8 +836,44 @@ def test_trust_graph_marks_the_compromised_ca_and_the_rogue_certificate() -> Non
 
     compromised = labels("ca-compromise")
     assert "Other\nIssuing CA\n(compromised)" in compromised
-    assert any(t.startswith("attacker\n#") for t in compromised)
+    assert "requested by\nthe attacker" in compromised
     assert not any("(compromised)" in t for t in labels("domain-hijack"))  # DV passed
+
+
+def test_trust_graph_says_what_each_ca_is_to_the_site_and_what_the_numbers_are() -> None:
+    world = simlab.run("ca-compromise", "none", seed=0, n_clients=10, days=15).world
+    ax = charts.trust_graph(world).axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    below = dict(zip(texts[0::2], texts[1::2], strict=True))  # each node, then its role
+    assert below["Public\nRoot CA"] == "the site's root CA"
+    assert below["Issuing\nCA"] == "issues the site's\ncertificates"
+    assert below["Other\nIssuing CA\n(compromised)"] == "another public CA,\nnot the site's"
+    numbers = sorted(t.split("#")[1] for t in texts if t.startswith("certificate\n#"))
+    assert len(numbers) == 2
+    legend = ax.get_legend()
+    assert legend is not None
+    title = legend.get_title().get_text()
+    assert title.endswith(": the last four digits of a certificate's serial number")
+    assert title.split(":")[0].lstrip("#") in numbers
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "certificate authority (CA)",
+        "CA that signed without validating (compromised)",
+        "certificate the owner requested",
+        "certificate the owner never asked for",
+    ]
+    # A story where the owner's CA is not compromised draws no "compromised" key.
+    clean = simlab.run("key-loss", "none", seed=0, n_clients=10, days=15).world
+    clean_legend = charts.trust_graph(clean).axes[0].get_legend()
+    assert clean_legend is not None
+    assert "CA that signed without validating (compromised)" not in [
+        t.get_text() for t in clean_legend.get_texts()
+    ]
+
+
+def test_a_revocation_event_names_the_cas_role_not_only_its_name() -> None:
+    r = simlab.run("ca-compromise", "ct", seed=0, n_clients=20, days=15, attack_start_day=3)
+    revoked = [what for _, what in r.events if "revokes" in what]
+    assert revoked == ["the compromised CA (Other Issuing CA) revokes the certificate"]
 
 
 def test_trust_graph_puts_the_sites_own_root_on_top() -> None:

@@ -13,6 +13,7 @@ halves, for drawing in one process and writing in another).
 from __future__ import annotations
 
 from simlab.charts import claims
+from simlab.charts.bars import web_bars
 from simlab.charts.graphs import network_graph, trust_graph
 from simlab.charts.heatmaps import heatmap
 from simlab.charts.output import figure_files, render, save, write
@@ -35,5 +36,6 @@ __all__ = [
     "save",
     "timeline",
     "trust_graph",
+    "web_bars",
     "write",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "better",
     "cells",
     "describe",
+    "failure_causes",
     "heatmap_claim",
     "rate_better",
     "reach_claim",
@@ -170,9 +171,11 @@ def _comparable(metric: str, cell: Summary) -> bool:
 def heatmap_claim(metrics: pd.DataFrame, metric: str) -> str:
     """Which defence is best across the scenarios where ``metric`` applies, or that none is.
 
-    "'static' lets the attacker in least or ties in all 6 scenarios (alone in 4)" only if
-    'static' is undominated in every row; otherwise the defence that wins alone most often, or a
-    neutral statement. A defence that is alone worst in most rows is named too.
+    "'static' lets the attacker in least in 4 of 6 scenarios and ties for it in the rest" only
+    if 'static' is undominated in every row and alone best in 4; a defence never beaten but
+    never alone best is no winner ("no defence is best alone in any scenario"); otherwise the
+    defence that wins alone most often, or a neutral statement. The rows where every defence
+    ties are counted, so ties cannot read as wins; a defence alone worst in most rows is named.
     """
     style = METRIC_STYLES[metric]
     ok = applies(metrics, metric)
@@ -191,10 +194,12 @@ def heatmap_claim(metrics: pd.DataFrame, metric: str) -> str:
     scenarios = "the only scenario" if n == 1 else f"all {n} scenarios"
     if len(everywhere) == 1:
         d = everywhere[0]
-        if n == 1:
-            claim = f"'{d}' {style.best}"
-        else:
-            claim = f"'{d}' {style.best} or ties in {scenarios} (alone in {alone[d]})"
+        if alone[d] == n:
+            claim = f"'{d}' {style.best}" + ("" if n == 1 else f" in {scenarios}")
+        elif alone[d]:
+            claim = f"'{d}' {style.best} in {alone[d]} of {n} scenarios and ties for it in the rest"
+        else:  # never beaten, but never ahead alone either: no winner to name
+            claim = f"no defence is best alone in any scenario; '{d}' ties for best in {scenarios}"
     elif everywhere:
         claim = f"{_names(everywhere)} are best or tied in {scenarios}"
     else:
@@ -205,12 +210,52 @@ def heatmap_claim(metrics: pd.DataFrame, metric: str) -> str:
             )
         else:
             claim = "no defence is best in every scenario"
+    ties = sum(len(best[k]) == len(rows[k]) for k in rows)
+    if ties:
+        claim += f"; all defences tie in {ties} of {n}"
     losers = Counter(w[0] for w in worst.values() if len(w) == 1)
     if losers and len(defences) >= 3:  # with two, the worst is just the other one
         (w, k), *rest = losers.most_common(2)
         if k > n / 2 and (not rest or rest[0][1] < k) and w not in everywhere:
             claim += f"; '{w}' {style.worst} in {k} of {n}"
     return claim
+
+
+def failure_causes(metrics: pd.DataFrame) -> list[str]:
+    """Whose doing the failed connections to the real site are, where the table can tell.
+
+    In a scenario whose runs had no attacker (``attacker_connections`` 0 in every run) every
+    failure is self-inflicted. Where 'none' (a site that deploys nothing) has failures, the
+    attacker caused them, not a defence. Elsewhere the table cannot tell, and nothing is said.
+    """
+    if "attacker_connections" not in metrics:
+        return []
+    metric = "legit_failure_rate"
+    ok = applies(metrics, "interception_rate")  # False: no attacker in that scenario's runs
+    grid = cells(metrics, metric, "scenario")
+    own = [str(k) for k, row in grid.items() if not ok[str(k)] and _fails(row.values())]
+    theirs = [
+        f"{k} ({describe(metric, row['none'])} under 'none')"
+        for k, row in grid.items()
+        if ok[str(k)] and "none" in row and _fails([row["none"]])
+    ]
+    notes = []
+    if own:
+        notes.append(
+            f"self-inflicted: the failures in {', '.join(own)} (no attacker in these runs: "
+            "the site caused them itself)"
+        )
+    if theirs:
+        notes.append(
+            f"the attacker's doing: the failures in {', '.join(theirs)} (they happen even when "
+            "the site deploys nothing)"
+        )
+    return notes
+
+
+def _fails(summaries: Iterable[Summary]) -> bool:
+    res = METRIC_STYLES["legit_failure_rate"].resolution
+    return any(c.valued and c.mean >= res * (1 - 1e-9) for c in summaries)
 
 
 def tie_note(metric: str) -> str:

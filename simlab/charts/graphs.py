@@ -11,6 +11,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import networkx as nx
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -24,6 +25,8 @@ ATTACKER = "#D55E00"
 REACHED = "#E69F00"
 SAFE = "#56B4E9"
 INFRA = "#BBBBBB"
+RING = 4.0
+"""Width in points of the ring that marks where the attacker sits."""
 
 
 def _story(world: Any, table: pd.DataFrame | None, story: str | None) -> str | None:
@@ -107,16 +110,19 @@ def network_graph(
         hit = {str(k): int(v) for k, v in accepted.groupby("access")["client"].nunique().items()}
 
     def label(node: str) -> str:
-        if node == position and kind == "server":
-            return f"{node}\n(attacker\nruns it)"
+        if node == position:
+            role = {"server": "attacker\nruns it", "dns": "attacker's\nserver"}
+            head = node + "\n(" + role.get(kind, "attacker\nhere") + ")"
+        elif node == "dc-attacker" and node not in world.serving:
+            head = f"{node}\n(unused)"  # the attacker's own host serves only a DNS hijack
+        else:
+            head = node
         if node not in counts:
-            return node
+            return head
         extra = f"\n{hit[node]} intercepted" if hit.get(node) else ""
-        return f"{node}\n{counts[node]} clients{extra}"
+        return f"{head}\n{counts[node]} clients{extra}"
 
     def colour(node: str) -> str:
-        if node == position:
-            return ATTACKER
         if node in counts:
             return REACHED if node in reached else SAFE
         return INFRA
@@ -135,7 +141,18 @@ def network_graph(
         edge_color=[ATTACKER if r else "#999999" for r in on_route],
         width=[3.0 if r else 1.0 for r in on_route],
     )
-    nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=[colour(n) for n in nodes], node_size=1500)
+    fills = [colour(n) for n in nodes]
+    nx.draw_networkx_nodes(
+        graph,
+        pos,
+        ax=ax,
+        node_color=fills,
+        node_size=1500,
+        edgecolors=[
+            ATTACKER if n == position else fill for n, fill in zip(nodes, fills, strict=True)
+        ],
+        linewidths=[RING if n == position else 0.0 for n in nodes],
+    )
     for n in nodes:
         x, y = pos[n]
         ax.text(
@@ -145,21 +162,44 @@ def network_graph(
     title = reach_claim(kind, position, counts, reached, intercepted)
     ax.set_title(title + "\n" + _settings_line(world, table), fontsize=10)
     ax.legend(
-        handles=[
-            Patch(color=ATTACKER, label="attacker"),
-            Patch(color=REACHED, label="clients it can answer"),
-            Patch(color=SAFE, label="clients out of its reach"),
-            Line2D([], [], color=ATTACKER, linewidth=3, label="routes it answers"),
-        ],
+        handles=_network_legend(fills, bool(position), any(on_route)),
         loc="lower center",
         bbox_to_anchor=(0.5, -0.08),
-        ncols=4,
+        ncols=3,
         fontsize=8,
         frameon=False,
     )
     ax.margins(0.12)
     ax.axis("off")
     return fig
+
+
+def _network_legend(fills: list[str], attacker: bool, routes: bool) -> list[Artist]:
+    """A legend entry for each kind of mark the network graph drew, and for no other."""
+    handles: list[Artist] = []
+    if attacker:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                markersize=11,
+                markerfacecolor="white",
+                markeredgecolor=ATTACKER,
+                markeredgewidth=RING,
+                linestyle="none",
+                label="where the attacker sits",
+            )
+        )
+    if routes:
+        handles.append(Line2D([], [], color=ATTACKER, linewidth=3, label="routes it answers"))
+    kinds = [
+        (REACHED, "clients it can answer"),
+        (SAFE, "clients out of its reach"),
+        (INFRA, "servers and exchange"),
+    ]
+    handles += [Patch(color=c, label=text) for c, text in kinds if c in fills]
+    return handles
 
 
 def layered_layout(graph: nx.DiGraph, roots: list[str]) -> dict[str, tuple[float, float]]:
@@ -182,28 +222,66 @@ def layered_layout(graph: nx.DiGraph, roots: list[str]) -> dict[str, tuple[float
     return pos
 
 
+def _site_cas(world: Any) -> set[str]:
+    """The CAs on the chain of a certificate the owner requested for the site."""
+    names: set[str] = set()
+    for ca in (world.root, world.issuing, world.other_root, world.other_ca):
+        if any(r.requester == "owner" and _for_site(world, r) for r in ca.issued):
+            while ca is not None:
+                names.add(ca.name)
+                ca = ca.parent
+    return names
+
+
+def _for_site(world: Any, record: Any) -> bool:
+    return bool(record.names) and record.names[0] in (world.host, f"*.{world.host}")
+
+
+def _ca_role(ca: Any, site: set[str]) -> str:
+    """What a CA is to the site, for a reader who does not know the simulated CAs' names."""
+    if ca.name in site:
+        return "the site's root CA" if ca.parent is None else "issues the site's\ncertificates"
+    return "another public\nroot CA" if ca.parent is None else "another public CA,\nnot the site's"
+
+
+TRUST_KEY = (
+    ("#0072B2", "certificate authority (CA)"),
+    ("#E69F00", "CA that signed without validating (compromised)"),
+    ("#009E73", "certificate the owner requested"),
+    ("#D55E00", "certificate the owner never asked for"),
+)
+
+
 def trust_graph(world: Any) -> Figure:
     """Roots, intermediates and issued certificates for the site. Certificates the owner did
     not request are vermilion; a CA whose key signed without validation (compromised) is
-    orange and says so."""
+    orange and says so. Under each node, what it is to the site; a certificate is named by
+    the last four digits of its serial number, as the caption says."""
+    ca_colour, breached, owners, rogue_colour = (c for c, _ in TRUST_KEY)
     graph = nx.DiGraph()
     colours: dict[str, str] = {}
     names: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    numbers: list[str] = []
+    site = _site_cas(world)
     for ca in (world.root, world.issuing, world.other_root, world.other_ca):
         compromised = any(not record.validated for record in ca.issued)
         names[ca.name] = ca.name + (" (compromised)" if compromised else "")
-        colours[names[ca.name]] = "#E69F00" if compromised else "#0072B2"
+        colours[names[ca.name]] = breached if compromised else ca_colour
+        roles[names[ca.name]] = _ca_role(ca, site)
         graph.add_node(names[ca.name])
         if ca.parent is not None:
             graph.add_edge(names[ca.parent.name], names[ca.name])
         for record in ca.issued:
-            if record.names and record.names[0] in (world.host, f"*.{world.host}"):
-                label = f"{record.requester}\n#{record.serial % 10000:04d}"
+            if _for_site(world, record):
+                number = f"#{record.serial % 10000:04d}"
+                numbers.append(number)
+                label = f"certificate\n{number}"
                 graph.add_edge(names[ca.name], label)
-                colours[label] = (
-                    "#D55E00" if not record.validated or record.requester != "owner" else "#009E73"
-                )
-    fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+                own = record.validated and record.requester == "owner"
+                colours[label] = owners if own else rogue_colour
+                roles[label] = f"requested by\nthe {record.requester}"
+    fig, ax = plt.subplots(figsize=(7.5, 4.6), layout="constrained")
     roots = [names[world.root.name], names[world.other_root.name]]
     pos = layered_layout(graph, roots)
     size = 3300
@@ -220,18 +298,20 @@ def trust_graph(world: Any) -> Figure:
     for n in nodes:
         x, y = pos[n]
         text = n.replace(" ", "\n", 1).replace(" (compromised)", "\n(compromised)")
-        ax.text(
-            x,
-            y,
-            text,
+        colour = colours.get(n, "#999999")
+        ax.text(x, y, text, ha="center", va="center", fontsize=7, color=text_colour(colour))
+        ax.annotate(
+            roles[n],
+            (x, y),
+            xytext=(0, -36),  # below the circle: its radius is sqrt(size)/2, ~29 points
+            textcoords="offset points",
             ha="center",
-            va="center",
-            fontsize=7,
-            color=text_colour(colours.get(n, "#999999")),
+            va="top",
+            fontsize=7.5,
         )
-    ax.margins(x=0.12, y=0.25)
-    rogue = sum(c == "#D55E00" for c in colours.values())
-    breach = any(c == "#E69F00" for c in colours.values())
+    ax.margins(x=0.12, y=0.45)
+    rogue = sum(c == rogue_colour for c in colours.values())
+    breach = any(c == breached for c in colours.values())
     ax.set_title(
         f"Who vouches for {world.host}?\n{rogue} certificate{'' if rogue == 1 else 's'} "
         "the owner never asked for"
@@ -239,6 +319,19 @@ def trust_graph(world: Any) -> Figure:
         + "\n"
         + _settings_line(world, None),
         fontsize=10,
+    )
+    drawn = set(colours.values())
+    ax.legend(
+        handles=[Patch(color=c, label=text) for c, text in TRUST_KEY if c in drawn],
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncols=2,
+        fontsize=8,
+        frameon=False,
+        title=f"{numbers[-1]}: the last four digits of a certificate's serial number"
+        if numbers
+        else None,
+        title_fontsize=8,
     )
     ax.axis("off")
     return fig

@@ -15,6 +15,7 @@ from simlab.charts.claims import (
     applies,
     best_of,
     cells,
+    failure_causes,
     heatmap_claim,
     run_settings,
     split_eras,
@@ -116,6 +117,8 @@ def heatmap(metrics: pd.DataFrame, metric: str) -> Figure:
     notes = [f"bold: best or tied for best in its row (no bold: all tied); {tie_note(metric)}"]
     if not all(ok.values()):
         notes.append("n/a: no attacker in that scenario")
+    if metric == "legit_failure_rate":
+        notes += failure_causes(metrics)
     if metric == "detection_time":
         notes.append(
             "each cell: mean time over the runs that detected, and in how many runs detection "

@@ -58,12 +58,12 @@ METRIC_STYLES: dict[str, MetricStyle] = {
         needs_attacker=True,
     ),
     "legit_failure_rate": MetricStyle(
-        "share of connections to the real site that failed (self-inflicted)",
+        "share of connections to the real site that failed",
         "%",
         1.0,
         0.001,
-        "breaks fewest of its own users' connections",
-        "breaks most of its own users' connections",
+        "has the fewest failed connections to the real site",
+        "has the most failed connections to the real site",
     ),
     "detection_time": MetricStyle(
         "hours from attack start to first detection",

@@ -136,15 +136,19 @@ def parameter_chart(metrics: pd.DataFrame, param: str, metric: str) -> Figure:
         bottom.set_xlim(xs[0] - 0.5, xs[-1] + 0.5)
     bottom.set_xlabel(param.replace("_", " ") + (" (categories)" if categorical else ""))
     handles, labels = panels[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncols=len(labels))
+    # Right, halfway down: above or below the panels constrained layout puts it on the
+    # title or the notes, which span the whole width.
+    fig.legend(handles, labels, fontsize=8, loc="outside right center", title="defence")
     claim = f"{metric.replace('_', ' ')} against {param}: {sweep_claim(metrics, param, metric)}"
     fig.suptitle(
         "\n".join([*textwrap.wrap(claim, 85), run_settings(metrics, exclude=[param])]),
         fontsize=10.5,
     )
+    several = "seed" in metrics and metrics["seed"].nunique() > 1
+    spread = "bars: range over seeds; " if several else ""
     notes = [
         f"markers nudged {DODGE_POINTS:g} points apart so equal values stay visible; "
-        f"bars: range over seeds; {tie_note(metric)}"
+        f"{spread}{tie_note(metric)}"
     ]
     direction = "lower is better" if style.lower_is_better else "higher is better"
     if detection:
