@@ -47,14 +47,14 @@ metrics_table(runs)
 # stopped noting it.
 
 # %%
-from simlab.units import duration
+from simlab.units import format_metric
 
 for era in ("2016-10", "2019-06", "2020-06"):
     r = simlab.run("hpkp-ransom", "none", seed=0, era=era)
     t = r.table
     locked = sorted(set(t[t["legit"] & (t["outcome"] == "blocked")]["release"]))
-    print(f"{era}: longest lock-out {duration(r.metrics['lockout_duration'])};"
-          f" locked out: {', '.join(locked) or 'nobody'}")
+    lockout = format_metric("lockout_duration", r.metrics["lockout_duration"])
+    print(f"{era}: longest lock-out {lockout}; locked out: {', '.join(locked) or 'nobody'}")
 
 # %% [markdown]
 # How long the lock-out lasts depends on max-age. Each point is a run:

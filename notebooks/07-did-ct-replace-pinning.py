@@ -34,7 +34,7 @@ import pandas as pd
 import simlab
 from simlab import clients, verdict
 from simlab.teaching import check
-from simlab.units import duration
+from simlab.units import format_metric
 
 for web in verdict.WEBS:
     mix = clients.population(web.era)["browser"]
@@ -55,7 +55,7 @@ shown.assign(
     # n/a: no attacker connection to count (key-loss has no attacker)
     interception_rate=shown["interception_rate"].map("{:.0%}".format, "ignore").fillna("n/a"),
     legit_failure_rate=shown["legit_failure_rate"].map("{:.1%}".format, "ignore").fillna("n/a"),
-    lockout_duration=shown["lockout_duration"].map(duration),
+    lockout_duration=shown["lockout_duration"].map(lambda s: format_metric("lockout_duration", s)),
 ).unstack("web")
 
 # %%
@@ -84,9 +84,10 @@ ca = simlab.run("ca-compromise", "ct", seed=0, era="2020-06")
 t = ca.table
 accepted = t[(t["responder"] == "attacker") & t["outcome"].isin(["intercepted", "clicked_through"])]
 last = accepted["time"].max() - ca.world.attack_start
+detected = format_metric("detection_time", ca.metrics["detection_time"])
 print(
-    f"Detected by {ca.metrics['detected_by']} after {duration(ca.metrics['detection_time'])}; "
-    f"the last accepted interception came {duration(last)} after the attack began."
+    f"Detected by {ca.metrics['detected_by']} after {detected}; the last accepted "
+    f"interception came {format_metric('exposure_window', last)} after the attack began."
 )
 
 # %% [markdown]

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from simlab import batch
+from simlab.clock import DAY
 from simlab.errors import ScenarioError, shown
 from simlab.limits import check_seed
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
@@ -225,8 +226,13 @@ def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
     - detection_time / detected_by: seconds from the attack's start to the first detection
       signal reaching the owner, and which signal it was (None if none came);
     - exposure_window: seconds from the attack's start to the last accepted interception;
-    - lockout_duration: the longest span over which one client kept failing to reach the
-      legitimate server;
+    - lockout_duration: the longest lock-out one client lived through, in seconds. A
+      lock-out starts at a client's failed visit to the legitimate server that follows a
+      successful one (or is its first) and lasts until its next successful visit to that
+      server, or, if none came, until the run's end (censored: it lasted *at least* that
+      long). A client locked out, let in and locked out again has two lock-outs, each
+      measured on its own, not one span from the first failure to the last. Visits answered
+      by the attacker neither start nor end one. 0.0 if no client ever failed;
     - clients_affected: clients intercepted at least once or locked out at least once.
     """
     # Masks over the columns, not filtered tables: a filter copies all ~25 columns.
@@ -245,7 +251,9 @@ def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
         "detection_time": max(0.0, first[0] - world.attack_start) if first else None,
         "detected_by": first[1] if first else None,
         "exposure_window": float(time[accepted].max() - world.attack_start) if n_accepted else 0.0,
-        "lockout_duration": _longest_span(client[failures], time[failures]),
+        "lockout_duration": _longest_lockout(
+            client[legit], time[legit], failures[legit], world.s.days * DAY
+        ),
         "clients_affected": len(pd.unique(np.concatenate([client[accepted], client[failures]]))),
     }
 
@@ -262,13 +270,26 @@ def _isin(column: pd.Series, values: tuple[str, ...]) -> npt.NDArray[np.bool_]:
     return column.isin(values).to_numpy(dtype=bool)
 
 
-def _longest_span(clients: npt.NDArray[Any], times: npt.NDArray[np.float64]) -> float:
-    """The longest span from one client's first time to its last (0.0 if none)."""
-    if not len(clients):
+def _longest_lockout(
+    clients: npt.NDArray[Any],
+    times: npt.NDArray[np.float64],
+    failed: npt.NDArray[np.bool_],
+    end: float,
+) -> float:
+    """The longest lock-out (see :func:`metrics`) among visits to the legitimate server:
+    from the first failure of each run of failures, in one client's visits in time order, to
+    the visit after that run (a success, by construction) or ``end``; 0.0 if none failed."""
+    if not failed.any():
         return 0.0
-    which, ids = pd.factorize(clients)
-    first = np.full(len(ids), np.inf)
-    last = np.full(len(ids), -np.inf)
-    np.minimum.at(first, which, times)
-    np.maximum.at(last, which, times)
-    return float((last - first).max())
+    # Only the visits of clients that ever failed: in most runs, a small share of the table.
+    ever = np.isin(clients, np.unique(clients[failed]))
+    clients, times, failed = clients[ever], times[ever], failed[ever]
+    order = np.lexsort((times, clients))  # by client, then time; stable for equal times
+    clients, times, failed = clients[order], times[order], failed[order]
+    same_as_previous = np.r_[False, clients[1:] == clients[:-1]]
+    same_as_next = np.r_[same_as_previous[1:], False]
+    starts = failed & ~(same_as_previous & np.r_[False, failed[:-1]])
+    lasts = failed & ~(same_as_next & np.r_[failed[1:], False])
+    # Each run of failures has one start and one last, in the same order.
+    ends = np.where(same_as_next, np.r_[times[1:], end], end)[lasts]
+    return float(np.maximum(ends - times[starts], 0.0).max())

@@ -1,6 +1,7 @@
-"""How metrics are shown to people: times in hours or days with the unit written, rates as
-percentages, counts as whole numbers, and "never" (no detection) or "n/a" (nothing to
-measure: no attacker, or no connections) where there is no number.
+"""How metrics are shown to people: times in one unit per metric (hours or days, as the CSV
+files' column names say) with the unit written, rates as percentages, counts as whole
+numbers, and "never" (no detection) or "n/a" (nothing to measure: no attacker, or no
+connections) where there is no number.
 
 The metrics dicts and DataFrames keep seconds and shares (``simlab.runner.METRICS``); only
 what a person reads (the CLI, CSV files, notebook tables) goes through this module.
@@ -31,7 +32,11 @@ CSV_UNITS: dict[str, tuple[str, float]] = {
     "exposure_window": ("d", 86400.0),
     "lockout_duration": ("d", 86400.0),
 }
-"""Time columns (stored in seconds) and the unit they are written in: ``detection_time_h``."""
+"""Time columns (stored in seconds) and the unit they are written in: ``detection_time_h``
+in a CSV file, and hours wherever a person reads a detection time (CLI, notebook tables)."""
+
+_SECONDS = dict(CSV_UNITS.values())  # {"h": 3600.0, "d": 86400.0}
+_DECIMALS = {"h": 1, "d": 2}  # from one unit up: a resolution of 6 minutes, or 14.4
 
 ATTACK_METRICS = ("interception_rate", "exposure_window")
 """Metrics about an attacker's connections: n/a in a run where no attacker ever answered.
@@ -41,11 +46,20 @@ Detection is not one of them: the owner may learn of an incident nobody was inte
 _COUNTS = ("clients_affected", "day", "seed", "client")
 
 
-def duration(seconds: float) -> str:
-    """``5400`` -> ``1.5 h``; ``225504`` -> ``2.61 d`` (days from one day up)."""
-    if seconds >= 86400:
-        return f"{seconds / 86400:.2f} d"
-    return f"{seconds / 3600:.1f} h"
+def duration(seconds: float, unit: str) -> str:
+    """``seconds`` in ``unit`` (``h`` or ``d``, a metric's :data:`CSV_UNITS` unit), the unit
+    written: ``5400, "h"`` -> ``1.5 h``; ``225504, "d"`` -> ``2.61 d``. One unit per metric,
+    whatever the value, so that a column of runs compares at a glance (``0.50 d`` next to
+    ``58.57 d``, not ``12.0 h``). Under one unit, two significant digits (at most six
+    decimals), so a real two-minute detection reads ``0.033 h``, not ``0.0 h``; exactly 0
+    reads ``0 h``."""
+    value = seconds / _SECONDS[unit]
+    if value == 0:
+        return f"0 {unit}"
+    decimals = _DECIMALS[unit]
+    if abs(value) < 1:
+        decimals = min(max(decimals, 1 - math.floor(math.log10(abs(value)))), 6)
+    return f"{value:.{decimals}f} {unit}"
 
 
 def _missing(value: object) -> bool:
@@ -63,7 +77,7 @@ def format_metric(metric: str, value: object, *, applies: bool = True) -> str:
     if metric.endswith("_rate") and isinstance(value, float):
         return f"{value:.1%}"
     if metric in CSV_UNITS and isinstance(value, int | float):
-        return duration(float(value))
+        return duration(float(value), CSV_UNITS[metric][0])
     if metric in _COUNTS and isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -77,10 +77,18 @@ def test_every_setting_has_a_plain_meaning() -> None:
     [
         ("interception_rate", 0.125, "12.5%"),
         ("detection_time", 5400.0, "1.5 h"),
+        ("detection_time", 136.0, "0.038 h"),  # a real 2-minute detection is not 0.0 h
+        ("detection_time", 0.5, "0.00014 h"),
+        ("detection_time", 1e-9, "0.000000 h"),  # six decimals at most
+        ("detection_time", 0.0, "0 h"),  # only exactly 0 reads 0
+        ("detection_time", 7.05 * 86400, "169.2 h"),  # hours, as its CSV column
         ("detection_time", None, "never"),
         ("detection_time", float("nan"), "never"),
         ("exposure_window", 2.5 * 86400, "2.50 d"),
-        ("lockout_duration", 0.0, "0.0 h"),
+        ("exposure_window", 7200.0, "0.083 d"),  # days, as its CSV column
+        ("lockout_duration", 58.57 * 86400, "58.57 d"),
+        ("lockout_duration", 3600.0, "0.042 d"),
+        ("lockout_duration", 0.0, "0 d"),
         ("clients_affected", 12.0, "12"),
         ("detected_by", "ct_monitor", "ct_monitor"),
     ],
@@ -130,8 +138,9 @@ def test_metrics_table_for_notebooks_has_units_and_n_a() -> None:
     assert table.loc["hpkp", "interception rate"] == "n/a"
     # The owner still learns of its own outage: detection is shown, not n/a.
     assert table.loc["hpkp", "detected by"] == runs["hpkp"].metrics["detected_by"] != "n/a"
-    lockout = runs["hpkp"].metrics["lockout_duration"]
-    assert table.loc["hpkp", "lockout duration"].split()[-1] == ("d" if lockout >= 86400 else "h")
+    # One unit per metric, whatever the value: a column compares at a glance.
+    assert list(table["lockout duration"].str.split().str[-1]) == ["d", "d"]
+    assert table.loc["none", "lockout duration"] == "0 d"
 
 
 def _exit_code(argv: list[str]) -> int:

@@ -142,12 +142,27 @@ def test_times_have_units_and_counts_are_whole(capsys: pytest.CaptureFixture[str
     rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[2:]}
     result = simlab.run("domain-hijack", "ct", n_clients=60)
     hours = result.metrics["detection_time"] / 3600
-    assert rows["detection_time"][:2] == [f"{hours:.1f}", "h"]
-    assert rows["exposure_window"][1] in ("h", "d") and rows["lockout_duration"][1] in ("h", "d")
+    assert rows["detection_time"][:2] == [f"{hours:.1f}", "h"] and hours >= 1
+    # One unit per metric, as in the CSV files: no "0.0 h" next to "58.57 d".
+    assert rows["exposure_window"][1::2] == ["d", "d"]
+    assert rows["lockout_duration"] == ["0", "d", "0", "d"]
     assert rows["clients_affected"] == [
         str(result.metrics["clients_affected"]),
         str(simlab.run("domain-hijack", "none", n_clients=60).metrics["clients_affected"]),
     ]
+
+
+def test_a_detection_within_minutes_is_shown_not_rounded_to_zero(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Key loss under HPKP: the first report arrives about 2 minutes in (it read 0.0 h)."""
+    assert main(["run", "key-loss", "hpkp", "static"]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
+    seconds = simlab.run("key-loss", "hpkp").metrics["detection_time"]
+    assert 0 < seconds < 600
+    value, unit = rows["detection_time"][:2]
+    assert unit == "h" and float(value) > 0 and abs(float(value) * 3600 - seconds) < 0.05 * seconds
+    assert rows["lockout_duration"][1::2] == ["d", "d"]
 
 
 def test_a_run_without_an_attacker_says_n_a_for_attack_metrics(
@@ -492,16 +507,17 @@ def test_parameter_sweep_shows_lockout_growing_with_max_age() -> None:
         [7, 60],
         defences=["hpkp", "none"],
         seeds=1,
-        params={"n_clients": 150},
+        params={"n_clients": 150, "visit_prob": 1.0},
         executor=ThreadPoolExecutor(max_workers=1),
         progress=False,
     )
     assert list(metrics["max_age_days"]) == [7.0, 7.0, 60.0, 60.0]
-    # The ransomer's own header sets the lock-out, whether or not the site pinned.
+    # The ransomer's own header sets the lock-out, whether or not the site pinned: max-age
+    # at most, plus the wait for the next visit (under 2 days for a client visiting daily).
     for defence in ("hpkp", "none"):
         lockout = metrics[metrics["defence"] == defence].set_index("max_age_days")
-        assert 0 < lockout["lockout_duration"][7.0] <= 7 * 86400
-        assert 7 * 86400 < lockout["lockout_duration"][60.0] <= 60 * 86400
+        assert 0 < lockout["lockout_duration"][7.0] < 9 * 86400
+        assert 9 * 86400 < lockout["lockout_duration"][60.0] < 62 * 86400
 
 
 def test_sweep_verb_writes_a_table_and_a_chart(
@@ -533,8 +549,8 @@ def test_sweep_verb_writes_a_table_and_a_chart(
     assert len(table) == 2 and "lockout_duration_d" in table
     days = table.set_index("max_age_days")["lockout_duration_d"]
     assert out[1].split() == ["max_age_days", "hpkp"]
-    assert out[2].split() == ["7", *duration(days[7] * 86400).split()]
-    assert out[3].split() == ["30", *duration(days[30] * 86400).split()]
+    assert out[2].split() == ["7", *duration(days[7] * 86400, "d").split()]
+    assert out[3].split() == ["30", *duration(days[30] * 86400, "d").split()]
     assert (tmp_path / f"{name}.png").stat().st_size > 5000
     assert main(["sweep", "key-loss", "max_age_days", "7", "--metric", "detected_by"]) == 1
     assert "not a numeric metric" in capsys.readouterr().err

@@ -7,11 +7,14 @@ category order fails."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simlab import batch
 from simlab.clock import DAY
@@ -19,6 +22,8 @@ from simlab.runner import COLUMNS, build, metrics, run
 from simlab.table import Rows
 from simlab.table import build as build_table
 from simlab.world import World
+
+END = 10 * DAY  # the hand-made tables' run: 10 days
 
 RUNS: list[tuple[str, str, dict[str, Any]]] = [
     ("ca-compromise", "hpkp+ct", {"n_clients": 300, "days": 30.0}),  # interceptions
@@ -76,7 +81,6 @@ def _plain_metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
     accepted = attacker[attacker["outcome"].isin(["intercepted", "clicked_through"])]
     legit = table[table["legit"]]
     failures = legit[legit["outcome"] == "blocked"]
-    spans = failures.groupby("client")["time"].agg(["min", "max"])
     first = world.detections[0] if world.detections else None
     return {
         "interception_rate": len(accepted) / len(attacker) if len(attacker) else None,
@@ -86,9 +90,25 @@ def _plain_metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
         "exposure_window": float(accepted["time"].max() - world.attack_start)
         if len(accepted)
         else 0.0,
-        "lockout_duration": float((spans["max"] - spans["min"]).max()) if len(spans) else 0.0,
+        "lockout_duration": _plain_lockout(legit, world.s.days * DAY),
         "clients_affected": len(set(accepted["client"]) | set(failures["client"])),
     }
+
+
+def _plain_lockout(legit: pd.DataFrame, end: float) -> float:
+    """The longest lock-out, one client and one visit to the legitimate server at a time:
+    from a failure after a success (or a first failure) to the next success, or ``end``."""
+    longest = 0.0
+    for _, visits in legit.sort_values("time", kind="stable").groupby("client"):
+        since = None  # when the client's current lock-out began
+        for time, outcome in zip(visits["time"], visits["outcome"], strict=True):
+            if outcome == "blocked" and since is None:
+                since = time
+            elif outcome != "blocked" and since is not None:
+                longest, since = max(longest, time - since), None
+        if since is not None:
+            longest = max(longest, end - since)
+    return float(longest)
 
 
 def _same_table(built: pd.DataFrame, plain: pd.DataFrame) -> None:
@@ -190,3 +210,84 @@ def test_a_column_of_many_values_is_the_one_plain_pandas_builds() -> None:
     built = build_table(rows, "s", "none", 0, {})
     _same_table(built, _plain_table(rows, "s", "none", 0, {}))
     assert len(built["reason"].cat.categories) == 200
+
+
+@cache
+def _ten_day_world() -> World:
+    return build("mitm", "none", n_clients=2, days=END / DAY, attack_start_day=1.0)[2]
+
+
+def _lockout(rows: list[tuple[float, int, str, str]]) -> float:
+    """The lock-out metric of hand-made visits (time in days, client, responder, outcome)
+    in a 10-day run; a visit the owner answered is a visit to the legitimate server."""
+    table = pd.DataFrame(
+        {
+            "time": np.array([r[0] * DAY for r in rows], dtype=np.float64),
+            "client": np.array([r[1] for r in rows], dtype=np.int64),
+            "legit": np.array([r[2] == "owner" for r in rows], dtype=bool),
+            "responder": [r[2] for r in rows],
+            "outcome": [r[3] for r in rows],
+        }
+    )
+    value = metrics(_ten_day_world(), table)["lockout_duration"]
+    legit = table[table["legit"]]
+    assert value == _plain_lockout(legit, END)
+    return float(value) / DAY
+
+
+def test_a_client_failing_once_and_let_in_a_day_later_was_locked_out_a_day() -> None:
+    # The span from its first failure to its last was 0: one failure is no lock-out at all.
+    visits = [(1.0, 0, "owner", "connected"), (2.0, 0, "owner", "blocked")]
+    assert _lockout([*visits, (3.0, 0, "owner", "connected")]) == 1.0
+
+
+def test_a_lockout_never_ended_lasts_to_the_runs_end() -> None:
+    visits = [(4.0, 0, "owner", "blocked"), (6.0, 0, "owner", "blocked")]
+    assert _lockout(visits) == 6.0  # at least: the run ended with the client still out
+    assert _lockout([(1.0, 1, "owner", "connected"), *visits]) == 6.0
+
+
+def test_each_lockout_of_a_client_is_measured_on_its_own() -> None:
+    """Out from day 1 to 2 and from day 5 to 9: the longest is 4 days, not the 8 from its first
+    failure to its last success; a visit the attacker answered neither ends nor starts one,
+    and a click-through warning on the real site let the user in."""
+    visits = [
+        (1.0, 0, "owner", "blocked"),
+        (2.0, 0, "owner", "clicked_through"),
+        (5.0, 0, "owner", "blocked"),
+        (6.0, 0, "attacker", "intercepted"),
+        (7.0, 0, "attacker", "blocked"),
+        (7.5, 0, "owner", "blocked"),
+        (9.0, 0, "owner", "connected"),
+        (3.0, 1, "owner", "blocked"),  # another client, out from day 3 to 5.5
+        (5.5, 1, "owner", "connected"),
+    ]
+    assert _lockout(visits) == 4.0
+    assert _lockout(visits[::-1]) == 4.0  # rows in any order: by time within each client
+    assert _lockout([]) == 0.0 and _lockout(visits[1:2]) == 0.0  # nobody failed
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 40).map(lambda quarter: quarter / 4),  # equal times happen
+            st.integers(0, 3),
+            st.sampled_from(["owner", "attacker"]),
+            st.sampled_from(["connected", "blocked", "clicked_through"]),
+        ),
+        max_size=30,
+    )
+)
+def test_the_lockout_is_the_one_a_visit_by_visit_walk_finds(
+    rows: list[tuple[float, int, str, str]],
+) -> None:
+    _lockout(rows)  # asserts the metric equals _plain_lockout
+
+
+def test_a_max_age_of_one_day_locks_daily_visitors_out_for_a_day_or_two() -> None:
+    """The ransomer's 1-day pins: each locked-out client failed about once and got in at its
+    next visit, a day later; the old first-to-last-failure span showed 0 here."""
+    r = run("hpkp-ransom", "none", seed=0, max_age_days=1.0, visit_prob=1.0, n_clients=120)
+    assert r.metrics["legit_failure_rate"] > 0
+    assert 0.5 * DAY < r.metrics["lockout_duration"] < 3 * DAY  # max-age, plus a day's wait

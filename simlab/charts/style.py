@@ -83,7 +83,7 @@ METRIC_STYLES: dict[str, MetricStyle] = {
         needs_attacker=True,
     ),
     "lockout_duration": MetricStyle(
-        "longest lock-out of one client (days)",
+        "longest lock-out, first failure to next success (days)",
         "d",
         86400.0,
         1.0,
