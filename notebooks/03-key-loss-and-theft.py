@@ -111,9 +111,8 @@ def who_stopped_the_thief():
 
 check(answer_1, lambda: lockout_days_with_max_age(30), tolerance=0.1,
       hint="How long does a browser keep a pin set it noted? Try the max-age slider above.",
-      explain="A browser keeps the pins for max-age after its last visit before the loss, and "
-              "its user gets in at the first visit after that: the longest lock-out is about "
-              "max-age plus the longest wait for that visit.")
+      explain="A browser keeps the pins for max-age after its last visit before the loss, so "
+              "the longest lock-out seen is just under max-age.")
 check(answer_2, who_stopped_the_thief,
       hint="What does the thief serve: a certificate from the wrong CA, or the site's own?",
       explain="A stolen key and a genuine certificate pass pins and CT alike; only noticing, "

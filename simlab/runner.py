@@ -22,7 +22,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from simlab import batch
-from simlab.clock import DAY
 from simlab.errors import ScenarioError, shown
 from simlab.limits import check_seed
 from simlab.scenario_file import ScenarioSpec, builtin_scenarios, check_params, load_scenario
@@ -221,18 +220,20 @@ def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
     - interception_rate: share of connections answered by the attacker that the client
       accepted (with or without clicking through a warning); None if the attacker answered
       none (no attacker in the story, or no connections at all: ``visit_prob=0``);
-    - legit_failure_rate: share of connections to the legitimate server that failed (a
-      self-inflicted outage); None if there were none;
+    - legit_failure_rate: share of connections to the legitimate server that failed: an
+      outage the site's own defence caused, or one an attacker's pins left (hpkp-ransom);
+      None if there were none;
     - detection_time / detected_by: seconds from the attack's start to the first detection
       signal reaching the owner, and which signal it was (None if none came);
     - exposure_window: seconds from the attack's start to the last accepted interception;
-    - lockout_duration: the longest lock-out one client lived through, in seconds. A
-      lock-out starts at a client's failed visit to the legitimate server that follows a
-      successful one (or is its first) and lasts until its next successful visit to that
-      server, or, if none came, until the run's end (censored: it lasted *at least* that
-      long). A client locked out, let in and locked out again has two lock-outs, each
-      measured on its own, not one span from the first failure to the last. Visits answered
-      by the attacker neither start nor end one. 0.0 if no client ever failed;
+    - lockout_duration: the longest lock-out seen at one client's visits, in seconds: from
+      the first to the last of its failed visits to the legitimate server in a row (with no
+      successful visit there between them). A lower bound: the lock-out began at or before
+      its first failure and ended between its last failure and the client's next success,
+      which a client's absence can put days after the pins expired; so a lock-out seen at
+      one failed visit counts 0. A client locked out, let in and locked out again has two
+      lock-outs, each measured on its own. Visits answered by the attacker neither start nor
+      end one. 0.0 if no client ever failed;
     - clients_affected: clients intercepted at least once or locked out at least once.
     """
     # Masks over the columns, not filtered tables: a filter copies all ~25 columns.
@@ -251,9 +252,7 @@ def metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
         "detection_time": max(0.0, first[0] - world.attack_start) if first else None,
         "detected_by": first[1] if first else None,
         "exposure_window": float(time[accepted].max() - world.attack_start) if n_accepted else 0.0,
-        "lockout_duration": _longest_lockout(
-            client[legit], time[legit], failures[legit], world.s.days * DAY
-        ),
+        "lockout_duration": _longest_lockout(client[legit], time[legit], failures[legit]),
         "clients_affected": len(pd.unique(np.concatenate([client[accepted], client[failures]]))),
     }
 
@@ -274,11 +273,10 @@ def _longest_lockout(
     clients: npt.NDArray[Any],
     times: npt.NDArray[np.float64],
     failed: npt.NDArray[np.bool_],
-    end: float,
 ) -> float:
     """The longest lock-out (see :func:`metrics`) among visits to the legitimate server:
-    from the first failure of each run of failures, in one client's visits in time order, to
-    the visit after that run (a success, by construction) or ``end``; 0.0 if none failed."""
+    from the first to the last failure of each run of failures, in one client's visits in
+    time order; 0.0 if none failed."""
     if not failed.any():
         return 0.0
     # Only the visits of clients that ever failed: in most runs, a small share of the table.
@@ -291,5 +289,4 @@ def _longest_lockout(
     starts = failed & ~(same_as_previous & np.r_[False, failed[:-1]])
     lasts = failed & ~(same_as_next & np.r_[failed[1:], False])
     # Each run of failures has one start and one last, in the same order.
-    ends = np.where(same_as_next, np.r_[times[1:], end], end)[lasts]
-    return float(np.maximum(ends - times[starts], 0.0).max())
+    return float((times[lasts] - times[starts]).max())

@@ -90,24 +90,24 @@ def _plain_metrics(world: World, table: pd.DataFrame) -> dict[str, Any]:
         "exposure_window": float(accepted["time"].max() - world.attack_start)
         if len(accepted)
         else 0.0,
-        "lockout_duration": _plain_lockout(legit, world.s.days * DAY),
+        "lockout_duration": _plain_lockout(legit),
         "clients_affected": len(set(accepted["client"]) | set(failures["client"])),
     }
 
 
-def _plain_lockout(legit: pd.DataFrame, end: float) -> float:
+def _plain_lockout(legit: pd.DataFrame) -> float:
     """The longest lock-out, one client and one visit to the legitimate server at a time:
-    from a failure after a success (or a first failure) to the next success, or ``end``."""
+    from a failure after a success (or a first failure) to the last failure before the next
+    success."""
     longest = 0.0
     for _, visits in legit.sort_values("time", kind="stable").groupby("client"):
         since = None  # when the client's current lock-out began
         for time, outcome in zip(visits["time"], visits["outcome"], strict=True):
-            if outcome == "blocked" and since is None:
-                since = time
-            elif outcome != "blocked" and since is not None:
-                longest, since = max(longest, time - since), None
-        if since is not None:
-            longest = max(longest, end - since)
+            if outcome == "blocked":
+                since = time if since is None else since
+                longest = max(longest, time - since)
+            else:
+                since = None
     return float(longest)
 
 
@@ -231,26 +231,24 @@ def _lockout(rows: list[tuple[float, int, str, str]]) -> float:
     )
     value = metrics(_ten_day_world(), table)["lockout_duration"]
     legit = table[table["legit"]]
-    assert value == _plain_lockout(legit, END)
+    assert value == _plain_lockout(legit)
     return float(value) / DAY
 
 
-def test_a_client_failing_once_and_let_in_a_day_later_was_locked_out_a_day() -> None:
-    # The span from its first failure to its last was 0: one failure is no lock-out at all.
+def test_a_lockout_is_seen_from_the_first_to_the_last_failure_in_a_row() -> None:
+    # A lower bound: the client's absence until day 9 says nothing of when the lock-out
+    # ended, and one failed visit alone shows none.
     visits = [(1.0, 0, "owner", "connected"), (2.0, 0, "owner", "blocked")]
-    assert _lockout([*visits, (3.0, 0, "owner", "connected")]) == 1.0
-
-
-def test_a_lockout_never_ended_lasts_to_the_runs_end() -> None:
-    visits = [(4.0, 0, "owner", "blocked"), (6.0, 0, "owner", "blocked")]
-    assert _lockout(visits) == 6.0  # at least: the run ended with the client still out
-    assert _lockout([(1.0, 1, "owner", "connected"), *visits]) == 6.0
+    assert _lockout([*visits, (3.0, 0, "owner", "connected")]) == 0.0
+    visits += [(3.5, 0, "owner", "blocked"), (9.0, 0, "owner", "connected")]
+    assert _lockout(visits) == 1.5
+    assert _lockout(visits[:-1]) == 1.5  # the same if the run ends with the client still out
 
 
 def test_each_lockout_of_a_client_is_measured_on_its_own() -> None:
-    """Out from day 1 to 2 and from day 5 to 9: the longest is 4 days, not the 8 from its first
-    failure to its last success; a visit the attacker answered neither ends nor starts one,
-    and a click-through warning on the real site let the user in."""
+    """Failing on days 1, then 5 to 7.5: the longest is 2.5 days, not the 6.5 from its first
+    failure to its last; a visit the attacker answered neither ends nor starts one, and a
+    click-through warning on the real site let the user in."""
     visits = [
         (1.0, 0, "owner", "blocked"),
         (2.0, 0, "owner", "clicked_through"),
@@ -259,11 +257,12 @@ def test_each_lockout_of_a_client_is_measured_on_its_own() -> None:
         (7.0, 0, "attacker", "blocked"),
         (7.5, 0, "owner", "blocked"),
         (9.0, 0, "owner", "connected"),
-        (3.0, 1, "owner", "blocked"),  # another client, out from day 3 to 5.5
+        (3.0, 1, "owner", "blocked"),  # another client, failing from day 3 to 4.5
+        (4.5, 1, "owner", "blocked"),
         (5.5, 1, "owner", "connected"),
     ]
-    assert _lockout(visits) == 4.0
-    assert _lockout(visits[::-1]) == 4.0  # rows in any order: by time within each client
+    assert _lockout(visits) == 2.5
+    assert _lockout(visits[::-1]) == 2.5  # rows in any order: by time within each client
     assert _lockout([]) == 0.0 and _lockout(visits[1:2]) == 0.0  # nobody failed
 
 
@@ -285,9 +284,13 @@ def test_the_lockout_is_the_one_a_visit_by_visit_walk_finds(
     _lockout(rows)  # asserts the metric equals _plain_lockout
 
 
-def test_a_max_age_of_one_day_locks_daily_visitors_out_for_a_day_or_two() -> None:
-    """The ransomer's 1-day pins: each locked-out client failed about once and got in at its
-    next visit, a day later; the old first-to-last-failure span showed 0 here."""
-    r = run("hpkp-ransom", "none", seed=0, max_age_days=1.0, visit_prob=1.0, n_clients=120)
-    assert r.metrics["legit_failure_rate"] > 0
-    assert 0.5 * DAY < r.metrics["lockout_duration"] < 3 * DAY  # max-age, plus a day's wait
+def test_the_lockout_seen_stays_within_max_age() -> None:
+    """The ransomer's pins: what the visits show of a lock-out never exceeds their max-age (a
+    lower bound), and with a longer max-age a longer one is seen."""
+    short, long = (
+        run("hpkp-ransom", "none", seed=0, max_age_days=days, visit_prob=1.0, n_clients=120)
+        for days in (7.0, 30.0)
+    )
+    assert short.metrics["legit_failure_rate"] > 0
+    assert 4 * DAY < short.metrics["lockout_duration"] <= 7 * DAY
+    assert 25 * DAY < long.metrics["lockout_duration"] <= 30 * DAY

@@ -83,7 +83,7 @@ METRIC_STYLES: dict[str, MetricStyle] = {
         needs_attacker=True,
     ),
     "lockout_duration": MetricStyle(
-        "longest lock-out, first failure to next success (days)",
+        "longest lock-out, first to last failure (days)",
         "d",
         86400.0,
         1.0,
