@@ -52,19 +52,12 @@ metrics_table(runs)
 # seed to seed; the replay's chance is set so that its median lands near the real one:
 
 # %%
-from statistics import median
+from simlab.replays import first_report_days, report_spread
 
-from simlab.replays import first_report_days
-
-days = first_report_days(replay, range(20))
-found = sorted(d for d in days if d is not None)
 ended = replay.params["attack_start_day"] + replay.params["attack_days"]
-print(
-    f"Over 20 seeds (0-19), nobody reported in {days.count(None)} runs before the attack ended "
-    f"on day {ended:.0f}; in the others the first report came between day {found[0]:.1f} and "
-    f"day {found[-1]:.1f}; the median over all 20 is day "
-    f"{median(float('inf') if d is None else d for d in days):.1f}. History: day 26 (27 August)."
-)
+spread = report_spread(first_report_days(replay, range(20)))
+print(f"{spread[0].upper()}{spread[1:]} (the attack ended on day {ended:.0f}). "
+      f"History: day 26 (27 August).")
 
 # %% [markdown]
 # Under the defences deployed at the time: Chrome had static pins, other browsers none.
@@ -108,12 +101,13 @@ def diginotar(n_clients, report_prob):
     r = simlab.run(replay.scenario, "static", seed=0, **params)
     t = r.table
     attacker = t[t["responder"] == "attacker"]
-    revoked = r.world.attack_start + (r.metrics["detection_time"] or 0) + 48 * 3600
+    found = r.metrics["detection_time"]  # None: nobody reported, nothing was revoked
+    revoked = r.world.attack_end if found is None else r.world.attack_start + found + 48 * 3600
     chrome = attacker[attacker["release"].str.startswith("Chrome")]
     others = attacker[~attacker["release"].str.startswith("Chrome") & (attacker["time"] < revoked)]
     return {
         "clients": n_clients,
-        "first report (days)": round(r.metrics["detection_time"] / 86400, 2),
+        "first report (days)": None if found is None else round(found / 86400, 2),
         "clients intercepted": r.metrics["clients_affected"],
         "Chrome 13 refused": chrome["outcome"].eq("blocked").mean(),
         "others accepted before revocation": others["outcome"].eq("intercepted").mean(),

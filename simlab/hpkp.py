@@ -159,7 +159,7 @@ class Profile:
     report_only_supported: bool = True
     report_dedupe_seconds: int = 3600
     header_grammar: HeaderGrammar = HeaderGrammar.CHROMIUM
-    max_header_chars: int = 256 * 1024  # the response head's limit (module docstring)
+    max_header_bytes: int = 256 * 1024  # the response head's limit (module docstring)
 
 
 PROFILES: dict[str, Profile] = {
@@ -171,7 +171,7 @@ PROFILES: dict[str, Profile] = {
         send_reports=False,
         report_only_supported=False,
         header_grammar=HeaderGrammar.FIREFOX,
-        max_header_chars=1024 * 1024,
+        max_header_bytes=1024 * 1024,
     ),
 }
 
@@ -526,7 +526,7 @@ def parse(header: str, *, report_only: bool = False, profile: str | Profile = "c
     must be an absolute URI; unknown directives (including ``pin-`` with other hash
     algorithms) are ignored. How the text is tokenized, and which repeats and values are
     tolerated, follows the profile's browser (the module docstring's second table). A header
-    longer than the profile's response-head limit is refused unread (``max_header_chars``).
+    longer than the profile's response-head limit is refused unread (``max_header_bytes``).
     Raises :class:`HeaderError` naming the problem.
     """
     if not isinstance(header, str):
@@ -534,10 +534,11 @@ def parse(header: str, *, report_only: bool = False, profile: str | Profile = "c
     if not isinstance(report_only, bool):  # 'yes' would be kept as the policy's flag
         raise HeaderError(f"report_only must be True or False, not {shown(report_only)}")
     ua = _profile_for(profile)
-    if len(header) > ua.max_header_chars:
+    size = len(header) if header.isascii() else len(header.encode("utf-8", "surrogatepass"))
+    if size > ua.max_header_bytes:
         raise HeaderError(
-            f"the header is {len(header):,} characters long; {ua.name} fails a response whose"
-            f" headers pass {ua.max_header_chars:,} bytes before reading any pin"
+            f"the header is {size:,} bytes long in UTF-8; {ua.name} fails a response whose"
+            f" headers pass {ua.max_header_bytes:,} bytes before reading any pin"
         )
     if len(header) > _CACHED_HEADER_CHARS:
         return _parse(header, report_only, ua)

@@ -12,14 +12,16 @@ Days are counted from the first day of the era's month.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from simlab.clock import DAY
 from simlab.runner import run
 
-__all__ = ["REPLAYS", "Replay", "first_report_days"]
+__all__ = ["REPLAYS", "Replay", "first_report_days", "median_report_day", "report_spread"]
 
 
 @dataclass(frozen=True)
@@ -176,3 +178,26 @@ def first_report_days(replay: Replay, seeds: Iterable[int]) -> list[float | None
         found = r.metrics["detection_time"]
         days.append(None if found is None else (r.world.attack_start + found) / DAY)
     return days
+
+
+def median_report_day(days: Sequence[float | None]) -> float:
+    """The median of :func:`first_report_days`, a run with no report counting as the latest
+    (infinity if most runs had none)."""
+    return float(statistics.median([math.inf if d is None else d for d in days]))
+
+
+def report_spread(days: Sequence[float | None]) -> str:
+    """What a replay's story says of :func:`first_report_days` over seeds 0 to n - 1."""
+    n, found = len(days), sorted(d for d in days if d is not None)
+    seeds = f"over {n} seeds (0-{n - 1})"
+    if not found:
+        return f"{seeds}, nobody reported before the attack ended"
+    between = f"between day {found[0]:.1f} and day {found[-1]:.1f}"
+    median = median_report_day(days)
+    if len(found) == n:
+        return f"{seeds} the first report came {between}, median day {median:.1f}"
+    most = "no report in most runs" if math.isinf(median) else f"day {median:.1f}"
+    return (
+        f"{seeds}, nobody reported in {n - len(found)} runs before the attack ended; in the "
+        f"others the first report came {between}; the median over all {n} is {most}"
+    )

@@ -28,11 +28,20 @@ class Checked:
 
     __slots__ = ("correct",)
 
-    def __init__(self, correct: bool) -> None:
-        self.correct = correct
+    def __init__(self, correct: object) -> None:
+        self.correct = bool(correct)  # numpy's comparisons give numpy.bool
 
     def __bool__(self) -> bool:
         return self.correct
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to the bool it stands for, as check()'s old plain bool was."""
+        if isinstance(other, Checked):
+            return self.correct == other.correct
+        return self.correct == other if isinstance(other, bool) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.correct)
 
     def __repr__(self) -> str:
         return f"Checked({self.correct})"

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from simlab.errors import SimlabError, shown
+
 __all__ = [
     "ATTACK_METRICS",
     "CSV_UNITS",
@@ -46,13 +48,17 @@ Detection is not one of them: the owner may learn of an incident nobody was inte
 _COUNTS = ("clients_affected", "day", "seed", "client")
 
 
-def duration(seconds: float, unit: str) -> str:
-    """``seconds`` in ``unit`` (``h`` or ``d``, a metric's :data:`CSV_UNITS` unit), the unit
-    written: ``5400, "h"`` -> ``1.5 h``; ``225504, "d"`` -> ``2.61 d``. One unit per metric,
-    whatever the value, so that a column of runs compares at a glance (``0.50 d`` next to
-    ``58.57 d``, not ``12.0 h``). Under one unit, two significant digits (at most six
-    decimals), so a real two-minute detection reads ``0.033 h``, not ``0.0 h``; exactly 0
-    reads ``0 h``."""
+def duration(seconds: float, unit: str | None = None) -> str:
+    """``seconds`` in ``unit`` (``h`` or ``d``, a metric's :data:`CSV_UNITS` unit; default:
+    days from one day up, else hours), the unit written: ``5400, "h"`` -> ``1.5 h``;
+    ``225504, "d"`` -> ``2.61 d``. One unit per metric, whatever the value, so that a column
+    of runs compares at a glance (``0.50 d`` next to ``58.57 d``, not ``12.0 h``). Under one
+    unit, two significant digits (at most six decimals), so a real two-minute detection
+    reads ``0.033 h``, not ``0.0 h``; exactly 0 reads ``0 h``."""
+    if unit is None:
+        unit = "d" if seconds >= _SECONDS["d"] else "h"
+    if unit not in _SECONDS:
+        raise SimlabError(f"unknown time unit {shown(unit)}; valid: {', '.join(_SECONDS)}")
     value = seconds / _SECONDS[unit]
     if value == 0:
         return f"0 {unit}"

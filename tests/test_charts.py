@@ -224,8 +224,8 @@ def test_failures_are_called_self_inflicted_only_where_no_attacker_ran() -> None
     assert claims.failure_causes(table) == [
         "self-inflicted: the failures in key-loss (no attacker in these runs: "
         "the site caused them itself)",
-        "the attacker's doing: the failures in hpkp-ransom (22.0% under 'none') (they happen "
-        "even when the site deploys nothing)",
+        "the attacker's doing: under 'none', where the site deploys nothing, 22.0% of the "
+        "connections in hpkp-ransom failed",
     ]
     label = charts.heatmap(table, "legit_failure_rate").axes[1].get_ylabel()
     assert "self-inflicted" not in label

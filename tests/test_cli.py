@@ -509,3 +509,13 @@ def test_param_values_are_read_as_bools_numbers_or_text() -> None:
     }
     with pytest.raises(simlab.SimlabError, match="a whole number of 4,301 digits: too large"):
         _parse_value("-" + "9" * 4301)
+
+
+def test_duration_picks_a_unit_when_none_is_given_and_refuses_an_unknown_one() -> None:
+    from simlab.errors import SimlabError
+    from simlab.units import duration
+
+    assert duration(5400) == "1.5 h" and duration(2 * 86400) == "2.00 d"
+    assert duration(120, "h") == "0.033 h"
+    with pytest.raises(SimlabError, match="unknown time unit 'm'"):
+        duration(60, "m")

@@ -455,7 +455,7 @@ def test_a_header_as_long_as_the_profile_reads_parses_in_linear_time(
 ) -> None:
     # Up to the profile's limit (256 KiB or 1 MiB) every scan must be linear: a quadratic
     # one would take hours here.
-    body = filler * ((hpkp.profile(profile).max_header_chars - 1024) // len(filler))
+    body = filler * ((hpkp.profile(profile).max_header_bytes - 1024) // len(filler))
     headers = {
         "\\a": f'max-age=1; a="{body}"',
         "0": f"max-age={body}; {PINS}",
@@ -477,8 +477,13 @@ def test_a_header_longer_than_a_response_head_may_be_is_refused_unread(
     at_limit = f"max-age=600; {PINS}; x=" + "y" * (limit - len(f"max-age=600; {PINS}; x="))
     assert len(at_limit) == limit
     assert parse(at_limit, profile=profile).pins == AB
-    with pytest.raises(HeaderError, match=f"{limit + 1:,} characters long; {profile} fails"):
+    with pytest.raises(HeaderError, match=f"{limit + 1:,} bytes long in UTF-8; {profile} fails"):
         parse(at_limit + "y", profile=profile)
+    # The limit is in bytes: a character of 3 bytes counts 3 (Chromium reads bytes).
+    wide = at_limit[: -(limit // 2)] + "\u20ac" * (limit // 6 + 1)
+    assert len(wide) < limit
+    with pytest.raises(HeaderError, match="bytes long in UTF-8"):
+        parse(wide, profile=profile)
     kph = KnownPinnedHosts(hpkp.profile(profile))
     outcome = kph.process_header(
         "example.com", at_limit + "y", at=0.0, validated_pins=[A], anchor_origin=None

@@ -107,3 +107,12 @@ def test_check_accepts_right_answers_and_gives_the_hint_otherwise(
     assert "Answer key: 3" in capsys.readouterr().out
     with pytest.raises(ValueError, match="needs a hint"):
         check(1, 1, hint=" ")
+
+
+def test_a_checked_answer_is_a_true_or_false_verdict_whatever_the_answers_type() -> None:
+    import numpy as np
+
+    right = check(np.int64(3), 3, hint="h")  # numpy's == gives numpy.bool
+    assert bool(right) is True and right == True  # noqa: E712 (check() returned a bool)
+    assert check(2, 3, hint="h") == False  # noqa: E712
+    assert repr(right) == "Checked(True)"

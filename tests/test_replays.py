@@ -3,8 +3,6 @@ noticed, when, and what was lost (see the sources in ``simlab.replays``)."""
 
 from __future__ import annotations
 
-import math
-import statistics
 from functools import cache
 from typing import Any
 
@@ -12,7 +10,7 @@ import pandas as pd
 
 import simlab
 from simlab.clock import DAY, HOUR
-from simlab.replays import REPLAYS, first_report_days
+from simlab.replays import REPLAYS, first_report_days, median_report_day, report_spread
 from simlab.runner import Result, resolve_scenario
 
 SEEDS = range(20)  # the spread a replay's story states
@@ -34,25 +32,6 @@ def _accepted(rows: pd.DataFrame) -> float:
     return float(rows["outcome"].isin(["intercepted", "clicked_through"]).mean())
 
 
-def _spread(days: list[float | None]) -> tuple[str, float]:
-    """The story's sentence about the first report's spread over seeds, and its median day
-    (a run with no report counts as the latest)."""
-    n, found = len(days), sorted(d for d in days if d is not None)
-    median = statistics.median([math.inf if d is None else d for d in days])
-    between = f"between day {found[0]:.1f} and day {found[-1]:.1f}"
-    if len(found) == n:
-        return (
-            f"over {n} seeds (0-{n - 1}) the first report came {between}, median day {median:.1f}",
-            median,
-        )
-    return (
-        f"over {n} seeds (0-{n - 1}), nobody reported in {n - len(found)} runs before the attack "
-        f"ended; in the others the first report came {between}; the median over all {n} is day "
-        f"{median:.1f}",
-        median,
-    )
-
-
 def _story(name: str) -> str:
     return " ".join(REPLAYS[name].story.split())
 
@@ -71,9 +50,9 @@ def test_diginotar_chrome_13_pins_protected_its_users_and_a_user_noticed_weeks_l
 
 
 def test_diginotar_first_report_median_over_seeds_is_near_27_august_as_the_story_states() -> None:
-    sentence, median = _spread(first_report_days(REPLAYS["diginotar-2011"], SEEDS))
-    assert sentence in _story("diginotar-2011")
-    assert abs(median - 26) <= 3.5  # 27 August: day 26
+    days = first_report_days(REPLAYS["diginotar-2011"], SEEDS)
+    assert report_spread(days) in _story("diginotar-2011")
+    assert abs(median_report_day(days) - 26) <= 3.5  # 27 August: day 26
 
 
 def test_diginotar_other_browsers_were_intercepted_until_revocation_reached_them() -> None:
@@ -120,9 +99,9 @@ def test_smashing_magazine_no_report_uri_so_no_hpkp_report_and_the_cap_bounds_th
 
 
 def test_smashing_magazine_first_report_spread_over_seeds_is_the_storys() -> None:
-    sentence, median = _spread(first_report_days(REPLAYS["smashing-magazine-2016"], SEEDS))
-    assert sentence in _story("smashing-magazine-2016")
-    assert 20 < median < 22  # within two days of the roll on 21 October (day 20)
+    days = first_report_days(REPLAYS["smashing-magazine-2016"], SEEDS)
+    assert report_spread(days) in _story("smashing-magazine-2016")
+    assert 20 < median_report_day(days) < 22  # within two days of the roll on 21 October
 
 
 def test_smashing_magazine_story_follows_the_article_and_marks_the_models_prediction() -> None:
@@ -191,3 +170,16 @@ def test_the_key_loss_scenario_cites_the_smashing_replays_article_at_its_address
     url = next(word for word in cited.split() if word.startswith("https://"))
     (scenario_source,) = resolve_scenario(r.scenario).sources
     assert scenario_source.startswith(url + " ") and "26 October 2016" in scenario_source
+
+
+def test_the_spread_sentence_says_what_the_days_show() -> None:
+    assert (
+        report_spread([None, None]) == "over 2 seeds (0-1), nobody reported before the attack ended"
+    )
+    assert report_spread([3.0, 5.0, 4.0]) == (
+        "over 3 seeds (0-2) the first report came between day 3.0 and day 5.0, median day 4.0"
+    )
+    assert report_spread([3.0, None, None]).endswith(
+        "the median over all 3 is no report in most runs"
+    )
+    assert median_report_day([3.0, None, 5.0]) == 5.0

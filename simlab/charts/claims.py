@@ -226,7 +226,9 @@ def failure_causes(metrics: pd.DataFrame) -> list[str]:
 
     In a scenario whose runs had no attacker (``attacker_connections`` 0 in every run) every
     failure is self-inflicted. Where 'none' (a site that deploys nothing) has failures, the
-    attacker caused them, not a defence. Elsewhere the table cannot tell, and nothing is said.
+    attacker alone caused those; under the other defences the same scenario may add failures
+    of their own, so only the 'none' share is attributed. Elsewhere the table cannot tell,
+    and nothing is said.
     """
     if "attacker_connections" not in metrics:
         return []
@@ -235,7 +237,7 @@ def failure_causes(metrics: pd.DataFrame) -> list[str]:
     grid = cells(metrics, metric, "scenario")
     own = [str(k) for k, row in grid.items() if not ok[str(k)] and _fails(row.values())]
     theirs = [
-        f"{k} ({describe(metric, row['none'])} under 'none')"
+        f"{describe(metric, row['none'])} of the connections in {k}"
         for k, row in grid.items()
         if ok[str(k)] and "none" in row and _fails([row["none"]])
     ]
@@ -247,8 +249,8 @@ def failure_causes(metrics: pd.DataFrame) -> list[str]:
         )
     if theirs:
         notes.append(
-            f"the attacker's doing: the failures in {', '.join(theirs)} (they happen even when "
-            "the site deploys nothing)"
+            f"the attacker's doing: under 'none', where the site deploys nothing, "
+            f"{', '.join(theirs)} failed"
         )
     return notes
 

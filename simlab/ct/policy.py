@@ -17,11 +17,13 @@ The policies of the releases in ``simlab/data/clients.toml``:
   SCTs from 2 distinct operators among all SCTs, and either one delivered over TLS/OCSP or
   embedded SCTs from 2 distinct logs for a lifetime up to 180 days, 3 above.
 - ``firefox-2025``: Firefox 135 (Mozilla wiki, SecurityEngineering/Certificate_Transparency,
-  and its CT policy as restated on dev-security-policy, October 2025): embedded, 2 SCTs from
+  and its CT policy as restated on dev-security-policy, October 2025;
+  ``security/ct/CTPolicyEnforcer.cpp``, ``NonEmbeddedSCTsCompliant``): embedded, 2 SCTs from
   distinct operators up to 180 days of lifetime and 3 above; over TLS/OCSP, 2 SCTs from
-  distinct logs. The two ways are counted separately.
+  distinct logs of 2 operators. The two ways are counted separately.
 - ``apple``: certificates issued after 15 October 2018 (iOS 12.1.1, macOS 10.14.2): the 2018
-  lifetime table, SCTs from distinct logs (support.apple.com 103214); ``apple-2021`` (iOS
+  lifetime table, SCTs from distinct logs (support.apple.com 103214), or 2 SCTs however
+  delivered with at least one over TLS/OCSP; ``apple-2021`` (iOS
   14.6, macOS 11.4), for certificates issued from 21 April 2021 (older ones keep the 2018
   table): 2 SCTs up to 180 days of lifetime and 3 for 181-398 days, of which at most 1 (up
   to 180 days) or 2 (above) from the same operator count. Apple's page gives the counts in
@@ -81,7 +83,7 @@ class Counting(enum.StrEnum):
     """How SCTs delivered in different ways add up (the module docstring)."""
 
     POOLED = "pooled"  # Chromium: diversity over every SCT; one TLS/OCSP SCT suffices
-    SEPARATE = "separate"  # Firefox, Apple: the embedded SCTs, or the TLS/OCSP ones
+    SEPARATE = "separate"  # Firefox, Apple: the embedded SCTs, or the TLS/OCSP option's
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class CTPolicy:
     exempt_user_roots: bool = True
     tls_scts: int = 2
     tls_min_operators: int = 0
+    tls_with_embedded: bool = False  # the TLS/OCSP option counts embedded SCTs too (Apple)
     google_log: bool = False  # one SCT from a Google log and one from a non-Google log
     counting: Counting = Counting.SEPARATE
     in_months: bool = False
@@ -155,8 +158,9 @@ class CTPolicy:
         verdict = self._judge(embedded_logs, needed, self.min_operators, cap)
         if verdict.ok or not delivered:
             return verdict
+        tls_logs = {**embedded, **delivered} if self.tls_with_embedded else delivered
         tls = self._judge(
-            [log for log, _ in delivered.values()],
+            [log for log, _ in tls_logs.values()],
             self.tls_scts,
             self.tls_min_operators,
             0,
@@ -168,7 +172,8 @@ class CTPolicy:
         self, embedded: list[KnownLog], delivered: list[KnownLog], needed: int
     ) -> CTVerdict:
         """Chromium's ``CheckCTPolicyCompliance``: diversity over all SCTs, then one TLS/OCSP
-        SCT, or enough embedded ones (with embedded diversity under the 2018 rules)."""
+        SCT, or enough embedded ones. (Its separate embedded-diversity test under the 2018
+        rules decides nothing more: without a delivered SCT the embedded ones are all.)"""
         every = {id(log): log for log in (*embedded, *delivered)}.values()
         operators = len({log.operator for log in every})
         if self.google_log:
@@ -180,8 +185,6 @@ class CTPolicy:
             detail = f"from {operators} operator(s), {self.min_operators} required"
         if delivered and diverse:
             return CTVerdict(True, len(every), operators)
-        if self.google_log and embedded and not _google_and_other(embedded):
-            diverse, detail = False, "embedded need one Google and one non-Google log"
         if embedded and not diverse:
             return CTVerdict(False, len(every), operators, missing, f"SCTs {detail}")
         if len(embedded) < needed:
@@ -312,14 +315,19 @@ POLICIES: dict[str, CTPolicy] = {
         earlier_until=dt.datetime(2022, 4, 15, tzinfo=_UTC),
     ),
     "firefox-2025": CTPolicy(
-        "firefox-2025", ((180, 2), (float("inf"), 3)), min_operators=2, tls_scts=2
+        "firefox-2025",
+        ((180, 2), (float("inf"), 3)),
+        min_operators=2,
+        tls_scts=2,
+        tls_min_operators=2,
     ),
-    "apple": CTPolicy("apple", _LIFETIMES_2018, required_from=_APPLE_FROM),
+    "apple": CTPolicy("apple", _LIFETIMES_2018, required_from=_APPLE_FROM, tls_with_embedded=True),
     "apple-2021": CTPolicy(
         "apple-2021",
         ((180, 2), (398, 3), (float("inf"), 3)),
         required_from=_APPLE_FROM,
         operator_cap=((180, 1), (float("inf"), 2)),
+        tls_with_embedded=True,
         earlier="apple",
         earlier_until=dt.datetime(2021, 4, 21, tzinfo=_UTC),
     ),
