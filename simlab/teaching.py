@@ -73,7 +73,7 @@ def check(
         if os.environ.get("SIMLAB_ANSWER_KEY"):
             print(f"  Answer key: {_value(expected)!r}")
         return Checked(False)
-    expected = _value(expected)
+    expected, answer = _value(expected), _plain(answer)
     if isinstance(expected, bool) or isinstance(answer, bool):  # True is not 1 here
         correct = type(answer) is type(expected) and answer == expected
     elif isinstance(expected, float | int) and isinstance(answer, float | int):
@@ -91,11 +91,15 @@ def check(
 
 def _value(expected: Any) -> Any:
     """The expected answer as a plain Python value (computed, if it is a function)."""
-    if callable(expected):
-        expected = expected()
-    if hasattr(expected, "item"):  # a numpy or pandas scalar
-        expected = expected.item()
-    return expected
+    return _plain(expected() if callable(expected) else expected)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy or pandas scalar as the Python value it holds: pandas gives ``numpy.bool_``
+    for ``.any()``, which a student rightly takes for True or False."""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    return value
 
 
 def accepted_by_kind(result: Any, by: str = "kind") -> pd.DataFrame:

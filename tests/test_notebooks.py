@@ -116,3 +116,6 @@ def test_a_checked_answer_is_a_true_or_false_verdict_whatever_the_answers_type()
     assert bool(right) is True and right == True  # noqa: E712 (check() returned a bool)
     assert check(2, 3, hint="h") == False  # noqa: E712
     assert repr(right) == "Checked(True)"
+    # pandas' .any() gives numpy.bool_: a right True/False answer of that type is right.
+    assert check(np.False_, False, hint="h") and check(np.bool_(True), lambda: True, hint="h")
+    assert not check(np.True_, False, hint="h")
