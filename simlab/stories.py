@@ -151,6 +151,9 @@ def key_theft(world: World) -> Story:
     world.events.append((world.engine.now, "stolen key and genuine certificate in use on-path"))
     yield s.theft_noticed_days * DAY
     world.events.append((world.engine.now, "owner notices the theft"))
+    # Noticing is the detection: nothing a client or log sees tells the owner of a stolen key
+    # serving the genuine certificate (the metric said "never" while the owner acted on it).
+    world.detect(world.engine.now, "owner_notices")
     _revoke(world, world.issuing, stolen.chain, world.engine.now, "the site's own CA")
     world.rekey(world.engine.now, use_backup=True)
     remaining = s.attack_days - s.theft_noticed_days

@@ -17,6 +17,7 @@ import simlab
 from simlab import charts
 from simlab.charts.claims import Summary, better
 from simlab.cli import _sweep_cell, main
+from simlab.clock import DAY
 from simlab.runner import ENGINES, METRICS
 from simlab.scenario_file import builtin_scenarios
 from simlab.sweep import compare, parameter_sweep
@@ -44,7 +45,11 @@ def _texts(fig: Figure) -> list[str]:
 def test_no_visits_gives_undefined_rates_in_either_engine(engine: str, scenario: str) -> None:
     r = simlab.run(scenario, "hpkp", engine=engine, visit_prob=0.0, n_clients=20)
     assert r.table.empty and list(r.daily().columns)[:2] == ["connected", "intercepted"]
-    assert r.metrics == NONE  # hpkp has no monitor: nothing is detected either
+    expected = NONE  # hpkp has no monitor: no visit, no report, nothing is detected ...
+    if scenario == "key-theft":  # ... but the owner who notices the theft, visits or not
+        noticed = r.world.s.theft_noticed_days * DAY
+        expected = NONE | {"detection_time": noticed, "detected_by": "owner_notices"}
+    assert r.metrics == expected
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -248,6 +248,13 @@ def test_key_loss_ct_expect_ct_misconfiguration_hurts_only_where_expect_ct_appli
 # -- key theft -----------------------------------------------------------------------------------
 
 
+def test_key_theft_is_detected_only_when_the_owner_notices() -> None:
+    for defence in ("none", "static", "hpkp", "ct", "hpkp+ct"):
+        r = run("key-theft", defence)
+        assert r.metrics["detected_by"] == "owner_notices", defence
+        assert r.metrics["detection_time"] == r.world.s.theft_noticed_days * DAY, defence
+
+
 def test_key_theft_pins_and_ct_see_a_genuine_certificate() -> None:
     for defence in ("none", "static", "hpkp", "ct", "hpkp+ct"):
         assert accepted(run("key-theft", defence), "browser") == 1.0, defence
