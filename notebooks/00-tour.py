@@ -42,8 +42,9 @@ print("owner's HPKP header:", world.owner.pkp_header)
 # The world's clients come in three kinds, and every notebook uses these names:
 #
 # * **browser**: a web browser such as Chrome or Firefox. On a certificate error it shows a
-#   warning page, which a user may click through. Depending on the site's defence it holds
-#   pins (a static preload list, or HPKP pins it noted) and requires CT.
+#   warning page, which a user may click through. Depending on its release it holds pins (a
+#   static preload list, or HPKP pins it noted from whatever header a site sent) and requires
+#   CT of every site.
 # * **app**: the site's own mobile app. It has no warning page: a certificate error simply
 #   fails. It may bundle the site's pins (static pinning, as TrustKit or OkHttp do).
 # * **legacy**: other software that speaks TLS, such as `curl`, an OpenSSL-based script or a
@@ -88,15 +89,17 @@ print("2. path validation:", "ok" if validation.ok else validation.reason,
 revoked = world.revoked(client, validation, at, reachable=True)
 print("3. revocation:", "revoked" if revoked else "good")
 policy = world.ct_policy_for(client, at)
-print("4. CT policy:", policy.name if policy else "none required of this certificate")
+print("4. CT policy:", policy.name if policy else "none (this release requires no CT here)")
 
 pins = client.kph.check(world.host, validation.pins, at=at, anchor_origin=validation.anchor_origin)
-print("5. pin check:", pins.verdict, "(nothing noted yet: a first visit)")
+print("5. pin check:", pins.verdict.value.replace("_", " "), "(nothing noted yet: a first visit)")
+decision = world.decide(client, endpoint.chain, at)  # steps 1-5 together, as the engine runs them
+print("6. outcome:", decision.verdict, f"({decision.reason})" if decision.reason else "")
 
 noted = client.kph.process_header(world.host, endpoint.pkp_header, at=at,
                                   validated_pins=validation.pins,
                                   anchor_origin=validation.anchor_origin)
-print("7. header processing:", noted.state, "-", noted.reason)
+print("7. header processing: the Public-Key-Pins header was", noted.reason)
 print("   pins noted for", world.host, ":", sorted(client.kph.entry(world.host, at).pins))
 
 # %% [markdown]
@@ -107,7 +110,9 @@ print("   pins noted for", world.host, ":", sorted(client.kph.entry(world.host, 
 
 # %%
 world.connect(client.id, at + 60)
-pd.DataFrame(world.rows[-1:], columns=COLUMNS)
+row = pd.DataFrame(world.rows[-1:], columns=COLUMNS)
+row.assign(time=row["time"] / 3600, reason=row["reason"].replace("", "-")).rename(
+    columns={"time": "time (h)"})
 
 # %% [markdown]
 # ## Take a certificate out and check it with openssl

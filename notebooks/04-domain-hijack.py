@@ -47,9 +47,16 @@ accepted_by_kind(runs["hpkp"])
 # %%
 pinning = simlab.run("domain-hijack", "none", seed=0, hijacker_pins=True)
 t = pinning.table
-t[t["legit"] & (t["outcome"] == "blocked")].groupby("day").size().plot(
-    kind="bar", figsize=(8, 3), title="Failed connections to the real site (hijacker pins)",
-    xlabel="day", ylabel="failed connections");
+days = range(int(pinning.world.s.days))
+failed = t[t["legit"] & (t["outcome"] == "blocked")].groupby("day").size()
+failed = failed.reindex(days, fill_value=0)
+hijack, recovered = pinning.world.attack_start / 86400, pinning.world.attack_end / 86400
+ax = failed.plot(kind="bar", width=1.0, figsize=(8, 3), xlabel="day", ylabel="failed connections",
+                 title=f"Failed connections to the real site (hijacker pins): hijacked on day "
+                       f"{hijack:.0f}, recovered on day {recovered:.0f}")
+ax.axvspan(hijack - 0.5, recovered - 0.5, color="0.85", zorder=0, label="domain hijacked")
+ax.set_xticks(range(0, len(days), 5), [str(d) for d in days[::5]], rotation=0)
+ax.legend(loc="upper left");
 
 # %%
 charts.network_graph(runs["ct"].world, runs["ct"].table);

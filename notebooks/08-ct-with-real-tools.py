@@ -146,8 +146,8 @@ for key, url in found:
 # %% [markdown]
 # The owner's monitor expects only its own keys: every other key certspotter reports for
 # `example.com` is a certificate the owner did not ask for. Here that is the rogue one,
-# found in every log, minutes after it was logged. CT does not stop the attacker; it makes
-# the attack visible, so the owner can have the certificate revoked.
+# found in every log it was submitted to. CT does not stop the attacker; it makes the attack
+# visible, so the owner can have the certificate revoked.
 
 # %%
 unexpected = {key for key, _ in found} - {hex_key(pin) for pin in world.monitor.expected_pins}
@@ -165,9 +165,10 @@ charts.trust_graph(world);
 # %% [markdown]
 # ## A log that lies is caught
 #
-# A monitor trusts no log. Here the same entries are served by three fronts: `argon`
-# honestly, `nimbus` with a tree head whose root its entries do not hash to, and `yeti`
-# with tree heads signed by a key that is not the one in the log list.
+# A monitor trusts no log. Here the scenario's three logs, which hold the same certificates,
+# are served again: `argon` honestly, `nimbus` with a tree head whose root its entries do not
+# hash to, and `yeti` with tree heads signed by a key that is not the one in the log list.
+# (certspotter stamps its lines with this machine's clock, not the simulated one.)
 
 # %%
 mounts = {
