@@ -95,9 +95,9 @@ def _value(expected: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """A numpy or pandas scalar as the Python value it holds: pandas gives ``numpy.bool_``
-    for ``.any()``, which a student rightly takes for True or False."""
-    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+    """A numpy or pandas scalar (or one-element array) as the Python value it holds: pandas
+    gives ``numpy.bool_`` for ``.any()``, which a student rightly takes for True or False."""
+    if hasattr(value, "item") and getattr(value, "size", 1) == 1:
         return value.item()
     return value
 
