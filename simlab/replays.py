@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simlab.clock import DAY
+from simlab.errors import SimlabError, shown
 from simlab.runner import run
 
 __all__ = ["REPLAYS", "Replay", "first_report_days", "median_report_day", "report_spread"]
@@ -183,11 +184,13 @@ def first_report_days(replay: Replay, seeds: Iterable[int]) -> list[float | None
 def median_report_day(days: Sequence[float | None]) -> float:
     """The median of :func:`first_report_days`, a run with no report counting as the latest
     (infinity if most runs had none)."""
+    _some(days)
     return float(statistics.median([math.inf if d is None else d for d in days]))
 
 
 def report_spread(days: Sequence[float | None]) -> str:
     """What a replay's story says of :func:`first_report_days` over seeds 0 to n - 1."""
+    _some(days)
     n, found = len(days), sorted(d for d in days if d is not None)
     seeds = f"over {n} seeds (0-{n - 1})"
     if not found:
@@ -201,3 +204,8 @@ def report_spread(days: Sequence[float | None]) -> str:
         f"{seeds}, nobody reported in {n - len(found)} runs before the attack ended; in the "
         f"others the first report came {between}; the median over all {n} is {most}"
     )
+
+
+def _some(days: Sequence[float | None]) -> None:
+    if isinstance(days, str) or not isinstance(days, Sequence) or not days:
+        raise SimlabError(f"expected the first-report days of one seed or more, not {shown(days)}")

@@ -7,9 +7,11 @@ from functools import cache
 from typing import Any
 
 import pandas as pd
+import pytest
 
 import simlab
 from simlab.clock import DAY, HOUR
+from simlab.errors import SimlabError
 from simlab.replays import REPLAYS, first_report_days, median_report_day, report_spread
 from simlab.runner import Result, resolve_scenario
 
@@ -183,3 +185,6 @@ def test_the_spread_sentence_says_what_the_days_show() -> None:
         "the median over all 3 is no report in most runs"
     )
     assert median_report_day([3.0, None, 5.0]) == 5.0
+    for nothing in ([], "3", 3.0):
+        with pytest.raises(SimlabError, match="one seed or more"):
+            report_spread(nothing)  # type: ignore[arg-type]
