@@ -471,6 +471,15 @@ def test_apple_2021_judges_older_certificates_by_the_2018_table(in_2019: _Issuer
     assert in_2019.verdict("apple-2021", "argon xenon", days=200).ok
 
 
+def test_an_earlier_policy_that_does_not_exist_is_named(in_2019: _Issuer) -> None:
+    from simlab.errors import SimlabError
+
+    odd = dataclasses.replace(POLICIES["chrome-2022"], earlier="chrome-1999")
+    chain = in_2019.chain("argon nimbus", label="odd")
+    with pytest.raises(SimlabError, match="unknown CT policy 'chrome-1999'"):
+        odd.evaluate(chain.leaf, in_2019.issuer, in_2019.known, anchor_origin=AnchorOrigin.PUBLIC)
+
+
 def test_the_chrome_requirement_starts_on_1_may_2018() -> None:
     # ChromeRequireCTDelegate::IsCTRequiredForHost: valid_start >= kMay_1_2018.
     for day, required in [((2018, 4, 30, 23, 59, 59), False), ((2018, 5, 1), True)]:

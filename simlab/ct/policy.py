@@ -141,7 +141,7 @@ class CTPolicy:
                 )
             if issued < self.earlier_until:
                 return dataclasses.replace(
-                    POLICIES[self.earlier], required_from=None, exempt_user_roots=False
+                    ct_policy(self.earlier), required_from=None, exempt_user_roots=False
                 ).evaluate(
                     certificate, issuer, known_logs, anchor_origin=anchor_origin, tls_scts=tls_scts
                 )
