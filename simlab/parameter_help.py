@@ -71,7 +71,11 @@ MEANINGS: dict[str, str] = {
         "days between browser releases, each with a fresh preload list of static pins"
     ),
     "stale_browser_share": "share of browsers that never update, keeping an old preload list",
-    "theft_noticed_days": "in key-theft, how many days pass before the owner notices the theft",
+    "theft_noticed_days": (
+        "in key-theft, how many days pass before the owner notices the theft and acts on it"
+        " (revokes and re-keys at once: response_hours does not apply); a theft that ended"
+        " before is still noticed then"
+    ),
     "ocsp_blockable": (
         "whether an on-path attacker drops its victims' OCSP queries (soft-fail then accepts)"
     ),

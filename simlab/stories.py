@@ -149,17 +149,23 @@ def key_theft(world: World) -> Story:
     world.attacker = Endpoint("attacker", stolen.chain, stolen.key, legit=False)
     world.attacker_position = s.attacker_network
     world.events.append((world.engine.now, "stolen key and genuine certificate in use on-path"))
-    yield s.theft_noticed_days * DAY
+    if s.attack_days < s.theft_noticed_days:  # the thief leaves before anyone notices
+        yield s.attack_days * DAY
+        _end_attack(world)
+        yield (s.theft_noticed_days - s.attack_days) * DAY
+    else:
+        yield s.theft_noticed_days * DAY
     world.events.append((world.engine.now, "owner notices the theft"))
     # Noticing is the detection: nothing a client or log sees tells the owner of a stolen key
     # serving the genuine certificate (the metric said "never" while the owner acted on it).
     world.detect(world.engine.now, "owner_notices")
     _revoke(world, world.issuing, stolen.chain, world.engine.now, "the site's own CA")
     world.rekey(world.engine.now, use_backup=True)
-    remaining = s.attack_days - s.theft_noticed_days
-    if remaining > 0:
-        yield remaining * DAY
-    _end_attack(world)
+    if world.attack_end is None:  # still on-path, with the revoked certificate
+        remaining = s.attack_days - s.theft_noticed_days
+        if remaining > 0:
+            yield remaining * DAY
+        _end_attack(world)
 
 
 def _self_pinning_attacker(world: World, *, pins: bool) -> Endpoint:

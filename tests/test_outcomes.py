@@ -255,6 +255,15 @@ def test_key_theft_is_detected_only_when_the_owner_notices() -> None:
         assert r.metrics["detection_time"] == r.world.s.theft_noticed_days * DAY, defence
 
 
+def test_a_key_thief_who_leaves_first_is_still_noticed_later() -> None:
+    r = run("key-theft", "none", attack_days=2.0, theft_noticed_days=5.0)
+    start = r.world.attack_start
+    assert r.world.attack_end == start + 2 * DAY  # attack_days, not the noticing, ended it
+    assert r.metrics["detection_time"] == 5 * DAY and r.metrics["detected_by"] == "owner_notices"
+    attacker = r.table[r.table["responder"] == "attacker"]
+    assert len(attacker) > 0 and attacker["time"].max() < start + 2 * DAY
+
+
 def test_key_theft_pins_and_ct_see_a_genuine_certificate() -> None:
     for defence in ("none", "static", "hpkp", "ct", "hpkp+ct"):
         assert accepted(run("key-theft", defence), "browser") == 1.0, defence
