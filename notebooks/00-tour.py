@@ -93,7 +93,7 @@ print("4. CT policy:", policy.name if policy else "none (this release requires n
 
 pins = client.kph.check(world.host, validation.pins, at=at, anchor_origin=validation.anchor_origin)
 print("5. pin check:", pins.verdict.value.replace("_", " "), "(nothing noted yet: a first visit)")
-decision = world.decide(client, endpoint.chain, at)  # steps 1-5 together, as the engine runs them
+decision = world.decide(client, endpoint.chain, at)  # steps 2-5 together, as the engine runs them
 print("6. outcome:", decision.verdict, f"({decision.reason})" if decision.reason else "")
 
 noted = client.kph.process_header(world.host, endpoint.pkp_header, at=at,

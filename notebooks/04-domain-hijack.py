@@ -50,7 +50,8 @@ t = pinning.table
 days = range(int(pinning.world.s.days))
 failed = t[t["legit"] & (t["outcome"] == "blocked")].groupby("day").size()
 failed = failed.reindex(days, fill_value=0)
-hijack, recovered = pinning.world.attack_start / 86400, pinning.world.attack_end / 86400
+end = pinning.world.attack_end  # None: the hijack lasted to the run's end
+hijack, recovered = pinning.world.attack_start / 86400, (end or len(days) * 86400) / 86400
 ax = failed.plot(kind="bar", width=1.0, figsize=(8, 3), xlabel="day", ylabel="failed connections",
                  title=f"Failed connections to the real site (hijacker pins): hijacked on day "
                        f"{hijack:.0f}, recovered on day {recovered:.0f}")

@@ -183,7 +183,7 @@ def first_report_days(replay: Replay, seeds: Iterable[int]) -> list[float | None
 
 def median_report_day(days: Sequence[float | None]) -> float:
     """The median of :func:`first_report_days`, a run with no report counting as the latest
-    (infinity if most runs had none)."""
+    (infinity if half the runs or more had none)."""
     _some(days)
     return float(statistics.median([math.inf if d is None else d for d in days]))
 
@@ -199,13 +199,24 @@ def report_spread(days: Sequence[float | None]) -> str:
     median = median_report_day(days)
     if len(found) == n:
         return f"{seeds} the first report came {between}, median day {median:.1f}"
-    most = "no report in most runs" if math.isinf(median) else f"day {median:.1f}"
+    most = (
+        "no report (half the runs or more had none)" if math.isinf(median) else f"day {median:.1f}"
+    )
+    missing = n - len(found)
     return (
-        f"{seeds}, nobody reported in {n - len(found)} runs before the attack ended; in the "
-        f"others the first report came {between}; the median over all {n} is {most}"
+        f"{seeds}, nobody reported in {missing} run{'s' if missing > 1 else ''} before the "
+        f"attack ended; in the others the first report came {between}; the median over all "
+        f"{n} is {most}"
     )
 
 
 def _some(days: Sequence[float | None]) -> None:
+    """Refuse what is not :func:`first_report_days`' kind of list: days (finite numbers) or
+    None, one seed or more."""
     if isinstance(days, str) or not isinstance(days, Sequence) or not days:
         raise SimlabError(f"expected the first-report days of one seed or more, not {shown(days)}")
+    for day in days:
+        if day is not None and not (
+            isinstance(day, int | float) and not isinstance(day, bool) and math.isfinite(day)
+        ):
+            raise SimlabError(f"a first-report day is a finite number or None, not {shown(day)}")

@@ -35,7 +35,8 @@ class Checked:
         return self.correct
 
     def __eq__(self, other: object) -> bool:
-        """Equal to the bool it stands for, as check()'s old plain bool was."""
+        """Equal to True or False as its verdict is (check() used to return a plain bool);
+        unlike a bool, never equal to the numbers 1 or 0."""
         if isinstance(other, Checked):
             return self.correct == other.correct
         return self.correct == other if isinstance(other, bool) else NotImplemented
@@ -81,7 +82,10 @@ def check(
     elif isinstance(expected, str) and isinstance(answer, str):
         correct = answer.strip().lower() == expected.strip().lower()
     else:
-        correct = answer == expected
+        try:  # an array or a table compares element-wise: not one answer
+            correct = bool(answer == expected)
+        except (TypeError, ValueError):
+            correct = False
     if correct:
         print(f"Correct. {explain}".strip())
     else:

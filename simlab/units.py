@@ -57,7 +57,7 @@ def duration(seconds: float, unit: str | None = None) -> str:
     reads ``0.033 h``, not ``0.0 h``; exactly 0 reads ``0 h``."""
     if unit is None:
         unit = "d" if seconds >= _SECONDS["d"] else "h"
-    if unit not in _SECONDS:
+    if not isinstance(unit, str) or unit not in _SECONDS:
         raise SimlabError(f"unknown time unit {shown(unit)}; valid: {', '.join(_SECONDS)}")
     value = seconds / _SECONDS[unit]
     if value == 0:

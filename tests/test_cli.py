@@ -519,3 +519,5 @@ def test_duration_picks_a_unit_when_none_is_given_and_refuses_an_unknown_one() -
     assert duration(120, "h") == "0.033 h"
     with pytest.raises(SimlabError, match="unknown time unit 'm'"):
         duration(60, "m")
+    with pytest.raises(SimlabError, match="unknown time unit"):
+        duration(60, ["h"])  # type: ignore[arg-type]

@@ -119,3 +119,6 @@ def test_a_checked_answer_is_a_true_or_false_verdict_whatever_the_answers_type()
     # pandas' .any() gives numpy.bool_: a right True/False answer of that type is right.
     assert check(np.False_, False, hint="h") and check(np.bool_(True), lambda: True, hint="h")
     assert not check(np.True_, False, hint="h")
+    # An array or a table is not one answer: wrong, never an exception in a notebook cell.
+    assert not check(np.array([1, 2]), [1, 2], hint="h")
+    assert not check([1, 2], lambda: np.array([1, 2]), hint="h")

@@ -181,10 +181,16 @@ def test_the_spread_sentence_says_what_the_days_show() -> None:
     assert report_spread([3.0, 5.0, 4.0]) == (
         "over 3 seeds (0-2) the first report came between day 3.0 and day 5.0, median day 4.0"
     )
-    assert report_spread([3.0, None, None]).endswith(
-        "the median over all 3 is no report in most runs"
+    assert report_spread([3.0, None]).endswith(
+        "nobody reported in 1 run before the attack ended; in the others the first report came "
+        "between day 3.0 and day 3.0; the median over all 2 is no report (half the runs or more "
+        "had none)"
     )
     assert median_report_day([3.0, None, 5.0]) == 5.0
     for nothing in ([], "3", 3.0):
-        with pytest.raises(SimlabError, match="one seed or more"):
-            report_spread(nothing)  # type: ignore[arg-type]
+        for spread in (report_spread, median_report_day):
+            with pytest.raises(SimlabError, match="one seed or more"):
+                spread(nothing)  # type: ignore[arg-type]
+    for odd in (["a"], [float("nan"), 1.0], [True]):
+        with pytest.raises(SimlabError, match="a first-report day is a finite number or None"):
+            report_spread(odd)  # type: ignore[arg-type]
