@@ -41,12 +41,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
 
-from simlab.ct.sct import SCTLike, checked_timestamp_ms, embedded_scts, verify_sct
+from simlab.ct.sct import SCTLike, checked_timestamp_ms, embedded_scts, timestamp_ms, verify_sct
 from simlab.errors import SimlabError
 from simlab.keys import PublicKey
 from simlab.pki import AnchorOrigin
@@ -133,13 +134,13 @@ class CTPolicy:
         embedded = _valid_logs(certificate, issuer, known_logs, embedded_scts(certificate))
         delivered = _valid_logs(certificate, issuer, known_logs, tls_scts) if tls_scts else {}
         if self.earlier is not None and self.earlier_until is not None:
-            issued = start
+            issued: float = timestamp_ms(start)
             if self.counting is Counting.POOLED:  # kPolicyUpdateDate: the earliest SCT
                 issued = min(
-                    (at for _, at in (*embedded.values(), *delivered.values())),
-                    default=dt.datetime.max.replace(tzinfo=_UTC),
+                    (ms for _, ms in (*embedded.values(), *delivered.values())),
+                    default=math.inf,  # no valid SCT: the newer rules, as in Chromium
                 )
-            if issued < self.earlier_until:
+            if issued < timestamp_ms(self.earlier_until):
                 return dataclasses.replace(
                     ct_policy(self.earlier), required_from=None, exempt_user_roots=False
                 ).evaluate(
@@ -183,7 +184,7 @@ class CTPolicy:
             diverse = operators >= self.min_operators
             missing = CTFailure.TOO_FEW_OPERATORS
             detail = f"from {operators} operator(s), {self.min_operators} required"
-        if delivered and diverse:
+        if len(delivered) >= self.tls_scts and diverse:
             return CTVerdict(True, len(every), operators)
         if embedded and not diverse:
             return CTVerdict(False, len(every), operators, missing, f"SCTs {detail}")
@@ -271,23 +272,22 @@ def _valid_logs(
     issuer: x509.Certificate | None,
     known_logs: Mapping[bytes, KnownLog],
     scts: Iterable[SCTLike],
-) -> dict[bytes, tuple[KnownLog, dt.datetime]]:
+) -> dict[bytes, tuple[KnownLog, int]]:
     """Distinct known logs with at least one valid SCT for this certificate, by log ID,
-    each with the earliest time one of its valid SCTs states."""
-    found: dict[bytes, tuple[KnownLog, dt.datetime]] = {}
+    each with the earliest time one of its valid SCTs states (Unix milliseconds)."""
+    found: dict[bytes, tuple[KnownLog, int]] = {}
     for sct in scts:
         log = known_logs.get(sct.log_id)
         if log is None or not verify_sct(sct, certificate, issuer, log.public_key):
             continue
-        at = _UNIX + dt.timedelta(milliseconds=checked_timestamp_ms(sct))
+        ms = checked_timestamp_ms(sct)
         earlier = found.get(sct.log_id)
-        if earlier is None or at < earlier[1]:
-            found[sct.log_id] = (log, at)
+        if earlier is None or ms < earlier[1]:
+            found[sct.log_id] = (log, ms)
     return found
 
 
 _UTC = dt.UTC
-_UNIX = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _LIFETIMES_2018 = ((456, 2), (821, 3), (1186, 4), (float("inf"), 5))  # 15 / 27 / 39 months
 # RoundedDownMonthDifference: 2 below 15 months, 3 from 15, 4 past 27, 5 past 39.
 # Apple: "issued after October 15, 2018", read to the second, as notBefore past its midnight.
